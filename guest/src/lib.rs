@@ -1,0 +1,16 @@
+//! The credit-account engine.
+//!
+//! The domain (money, accounts, holds, ledger, errors) is plain Rust that
+//! builds and tests natively; `bindings` (only on wasm32) is the thin glue
+//! that turns it into the `storefront:credit` WebAssembly component.
+
+pub mod engine;
+pub mod error;
+pub mod kv;
+pub mod limits;
+pub mod model;
+pub mod money;
+pub mod validate;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;

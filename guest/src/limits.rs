@@ -1,0 +1,30 @@
+//! Every input has a named maximum. The WIT docs (`wit/types.wit`) state the
+//! same numbers; a test in `tests/` checks the boundaries through the
+//! component.
+
+/// Bytes in an id (account, customer, order).
+pub const ID_LEN_MAX: usize = 64;
+/// Bytes in an idempotency key.
+pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 128;
+/// Bytes of UTF-8 in a free text (reason, reference, method, ...).
+pub const TEXT_LEN_MAX: usize = 256;
+/// Characters in a decimal amount as written.
+pub const AMOUNT_TEXT_LEN_MAX: usize = 40;
+/// The largest single amount, in major units.
+pub const AMOUNT_MAX_MAJOR: i64 = 1_000_000_000_000;
+/// Open holds one account may have at once.
+pub const HOLDS_PER_ACCOUNT_MAX: usize = 64;
+/// Rows in one page of a query.
+pub const PAGE_LIMIT_MAX: u32 = 100;
+/// The longest a hold may last.
+pub const HOLD_TTL_S_MAX: u32 = 90 * 24 * 60 * 60;
+/// How long a hold lasts when the request does not say.
+pub const HOLD_TTL_S_DEFAULT: u32 = 7 * 24 * 60 * 60;
+/// The largest tolerance, in percent of the credit limit.
+pub const TOLERANCE_PERCENT_MAX: i64 = 100;
+/// Decimals in a percentage.
+pub const PERCENT_SCALE_MAX: u32 = 2;
+/// The most net days (and discount days) payment terms may have.
+pub const NET_DAYS_MAX: u32 = 365;
+/// The latest timestamp accepted: 9999-12-31T23:59:59.999Z.
+pub const TIMESTAMP_MS_MAX: i64 = 253_402_300_799_999;

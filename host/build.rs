@@ -1,0 +1,97 @@
+//! Builds the guest crate into a WebAssembly component and tells the host
+//! where it is, so that plain `cargo build` / `cargo test` do everything.
+//!
+//! The inner cargo gets its own target directory under `OUT_DIR`: sharing
+//! the outer one deadlocks on cargo's build-directory lock.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+const PROFILE: &str = "guest";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let target_dir = out_dir.join("guest-target");
+
+    ensure_target_installed();
+
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--package", "credit-guest", "--target", TARGET, "--profile", PROFILE])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_MAKEFLAGS")
+        .status()
+        .expect("failed to run cargo for the guest");
+    assert!(status.success(), "building the guest component failed (see the errors above)");
+
+    let artifact_dir = target_dir.join(TARGET).join(PROFILE);
+    let wasm = artifact_dir.join("credit_guest.wasm");
+    assert!(wasm.exists(), "the guest build did not produce {}", wasm.display());
+
+    // Rebuild when anything the guest was built from changes.
+    let dep_info = artifact_dir.join("credit_guest.d");
+    for dep in read_dep_info(&dep_info) {
+        println!("cargo:rerun-if-changed={}", dep.display());
+    }
+    println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-changed={}", root.join("guest").display());
+    println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+
+    let generated = format!("/// Path of the guest component built by `build.rs`.\npub const COMPONENT_PATH: &str = {:?};\n", wasm.display().to_string());
+    std::fs::write(out_dir.join("component_path.rs"), generated).unwrap();
+}
+
+/// Adds the wasm32-wasip2 target through rustup when it is missing, so a
+/// fresh machine with only rustup and cargo builds without a manual step.
+fn ensure_target_installed() {
+    let Ok(output) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
+        println!("cargo:warning=rustup not found; assuming the {TARGET} target is installed");
+        return;
+    };
+    let installed = String::from_utf8_lossy(&output.stdout);
+    if installed.lines().any(|l| l.trim() == TARGET) {
+        return;
+    }
+    let status = Command::new("rustup").args(["target", "add", TARGET]).status().expect("failed to run rustup");
+    assert!(status.success(), "`rustup target add {TARGET}` failed");
+}
+
+/// The dependency paths in a Makefile-style `.d` file (first rule only).
+fn read_dep_info(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Some(first) = text.lines().next() else { return Vec::new() };
+    let Some((_, deps)) = first.split_once(": ") else { return Vec::new() };
+    // Paths with spaces are escaped as `\ `.
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = deps.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !current.is_empty() {
+                    out.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        out.push(PathBuf::from(current));
+    }
+    out
+}

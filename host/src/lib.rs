@@ -1,0 +1,474 @@
+//! Embeds the credit-account WebAssembly component and keeps its data.
+//!
+//! The component holds the logic and no state; this crate gives it storage
+//! (SQLite in a file by default, or memory), the current time, and a budget
+//! per call, and turns each exported call into one atomic unit of work.
+//!
+//! ```no_run
+//! use credit_host::{Component, Ledger, MerchantId, api};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let component = Component::embedded()?;            // compile once, share
+//! let mut ledger = Ledger::open_sqlite(&component, "shop.sqlite")?;
+//! let shop = MerchantId::new("northwind")?;
+//! let ctx = api::CallContext { idempotency_key: "order-1001-auth".into(), now_ms: 1_767_600_000_000 };
+//! let req = api::AuthorizeRequest {
+//!     account_id: "acme-gbp".into(),
+//!     order_id: "SO-1001".into(),
+//!     amount: api::Money { amount: "1240.00".into(), currency: "GBP".into() },
+//!     hold_ttl_s: None,
+//! };
+//! match ledger.authorize(&shop, &ctx, &req)? {
+//!     Ok(api::Authorization::Approved(a)) => println!("hold {}", a.hold.hold_id),
+//!     Ok(api::Authorization::Declined(d)) => println!("declined, short by {}", d.shortfall),
+//!     Err(e) => println!("refused: {e:?}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Two error channels, never mixed: the outer `anyhow::Result` is a host
+//! failure or a trap (the call was rolled back); the inner
+//! `Result<_, api::CreditError>` is the component's answer.
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod backend;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use backend::{Backend, MemoryBackend, SqliteBackend};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "credit-account",
+        imports: { default: trappable },
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
+    });
+}
+
+/// The contract's types, as generated from `wit/` (see the WIT docs there).
+pub mod api {
+    pub use crate::bindings::exports::storefront::credit::accounts::{
+        ChangeCreditLimitRequest, OpenAccountRequest, PaymentReceipt, RecordPaymentRequest, SetStatusRequest,
+    };
+    pub use crate::bindings::exports::storefront::credit::checkout::{
+        ApplyBalanceRequest, Approval, AuthorizeRequest, Authorization, BalanceApplication, CaptureReceipt,
+        CaptureRequest, CreditNote, CreditTarget, Decline, DeclineReason, RecordReturnRequest, VoidReceipt,
+    };
+    pub use crate::bindings::storefront::credit::types::{
+        AccountStatus, AccountSummary, CallContext, CreditFigures, CreditLimitChange, CreditLimitPage,
+        CurrencyMismatch, EarlyPaymentDiscount, EntryKind, Error as CreditError, Hold, HoldState, LedgerEntry,
+        LedgerPage, Money, PaymentTerms, TermBasis, Tolerance,
+    };
+}
+
+use api::*;
+use bindings::CreditAccount;
+
+/// The component built from `guest/` by `build.rs`, embedded in this crate.
+pub const COMPONENT_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/guest-target/wasm32-wasip2/guest/credit_guest.wasm"));
+
+/// Fuel one call may burn before it is stopped (about one wasm instruction
+/// each). A normal call uses well under 1% of it.
+pub const FUEL_PER_CALL_DEFAULT: u64 = 200_000_000;
+/// Linear memory one instance may grow to.
+pub const MEMORY_BYTES_MAX: usize = 64 << 20;
+/// Keys the component may write: printable ASCII up to this length.
+pub const KEY_LEN_MAX: usize = 256;
+/// Values the component may write, in bytes.
+pub const VALUE_LEN_MAX: usize = 1 << 20;
+
+/// The compiled component: compile once, then open any number of ledgers.
+/// Cloning is cheap.
+#[derive(Clone)]
+pub struct Component {
+    inner: Arc<Compiled>,
+}
+
+struct Compiled {
+    engine: wasmtime::Engine,
+    pre: bindings::CreditAccountPre<HostState>,
+}
+
+impl Component {
+    /// Compiles the embedded component.
+    pub fn embedded() -> Result<Component> {
+        Self::from_bytes(COMPONENT_WASM)
+    }
+
+    /// Compiles a component from its bytes (the `.wasm` of another build).
+    pub fn from_bytes(wasm: &[u8]) -> Result<Component> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        let engine = wasmtime::Engine::new(&config).map_err(anyhow::Error::from)?;
+        let component = wasmtime::component::Component::new(&engine, wasm)
+            .map_err(anyhow::Error::from)
+            .context("compiling the credit component")?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        CreditAccount::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
+        let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from)?;
+        let pre = bindings::CreditAccountPre::new(pre).map_err(anyhow::Error::from)?;
+        Ok(Component { inner: Arc::new(Compiled { engine, pre }) })
+    }
+}
+
+/// A merchant (tenant): every account belongs to exactly one, and a call
+/// made for one merchant can neither read nor change another's data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MerchantId(String);
+
+impl MerchantId {
+    /// 1 ..= 64 bytes of `A-Z a-z 0-9 . _ : @ -`.
+    pub fn new(id: impl Into<String>) -> Result<MerchantId> {
+        let id = id.into();
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'@' | b'-'));
+        if !ok {
+            bail!("merchant id {id:?} must be 1 to 64 characters of A-Z a-z 0-9 . _ : @ -");
+        }
+        Ok(MerchantId(id))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A clock that never moves: the component is given no real time.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// A fault to inject into the next call, for tests of rollback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The store import fails (and so the call traps) on the write after
+    /// this many successful ones.
+    StoreFailsAfterWrites(u32),
+}
+
+struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    backend: Box<dyn Backend>,
+    merchant: String,
+    fault: Option<Fault>,
+    writes: u32,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+fn trap(e: anyhow::Error) -> wasmtime::Error {
+    wasmtime::Error::from_anyhow(e)
+}
+
+impl HostState {
+    fn new(backend: Box<dyn Backend>) -> HostState {
+        // No preopens, no environment, no arguments, no inherited stdio, a
+        // frozen clock and fixed "random" bytes: the component can observe
+        // nothing of the machine.
+        let wasi = WasiCtxBuilder::new()
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![0]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0]))
+            .insecure_random_seed(0)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new().memory_size(MEMORY_BYTES_MAX).instances(4).build(),
+            backend,
+            merchant: String::new(),
+            fault: None,
+            writes: 0,
+        }
+    }
+
+    fn check_key(key: &str) -> wasmtime::Result<()> {
+        if key.is_empty() || key.len() > KEY_LEN_MAX || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(trap(anyhow::anyhow!("component used an invalid store key {key:?}")));
+        }
+        Ok(())
+    }
+
+    fn count_write(&mut self) -> wasmtime::Result<()> {
+        if let Some(Fault::StoreFailsAfterWrites(n)) = self.fault {
+            if self.writes >= n {
+                return Err(trap(anyhow::anyhow!("injected store failure after {n} writes")));
+            }
+        }
+        self.writes += 1;
+        Ok(())
+    }
+}
+
+impl bindings::storefront::credit::types::Host for HostState {}
+
+impl bindings::storefront::credit::store::Host for HostState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Self::check_key(&key)?;
+        self.backend.get(&self.merchant, &key).map_err(trap)
+    }
+
+    fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<()> {
+        Self::check_key(&key)?;
+        if value.len() > VALUE_LEN_MAX {
+            return Err(trap(anyhow::anyhow!("component wrote {} bytes under {key:?}", value.len())));
+        }
+        self.count_write()?;
+        self.backend.put(&self.merchant, &key, &value).map_err(trap)
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        Self::check_key(&key)?;
+        self.count_write()?;
+        self.backend.delete(&self.merchant, &key).map_err(trap)
+    }
+
+    fn scan(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
+        if prefix.len() > KEY_LEN_MAX || start_after.as_ref().is_some_and(|s| s.len() > KEY_LEN_MAX) || limit > 1000 {
+            return Err(trap(anyhow::anyhow!("component asked for an oversized scan")));
+        }
+        self.backend.scan(&self.merchant, &prefix, start_after.as_deref(), limit).map_err(trap)
+    }
+}
+
+fn new_store(component: &Component, backend: Box<dyn Backend>) -> Store<HostState> {
+    let mut store = Store::new(&component.inner.engine, HostState::new(backend));
+    store.limiter(|s| &mut s.limits);
+    store
+}
+
+/// One store of accounts with the component that serves it. Each call runs
+/// in its own transaction: committed when the component answers `Ok`,
+/// rolled back when it answers `Err` or traps. After a trap the instance is
+/// thrown away and the next call gets a fresh one.
+pub struct Ledger {
+    component: Component,
+    store: Option<Store<HostState>>,
+    instance: Option<CreditAccount>,
+    fuel_per_call: u64,
+}
+
+impl Ledger {
+    /// A ledger on the SQLite database at `path` (created if missing).
+    pub fn open_sqlite(component: &Component, path: impl AsRef<Path>) -> Result<Ledger> {
+        Ok(Self::with_backend(component, Box::new(SqliteBackend::open(path)?)))
+    }
+
+    /// A ledger kept in memory, gone when dropped.
+    pub fn open_in_memory(component: &Component) -> Ledger {
+        Self::with_backend(component, Box::new(MemoryBackend::new()))
+    }
+
+    /// A ledger on any `Backend`.
+    pub fn with_backend(component: &Component, backend: Box<dyn Backend>) -> Ledger {
+        let store = new_store(component, backend);
+        Ledger { component: component.clone(), store: Some(store), instance: None, fuel_per_call: FUEL_PER_CALL_DEFAULT }
+    }
+
+    /// Sets the fuel budget of each call (see `FUEL_PER_CALL_DEFAULT`).
+    pub fn set_fuel_per_call(&mut self, fuel: u64) {
+        self.fuel_per_call = fuel;
+    }
+
+    /// Makes the next call fail as `fault` says (a test hook for rollback).
+    pub fn inject_fault(&mut self, fault: Fault) {
+        if let Some(store) = &mut self.store {
+            store.data_mut().fault = Some(fault);
+        }
+    }
+
+    /// The fuel the last call used.
+    pub fn last_call_fuel(&self) -> u64 {
+        let left = self.store.as_ref().and_then(|s| s.get_fuel().ok()).unwrap_or(0);
+        self.fuel_per_call.saturating_sub(left)
+    }
+
+    /// Direct access to the storage, for audits and tools. Not for changing
+    /// data behind the component's back.
+    pub fn backend(&mut self) -> &mut dyn Backend {
+        self.store.as_mut().expect("store present between calls").data_mut().backend.as_mut()
+    }
+
+    /// Runs one exported function as one unit of work.
+    fn call<R>(
+        &mut self,
+        merchant: &MerchantId,
+        f: impl FnOnce(&CreditAccount, &mut Store<HostState>) -> wasmtime::Result<std::result::Result<R, CreditError>>,
+    ) -> Result<std::result::Result<R, CreditError>> {
+        let store = self.store.as_mut().expect("store present between calls");
+        store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
+        if self.instance.is_none() {
+            self.instance = Some(self.component.inner.pre.instantiate(&mut *store).map_err(anyhow::Error::from)?);
+            // Instantiation burns fuel too; each call starts with a full budget.
+            store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
+        }
+        let instance = self.instance.as_ref().expect("instantiated above");
+        {
+            let state = store.data_mut();
+            state.merchant.clear();
+            state.merchant.push_str(merchant.as_str());
+            state.writes = 0;
+            state.backend.begin()?;
+        }
+        let outcome = f(instance, &mut *store);
+        let state = store.data_mut();
+        state.fault = None;
+        match outcome {
+            Ok(Ok(answer)) => {
+                state.backend.commit()?;
+                Ok(Ok(answer))
+            }
+            Ok(Err(refused)) => {
+                state.backend.rollback()?;
+                Ok(Err(refused))
+            }
+            Err(trapped) => {
+                state.backend.rollback()?;
+                self.reset();
+                Err(anyhow::Error::from(trapped).context("the credit component trapped; the call was rolled back"))
+            }
+        }
+    }
+
+    /// Throws away the instance and its memory, keeping the storage.
+    fn reset(&mut self) {
+        let old = self.store.take().expect("store present between calls");
+        let backend = old.into_data().backend;
+        self.store = Some(new_store(&self.component, backend));
+        self.instance = None;
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// `accounts.open-account`.
+    pub fn open_account(&mut self, m: &MerchantId, ctx: &CallContext, req: &OpenAccountRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_accounts().call_open_account(s, ctx, req))
+    }
+
+    /// `accounts.change-credit-limit`.
+    pub fn change_credit_limit(&mut self, m: &MerchantId, ctx: &CallContext, req: &ChangeCreditLimitRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_accounts().call_change_credit_limit(s, ctx, req))
+    }
+
+    /// `accounts.set-status`.
+    pub fn set_status(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetStatusRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_accounts().call_set_status(s, ctx, req))
+    }
+
+    /// `accounts.record-payment`.
+    pub fn record_payment(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordPaymentRequest) -> Result<std::result::Result<PaymentReceipt, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_accounts().call_record_payment(s, ctx, req))
+    }
+
+    // ------------------------------------------------------------ checkout
+
+    /// `checkout.authorize`.
+    pub fn authorize(&mut self, m: &MerchantId, ctx: &CallContext, req: &AuthorizeRequest) -> Result<std::result::Result<Authorization, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_checkout().call_authorize(s, ctx, req))
+    }
+
+    /// `checkout.capture`.
+    pub fn capture(&mut self, m: &MerchantId, ctx: &CallContext, req: &CaptureRequest) -> Result<std::result::Result<CaptureReceipt, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_checkout().call_capture(s, ctx, req))
+    }
+
+    /// `checkout.void-hold`.
+    pub fn void_hold(&mut self, m: &MerchantId, ctx: &CallContext, hold_id: &str) -> Result<std::result::Result<VoidReceipt, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_checkout().call_void_hold(s, ctx, hold_id))
+    }
+
+    /// `checkout.apply-balance`.
+    pub fn apply_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &ApplyBalanceRequest) -> Result<std::result::Result<BalanceApplication, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_checkout().call_apply_balance(s, ctx, req))
+    }
+
+    /// `checkout.record-return`.
+    pub fn record_return(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordReturnRequest) -> Result<std::result::Result<CreditNote, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_checkout().call_record_return(s, ctx, req))
+    }
+
+    // ------------------------------------------------------------- queries
+
+    /// `queries.get-account`.
+    pub fn get_account(&mut self, m: &MerchantId, account_id: &str, now_ms: i64) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_get_account(s, &account_id.to_owned(), now_ms))
+    }
+
+    /// `queries.list-accounts`.
+    pub fn list_accounts(&mut self, m: &MerchantId, after: Option<&str>, limit: u32) -> Result<std::result::Result<Vec<String>, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_list_accounts(s, after.map(str::to_owned).as_ref(), limit))
+    }
+
+    /// `queries.ledger`.
+    pub fn ledger(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<LedgerPage, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_ledger(s, &account_id.to_owned(), after_seq, limit))
+    }
+
+    /// Every entry of the account's ledger, fetched page by page.
+    pub fn ledger_all(&mut self, m: &MerchantId, account_id: &str) -> Result<std::result::Result<Vec<LedgerEntry>, CreditError>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = match self.ledger(m, account_id, after, 100)? {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            all.extend(page.entries);
+            match page.next_after_seq {
+                Some(s) => after = Some(s),
+                None => return Ok(Ok(all)),
+            }
+        }
+    }
+
+    /// `queries.open-holds`.
+    pub fn open_holds(&mut self, m: &MerchantId, account_id: &str, now_ms: i64) -> Result<std::result::Result<Vec<Hold>, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_open_holds(s, &account_id.to_owned(), now_ms))
+    }
+
+    /// `queries.get-hold`.
+    pub fn get_hold(&mut self, m: &MerchantId, hold_id: &str, now_ms: i64) -> Result<std::result::Result<Hold, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_get_hold(s, hold_id, now_ms))
+    }
+
+    /// `queries.credit-limit-history`.
+    pub fn credit_limit_history(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<CreditLimitPage, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_credit_limit_history(s, &account_id.to_owned(), after_seq, limit))
+    }
+}
