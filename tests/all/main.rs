@@ -1,1 +1,10 @@
-fn main(){}
+//! Integration tests: every call goes through the real `.wasm` component,
+//! embedded in the host library. One binary, one compile of the component.
+
+mod bad_input;
+mod checkout;
+mod durability;
+mod faults;
+mod idempotency;
+mod support;
+mod tenancy;

@@ -1,0 +1,227 @@
+//! Every kind of bad input gets its typed error and changes nothing: the
+//! whole store is byte-for-byte the same after the refused call.
+
+use credit_host::api::*;
+use credit_host::{Ledger, MerchantId};
+
+use crate::support::*;
+
+type Call = Box<dyn Fn(&mut Ledger, &MerchantId, &CallContext) -> anyhow::Result<Result<(), CreditError>>>;
+
+fn open(req: OpenAccountRequest) -> Call {
+    Box::new(move |l, m, c| Ok(l.open_account(m, c, &req)?.map(|_| ())))
+}
+fn authorize(account: &str, order: &str, amount: Money, ttl: Option<u32>) -> Call {
+    let req = AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount, hold_ttl_s: ttl };
+    Box::new(move |l, m, c| Ok(l.authorize(m, c, &req)?.map(|_| ())))
+}
+fn capture(hold: &str, amount: Money) -> Call {
+    let req = CaptureRequest { hold_id: hold.into(), amount };
+    Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
+}
+fn void(hold: &str) -> Call {
+    let hold = hold.to_owned();
+    Box::new(move |l, m, c| Ok(l.void_hold(m, c, &hold)?.map(|_| ())))
+}
+fn apply(account: &str, order: &str, amount: Money) -> Call {
+    let req = ApplyBalanceRequest { account_id: account.into(), order_id: order.into(), amount };
+    Box::new(move |l, m, c| Ok(l.apply_balance(m, c, &req)?.map(|_| ())))
+}
+fn ret(account: &str, order: &str, amount: Money, reason: &str) -> Call {
+    let req = RecordReturnRequest {
+        account_id: account.into(),
+        order_id: order.into(),
+        amount,
+        credit_to: CreditTarget::OwedFirst,
+        reason: reason.into(),
+    };
+    Box::new(move |l, m, c| Ok(l.record_return(m, c, &req)?.map(|_| ())))
+}
+fn pay(account: &str, amount: Money, method: &str) -> Call {
+    let req = RecordPaymentRequest { account_id: account.into(), amount, method: method.into(), reference: "r".into() };
+    Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
+}
+fn limit(account: &str, amount: Money) -> Call {
+    let req = ChangeCreditLimitRequest { account_id: account.into(), new_limit: amount, changed_by: "f".into(), reason: "r".into() };
+    Box::new(move |l, m, c| Ok(l.change_credit_limit(m, c, &req)?.map(|_| ())))
+}
+fn status(account: &str, s: AccountStatus) -> Call {
+    let req = SetStatusRequest { account_id: account.into(), status: s, changed_by: "f".into(), reason: "r".into() };
+    Box::new(move |l, m, c| Ok(l.set_status(m, c, &req)?.map(|_| ())))
+}
+fn money(amount: &str, currency: &str) -> Money {
+    Money { amount: amount.into(), currency: currency.into() }
+}
+fn field(f: &str) -> String {
+    f.into()
+}
+
+fn with_tolerance(t: Tolerance) -> OpenAccountRequest {
+    open_req("new", "GBP", "100.00", t)
+}
+fn with_terms(net_days: u32, discount: Option<(&str, u32)>) -> OpenAccountRequest {
+    let mut r = open_req("new", "GBP", "100.00", Tolerance::None);
+    r.terms = PaymentTerms {
+        net_days,
+        basis: TermBasis::EndOfMonth,
+        discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: p.into(), days: d }),
+    };
+    r
+}
+
+#[test]
+fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
+    use CreditError as E;
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    h.open_with(&open_req("yen", "JPY", "1000", Tolerance::None)).unwrap();
+    let shipped = h.approve("acme", "SO-0", "50.00").hold.hold_id;
+    h.capture(&shipped, "50.00").unwrap();
+    h.approve("acme", "SO-1", "100.00"); // H2, open
+    h.open("closed", "0.00");
+    h.set_status("closed", AccountStatus::Closed).unwrap();
+
+    let long_id = "a".repeat(65);
+    let long_text = "x".repeat(257);
+    let rows: Vec<(&str, Call, CreditError)> = vec![
+        // ids
+        ("empty account id", authorize("", "SO-9", gbp("1.00"), None), E::IdMustNotBeEmpty(field("account-id"))),
+        ("65-byte account id", authorize(&long_id, "SO-9", gbp("1.00"), None), E::IdTooLong(field("account-id"))),
+        ("slash in account id", authorize("ac/me", "SO-9", gbp("1.00"), None), E::IdHasInvalidCharacter(field("account-id"))),
+        ("space in order id", authorize("acme", "SO 9", gbp("1.00"), None), E::IdHasInvalidCharacter(field("order-id"))),
+        ("empty order id", apply("acme", "", gbp("1.00")), E::IdMustNotBeEmpty(field("order-id"))),
+        ("unicode customer id", open(OpenAccountRequest { customer_id: "café".into(), ..open_req("new", "GBP", "1", Tolerance::None) }), E::IdHasInvalidCharacter(field("customer-id"))),
+        ("empty hold id", void(""), E::IdMustNotBeEmpty(field("hold-id"))),
+        // amounts
+        ("zero amount", authorize("acme", "SO-9", gbp("0"), None), E::AmountMustBePositive(field("amount"))),
+        ("zero with decimals", authorize("acme", "SO-9", gbp("0.00"), None), E::AmountMustBePositive(field("amount"))),
+        ("negative amount", authorize("acme", "SO-9", gbp("-5.00"), None), E::AmountMustBePositive(field("amount"))),
+        ("negative payment", pay("acme", gbp("-1"), "card"), E::AmountMustBePositive(field("amount"))),
+        ("negative credit limit", limit("acme", gbp("-1.00")), E::AmountMustNotBeNegative(field("new-limit"))),
+        ("letters", authorize("acme", "SO-9", gbp("ten"), None), E::AmountMalformed(field("amount"))),
+        ("empty amount", capture("H2", gbp("")), E::AmountMalformed(field("amount"))),
+        ("exponent", authorize("acme", "SO-9", gbp("1e3"), None), E::AmountMalformed(field("amount"))),
+        ("thousands separator", pay("acme", gbp("1,000.00"), "card"), E::AmountMalformed(field("amount"))),
+        ("leading plus", pay("acme", gbp("+1.00"), "card"), E::AmountMalformed(field("amount"))),
+        ("trailing dot", pay("acme", gbp("1."), "card"), E::AmountMalformed(field("amount"))),
+        ("41 characters", pay("acme", gbp(&"1".repeat(41)), "card"), E::AmountMalformed(field("amount"))),
+        ("three decimals in GBP", authorize("acme", "SO-9", gbp("1.005"), None), E::AmountTooPrecise(field("amount"))),
+        ("decimals in JPY", authorize("yen", "SO-9", money("10.5", "JPY"), None), E::AmountTooPrecise(field("amount"))),
+        ("above the maximum", pay("acme", gbp("1000000000000.01"), "card"), E::AmountTooLarge(field("amount"))),
+        ("beyond exact range", pay("acme", gbp("99999999999999999999999999999999"), "card"), E::AmountTooLarge(field("amount"))),
+        ("credit limit too precise", open(open_req("new", "GBP", "10.001", Tolerance::None)), E::AmountTooPrecise(field("credit-limit"))),
+        // currencies
+        ("unknown currency", authorize("acme", "SO-9", money("1.00", "XXX"), None), E::CurrencyUnknown("XXX".into())),
+        ("lower-case currency", open(open_req("new", "gbp", "1.00", Tolerance::None)), E::CurrencyUnknown("gbp".into())),
+        ("payment in another currency", pay("acme", money("1.00", "EUR"), "card"), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "EUR".into() })),
+        ("capture in another currency", capture("H2", money("1.00", "USD")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "USD".into() })),
+        ("balance in another currency", apply("acme", "SO-9", money("1", "JPY")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
+        ("limit in another currency", limit("acme", money("1", "JPY")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
+        // tolerance and terms
+        ("tolerance over 100%", open(with_tolerance(Tolerance::Percent("100.01".into()))), E::AmountTooLarge(field("tolerance"))),
+        ("tolerance with 3 decimals", open(with_tolerance(Tolerance::Percent("1.125".into()))), E::AmountTooPrecise(field("tolerance"))),
+        ("negative tolerance", open(with_tolerance(Tolerance::Amount("-1.00".into()))), E::AmountMustNotBeNegative(field("tolerance"))),
+        ("366 net days", open(with_terms(366, None)), E::PaymentTermsOutOfRange(field("net-days"))),
+        ("discount window of 0 days", open(with_terms(30, Some(("2", 0)))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        ("discount window past net days", open(with_terms(30, Some(("2", 31)))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        ("zero discount", open(with_terms(30, Some(("0", 10)))), E::AmountMustBePositive(field("discount.percent"))),
+        // texts
+        ("257-byte method", pay("acme", gbp("1.00"), &long_text), E::TextTooLong(field("method"))),
+        ("newline in reason", ret("acme", "SO-0", gbp("1.00"), "a\nb"), E::TextHasControlCharacter(field("reason"))),
+        // hold time-to-live
+        ("zero ttl", authorize("acme", "SO-9", gbp("1.00"), Some(0)), E::HoldTtlOutOfRange),
+        ("ttl over 90 days", authorize("acme", "SO-9", gbp("1.00"), Some(90 * 86_400 + 1)), E::HoldTtlOutOfRange),
+        // unknown or closed things
+        ("unknown account", authorize("nobody", "SO-9", gbp("1.00"), None), E::AccountNotFound("nobody".into())),
+        ("payment to unknown account", pay("nobody", gbp("1.00"), "card"), E::AccountNotFound("nobody".into())),
+        ("unknown hold", capture("H99", gbp("1.00")), E::HoldNotFound("H99".into())),
+        ("void unknown hold", void("H99"), E::HoldNotFound("H99".into())),
+        ("payment to closed account", pay("closed", gbp("1.00"), "card"), E::AccountClosed),
+        ("limit on closed account", limit("closed", gbp("1.00")), E::AccountClosed),
+        ("existing account", open(open_req("acme", "GBP", "1.00", Tolerance::None)), E::AccountAlreadyExists("acme".into())),
+        ("second account in a currency", open(OpenAccountRequest { customer_id: "cust-acme".into(), ..open_req("acme2", "GBP", "1", Tolerance::None) }), E::CustomerHasAccountInCurrency("acme".into())),
+        ("return on an order never shipped", ret("acme", "SO-1", gbp("1.00"), "x"), E::OrderNotFound("SO-1".into())),
+        ("return above what shipped", ret("acme", "SO-0", gbp("50.01"), "x"), E::ReturnExceedsOrder),
+        ("status unchanged", status("acme", AccountStatus::Active), E::StatusUnchanged),
+        ("capture above the hold", capture("H2", gbp("100.01")), E::CaptureExceedsHold),
+    ];
+
+    let count = rows.len();
+    for (name, call, expected) in rows {
+        let before = h.dump();
+        let c = h.ctx();
+        let got = call(&mut h.ledger, &h.m.clone(), &c).unwrap_or_else(|e| panic!("{name}: trapped: {e:#}"));
+        assert_eq!(got, Err(expected), "{name}");
+        assert_eq!(h.dump(), before, "{name}: the store changed");
+    }
+    h.check();
+    assert_eq!(count, 53);
+}
+
+#[test]
+fn a_bad_context_is_refused_before_anything_else() {
+    use CreditError as E;
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    let before = h.dump();
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    let cases = [
+        ("", T0, E::IdMustNotBeEmpty(field("idempotency-key"))),
+        ("has space", T0, E::IdHasInvalidCharacter(field("idempotency-key"))),
+        ("tab\t", T0, E::IdHasInvalidCharacter(field("idempotency-key"))),
+        (&*"k".repeat(129), T0, E::IdTooLong(field("idempotency-key"))),
+        ("ok", -1, E::TimestampOutOfRange(field("now-ms"))),
+        ("ok", 253_402_300_800_000, E::TimestampOutOfRange(field("now-ms"))),
+        ("ok", i64::MIN, E::TimestampOutOfRange(field("now-ms"))),
+    ];
+    for (key, now_ms, expected) in cases {
+        let c = CallContext { idempotency_key: key.into(), now_ms };
+        assert_eq!(h.ledger.authorize(&h.m, &c, &req).unwrap(), Err(expected), "{key:?} at {now_ms}");
+    }
+    // The longest key and the last valid instant are accepted.
+    let c = CallContext { idempotency_key: "k".repeat(128), now_ms: 253_402_300_799_999 };
+    assert!(h.ledger.authorize(&h.m, &c, &req).unwrap().is_ok());
+    assert_ne!(h.dump(), before);
+    h.check();
+}
+
+#[test]
+fn queries_check_their_arguments() {
+    use CreditError as E;
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    let m = h.m.clone();
+    assert_eq!(h.ledger.ledger(&m, "acme", None, 0).unwrap(), Err(E::PageLimitOutOfRange));
+    assert_eq!(h.ledger.ledger(&m, "acme", None, 101).unwrap(), Err(E::PageLimitOutOfRange));
+    assert!(h.ledger.ledger(&m, "acme", None, 100).unwrap().is_ok());
+    assert_eq!(h.ledger.list_accounts(&m, None, 0).unwrap(), Err(E::PageLimitOutOfRange));
+    assert_eq!(h.ledger.get_account(&m, "nobody", T0).unwrap(), Err(E::AccountNotFound("nobody".into())));
+    assert_eq!(h.ledger.get_account(&m, "acme", -5).unwrap(), Err(E::TimestampOutOfRange(field("now-ms"))));
+    assert_eq!(h.ledger.open_holds(&m, "", T0).unwrap(), Err(E::IdMustNotBeEmpty(field("account-id"))));
+    assert_eq!(h.ledger.get_hold(&m, "H1", T0).unwrap(), Err(E::HoldNotFound("H1".into())));
+    assert_eq!(h.ledger.credit_limit_history(&m, "nobody", None, 10).unwrap(), Err(E::AccountNotFound("nobody".into())));
+}
+
+#[test]
+fn limits_hold_at_their_boundaries() {
+    use CreditError as E;
+    let mut h = H::memory();
+    // The longest id and text are accepted.
+    let id64 = "a".repeat(64);
+    let mut req = open_req(&id64, "GBP", "1000000000000", Tolerance::None);
+    req.customer_id = "c".repeat(64);
+    req.opened_by = "é".repeat(128); // 256 bytes
+    h.open_with(&req).unwrap();
+    // HOLDS_PER_ACCOUNT_MAX = 64 open holds; the 65th is refused.
+    for i in 0..64 {
+        h.approve(&id64, &format!("SO-{i}"), "1.00");
+    }
+    let before = h.dump();
+    assert_eq!(h.authorize(&id64, "SO-64", gbp("1.00")), Err(E::TooManyOpenHolds));
+    assert_eq!(h.dump(), before);
+    // Releasing one makes room again.
+    h.void("H1").unwrap();
+    h.approve(&id64, "SO-64", "1.00");
+    // AMOUNT_MAX itself is accepted.
+    h.pay(&id64, "1000000000000.00").unwrap();
+}

@@ -1,0 +1,65 @@
+//! A trap or an exhausted budget rolls the call back; the next call works.
+
+use credit_host::api::*;
+use credit_host::{FUEL_PER_CALL_DEFAULT, Fault};
+
+use crate::support::*;
+
+#[test]
+fn a_trap_half_way_through_a_call_rolls_back_all_its_writes() {
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    h.approve("acme", "SO-1", "100.00");
+    let before = h.dump();
+    // An approval writes the sequence, the hold, the order, an entry, the
+    // account and the idempotency record: fail on the third write.
+    h.ledger.inject_fault(Fault::StoreFailsAfterWrites(2));
+    let c = h.ctx();
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("200.00"), hold_ttl_s: None };
+    let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the call traps");
+    assert!(format!("{err:#}").contains("injected store failure"), "{err:#}");
+    assert_eq!(h.dump(), before, "nothing of the trapped call remains");
+    h.check();
+    // The same request with the same key now succeeds, once.
+    let Authorization::Approved(a) = h.authorize_with(&c, &req).unwrap() else { panic!("approval expected") };
+    assert_eq!(a.after.open_holds, "300.00");
+    assert_eq!(a.hold.hold_id, "H2", "the trapped call used up no number");
+}
+
+#[test]
+fn an_exhausted_fuel_budget_rolls_back_and_the_next_call_works() {
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    let before = h.dump();
+    h.ledger.set_fuel_per_call(20_000);
+    let c = h.ctx();
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None };
+    let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the budget runs out");
+    assert!(format!("{err:#}").contains("fuel"), "{err:#}");
+    assert_eq!(h.dump(), before);
+    h.ledger.set_fuel_per_call(FUEL_PER_CALL_DEFAULT);
+    h.check();
+    let Authorization::Approved(a) = h.authorize_with(&c, &req).unwrap() else { panic!("approval expected") };
+    assert_eq!(a.after.available_credit, "900.00");
+    let used = h.ledger.last_call_fuel();
+    assert!(used > 20_000 && used < FUEL_PER_CALL_DEFAULT / 100, "an approval used {used} fuel");
+}
+
+#[test]
+fn a_refused_call_after_writes_changes_nothing() {
+    // `authorize` releases expired holds (writing entries) before it looks
+    // at the order; when it then refuses, the release must not survive.
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    let c = h.ctx();
+    let short = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: Some(1) };
+    h.authorize_with(&c, &short).unwrap();
+    h.approve("acme", "SO-2", "10.00");
+    h.now_ms += 2_000; // SO-1's hold has expired but is not released yet
+    let before = h.dump();
+    assert_eq!(h.authorize("acme", "SO-2", gbp("5.00")), Err(CreditError::OrderAlreadyAuthorized("SO-2".into())));
+    assert_eq!(h.dump(), before);
+    // A call that succeeds does release it.
+    h.approve("acme", "SO-3", "5.00");
+    assert!(h.entries("acme").iter().any(|e| e.kind == EntryKind::HoldExpired));
+}

@@ -1,0 +1,250 @@
+//! The harness: one compiled component per test binary, a ledger per test,
+//! a clock the test sets, and a consistency check after every call.
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use credit_host::api::*;
+use credit_host::{Component, Ledger, MerchantId, audit};
+use rust_decimal::Decimal;
+
+/// 2026-03-02T00:00:00Z.
+pub const T0: i64 = 1_772_409_600_000;
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Compiling the component takes seconds in a debug build: do it once.
+pub fn component() -> &'static Component {
+    static C: OnceLock<Component> = OnceLock::new();
+    C.get_or_init(|| Component::embedded().expect("the embedded component compiles"))
+}
+
+pub fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap_or_else(|_| panic!("not a decimal: {s:?}"))
+}
+
+pub fn gbp(amount: &str) -> Money {
+    Money { amount: amount.into(), currency: "GBP".into() }
+}
+
+pub fn net30() -> PaymentTerms {
+    PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None }
+}
+
+pub fn open_req(account: &str, currency: &str, limit: &str, tolerance: Tolerance) -> OpenAccountRequest {
+    OpenAccountRequest {
+        account_id: account.into(),
+        customer_id: format!("cust-{account}"),
+        currency: currency.into(),
+        credit_limit: limit.into(),
+        tolerance,
+        terms: net30(),
+        opened_by: "tests".into(),
+    }
+}
+
+type Answer<T> = Result<T, CreditError>;
+
+/// A ledger for one test, with its merchant and clock.
+pub struct H {
+    pub ledger: Ledger,
+    pub m: MerchantId,
+    pub now_ms: i64,
+    harness: u64,
+    next_key: u64,
+}
+
+impl H {
+    pub fn memory() -> H {
+        H::on(Ledger::open_in_memory(component()))
+    }
+
+    pub fn sqlite(path: &std::path::Path) -> H {
+        H::on(Ledger::open_sqlite(component(), path).expect("sqlite opens"))
+    }
+
+    pub fn on(ledger: Ledger) -> H {
+        // Keys differ between harnesses, so a test that reopens a store
+        // does not reuse its own keys by accident.
+        static HARNESSES: AtomicU64 = AtomicU64::new(0);
+        let harness = HARNESSES.fetch_add(1, Ordering::Relaxed);
+        H { ledger, m: MerchantId::new("merchant-a").unwrap(), now_ms: T0, harness, next_key: 0 }
+    }
+
+    /// A fresh idempotency key at the current time.
+    pub fn ctx(&mut self) -> CallContext {
+        self.next_key += 1;
+        CallContext { idempotency_key: format!("key-{}-{}", self.harness, self.next_key), now_ms: self.now_ms }
+    }
+
+    /// Unwraps the host channel (a trap fails the test) and checks the
+    /// store after the call.
+    fn done<T>(&mut self, r: anyhow::Result<Answer<T>>) -> Answer<T> {
+        let answer = r.expect("the call must not trap");
+        self.check();
+        answer
+    }
+
+    pub fn open(&mut self, account: &str, limit: &str) -> AccountSummary {
+        self.open_with(&open_req(account, "GBP", limit, Tolerance::None)).expect("account opens")
+    }
+
+    pub fn open_with(&mut self, req: &OpenAccountRequest) -> Answer<AccountSummary> {
+        let c = self.ctx();
+        let r = self.ledger.open_account(&self.m, &c, req);
+        self.done(r)
+    }
+
+    pub fn authorize(&mut self, account: &str, order: &str, amount: Money) -> Answer<Authorization> {
+        let c = self.ctx();
+        self.authorize_with(&c, &AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount, hold_ttl_s: None })
+    }
+
+    pub fn authorize_with(&mut self, c: &CallContext, req: &AuthorizeRequest) -> Answer<Authorization> {
+        let r = self.ledger.authorize(&self.m, c, req);
+        self.done(r)
+    }
+
+    /// Authorizes and insists on approval.
+    pub fn approve(&mut self, account: &str, order: &str, amount: &str) -> Approval {
+        match self.authorize(account, order, gbp(amount)) {
+            Ok(Authorization::Approved(a)) => a,
+            other => panic!("expected approval of {amount} on {account}, got {other:?}"),
+        }
+    }
+
+    /// Authorizes and insists on a decline.
+    pub fn decline(&mut self, account: &str, order: &str, amount: Money) -> Decline {
+        match self.authorize(account, order, amount) {
+            Ok(Authorization::Declined(d)) => d,
+            other => panic!("expected a decline on {account}, got {other:?}"),
+        }
+    }
+
+    pub fn capture(&mut self, hold: &str, amount: &str) -> Answer<CaptureReceipt> {
+        let c = self.ctx();
+        let r = self.ledger.capture(&self.m, &c, &CaptureRequest { hold_id: hold.into(), amount: gbp(amount) });
+        self.done(r)
+    }
+
+    pub fn void(&mut self, hold: &str) -> Answer<VoidReceipt> {
+        let c = self.ctx();
+        let r = self.ledger.void_hold(&self.m, &c, hold);
+        self.done(r)
+    }
+
+    pub fn apply_balance(&mut self, account: &str, order: &str, amount: &str) -> Answer<BalanceApplication> {
+        let c = self.ctx();
+        let req = ApplyBalanceRequest { account_id: account.into(), order_id: order.into(), amount: gbp(amount) };
+        let r = self.ledger.apply_balance(&self.m, &c, &req);
+        self.done(r)
+    }
+
+    pub fn ret(&mut self, account: &str, order: &str, amount: &str, to: CreditTarget) -> Answer<CreditNote> {
+        let c = self.ctx();
+        let req = RecordReturnRequest {
+            account_id: account.into(),
+            order_id: order.into(),
+            amount: gbp(amount),
+            credit_to: to,
+            reason: "returned".into(),
+        };
+        let r = self.ledger.record_return(&self.m, &c, &req);
+        self.done(r)
+    }
+
+    pub fn pay(&mut self, account: &str, amount: &str) -> Answer<PaymentReceipt> {
+        let c = self.ctx();
+        let req = RecordPaymentRequest {
+            account_id: account.into(),
+            amount: gbp(amount),
+            method: "bank-transfer".into(),
+            reference: "REF".into(),
+        };
+        let r = self.ledger.record_payment(&self.m, &c, &req);
+        self.done(r)
+    }
+
+    pub fn set_status(&mut self, account: &str, status: AccountStatus) -> Answer<AccountSummary> {
+        let c = self.ctx();
+        let req = SetStatusRequest { account_id: account.into(), status, changed_by: "finance".into(), reason: "test".into() };
+        let r = self.ledger.set_status(&self.m, &c, &req);
+        self.done(r)
+    }
+
+    pub fn change_limit(&mut self, account: &str, limit: &str) -> Answer<AccountSummary> {
+        let c = self.ctx();
+        let req = ChangeCreditLimitRequest {
+            account_id: account.into(),
+            new_limit: gbp(limit),
+            changed_by: "finance".into(),
+            reason: "review".into(),
+        };
+        let r = self.ledger.change_credit_limit(&self.m, &c, &req);
+        self.done(r)
+    }
+
+    pub fn summary(&mut self, account: &str) -> AccountSummary {
+        let now = self.now_ms;
+        self.ledger.get_account(&self.m, account, now).expect("no trap").expect("account exists")
+    }
+
+    pub fn entries(&mut self, account: &str) -> Vec<LedgerEntry> {
+        self.ledger.ledger_all(&self.m, account).expect("no trap").expect("account exists")
+    }
+
+    /// Every key and value of every merchant, to prove a refused call
+    /// changed nothing.
+    pub fn dump(&mut self) -> Vec<(String, String, Vec<u8>)> {
+        let backend = self.ledger.backend();
+        let mut out = Vec::new();
+        for m in backend.merchants().unwrap() {
+            let mut after: Option<String> = None;
+            loop {
+                let page = backend.scan(&m, "", after.as_deref(), 1000).unwrap();
+                let Some((last, _)) = page.last() else { break };
+                after = Some(last.clone());
+                out.extend(page.into_iter().map(|(k, v)| (m.clone(), k, v)));
+            }
+        }
+        out
+    }
+
+    /// The invariants that hold after every call:
+    /// - the host's independent audit finds every cached figure equal to
+    ///   the sum of its entries, and every open hold matches its record;
+    /// - through the component, posted debt and stored balance equal the
+    ///   sums of the ledger's deltas, and the derived figures follow from
+    ///   the base ones (exposure, available credit, balance).
+    pub fn check(&mut self) {
+        let report = audit::audit(self.ledger.backend()).expect("audit runs");
+        assert!(report.is_clean(), "audit found: {:#?}", report.discrepancies);
+        let now = self.now_ms;
+        let ids = self.ledger.list_accounts(&self.m, None, 100).expect("no trap").expect("list works");
+        for id in ids {
+            let s = self.ledger.get_account(&self.m, &id, now).expect("no trap").expect("account exists");
+            let entries = self.entries(&id);
+            assert_eq!(entries.len() as u64, s.entry_count, "{id}: entry count");
+            for (i, e) in entries.iter().enumerate() {
+                assert_eq!(e.seq, i as u64 + 1, "{id}: entries numbered without gaps");
+            }
+            let sum = |f: fn(&LedgerEntry) -> &str| entries.iter().map(|e| d(f(e))).sum::<Decimal>();
+            let f = &s.figures;
+            assert_eq!(sum(|e| &e.debt_delta), d(&f.posted_debt), "{id}: posted debt = sum of entries");
+            assert_eq!(sum(|e| &e.stored_delta), d(&f.stored_balance), "{id}: stored balance = sum of entries");
+            assert!(sum(|e| &e.held_delta) >= d(&f.open_holds), "{id}: live holds are within what is held");
+            assert_eq!(d(&f.exposure), d(&f.posted_debt) + d(&f.open_holds), "{id}: exposure");
+            assert_eq!(
+                d(&f.available_credit),
+                d(&f.credit_limit) + d(&f.stored_balance) - d(&f.exposure),
+                "{id}: available credit"
+            );
+            assert_eq!(d(&f.available_with_tolerance), d(&f.available_credit) + d(&f.tolerance), "{id}: with tolerance");
+            assert_eq!(d(&s.balance), d(&f.posted_debt) - d(&f.stored_balance), "{id}: balance");
+            for v in [&f.posted_debt, &f.stored_balance, &f.open_holds, &f.credit_limit, &f.tolerance] {
+                assert!(d(v) >= Decimal::ZERO, "{id}: figure {v} must not be negative");
+            }
+        }
+    }
+}
