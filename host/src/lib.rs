@@ -173,6 +173,9 @@ pub enum Fault {
     /// The store import fails (and so the call traps) on the write after
     /// this many successful ones.
     StoreFailsAfterWrites(u32),
+    /// The next read returns a value of this many bytes, more than the
+    /// component may hold in memory: its allocation fails inside the guest.
+    OversizedRead(usize),
 }
 
 struct HostState {
@@ -241,6 +244,10 @@ impl bindings::storefront::credit::types::Host for HostState {}
 impl bindings::storefront::credit::store::Host for HostState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
         Self::check_key(&key)?;
+        if let Some(Fault::OversizedRead(bytes)) = self.fault {
+            self.fault = None;
+            return Ok(Some(vec![b' '; bytes]));
+        }
         self.backend.get(&self.merchant, &key).map_err(trap)
     }
 

@@ -63,3 +63,22 @@ fn a_refused_call_after_writes_changes_nothing() {
     h.approve("acme", "SO-3", "5.00");
     assert!(h.entries("acme").iter().any(|e| e.kind == EntryKind::HoldExpired));
 }
+
+#[test]
+fn a_memory_blow_up_in_the_guest_rolls_back_and_the_next_call_works() {
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    h.approve("acme", "SO-1", "100.00");
+    let before = h.dump();
+    // The guest must allocate the value it reads; 80 MiB is over the
+    // instance's 64 MiB limit, so its allocator fails and it aborts.
+    h.ledger.inject_fault(Fault::OversizedRead(80 << 20));
+    let c = h.ctx();
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("50.00"), hold_ttl_s: None };
+    let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the guest runs out of memory");
+    assert!(format!("{err:#}").contains("trapped"), "{err:#}");
+    assert_eq!(h.dump(), before);
+    h.check();
+    let Authorization::Approved(a) = h.authorize_with(&c, &req).unwrap() else { panic!("approval expected") };
+    assert_eq!(a.after.open_holds, "150.00");
+}
