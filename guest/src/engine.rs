@@ -226,12 +226,11 @@ impl<K: Kv> Engine<K> {
     }
 
     fn clear_open_hold(&mut self, order_id: &str, hold_id: &str) -> Result<(), Error> {
-        if let Some(mut order) = self.load::<Order>(&order_key(order_id))? {
-            if order.open_hold_id.as_deref() == Some(hold_id) {
+        if let Some(mut order) = self.load::<Order>(&order_key(order_id))?
+            && order.open_hold_id.as_deref() == Some(hold_id) {
                 order.open_hold_id = None;
                 self.save(&order_key(order_id), &order)?;
             }
-        }
         Ok(())
     }
 

@@ -52,9 +52,13 @@ fn prefix_end(prefix: &str) -> Option<String> {
 /// an undo log remembers what they replaced, so `rollback` restores it.
 #[derive(Default)]
 pub struct MemoryBackend {
-    map: BTreeMap<(String, String), Vec<u8>>,
-    undo: Option<Vec<((String, String), Option<Vec<u8>>)>>,
+    map: BTreeMap<Key, Vec<u8>>,
+    /// What each write of the open unit replaced, oldest first.
+    undo: Option<Vec<(Key, Option<Vec<u8>>)>>,
 }
+
+/// (merchant, key).
+type Key = (String, String);
 
 impl MemoryBackend {
     /// An empty store.
@@ -62,7 +66,7 @@ impl MemoryBackend {
         Self::default()
     }
 
-    fn log(&mut self, k: &(String, String)) -> Result<()> {
+    fn log(&mut self, k: &Key) -> Result<()> {
         let old = self.map.get(k).cloned();
         match &mut self.undo {
             Some(undo) => undo.push((k.clone(), old)),

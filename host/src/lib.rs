@@ -229,11 +229,10 @@ impl HostState {
     }
 
     fn count_write(&mut self) -> wasmtime::Result<()> {
-        if let Some(Fault::StoreFailsAfterWrites(n)) = self.fault {
-            if self.writes >= n {
+        if let Some(Fault::StoreFailsAfterWrites(n)) = self.fault
+            && self.writes >= n {
                 return Err(trap(anyhow::anyhow!("injected store failure after {n} writes")));
             }
-        }
         self.writes += 1;
         Ok(())
     }

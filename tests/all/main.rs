@@ -1,6 +1,7 @@
 //! Integration tests: every call goes through the real `.wasm` component,
 //! embedded in the host library. One binary, one compile of the component.
 
+mod audit;
 mod bad_input;
 mod checkout;
 mod durability;

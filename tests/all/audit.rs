@@ -1,0 +1,29 @@
+//! The audit that backs every test must itself catch a wrong figure.
+
+use credit_host::audit;
+
+use crate::support::*;
+
+#[test]
+fn the_audit_finds_a_cached_figure_that_does_not_match_its_entries() {
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    h.approve("acme", "SO-1", "100.00");
+    h.pay("acme", "20.00").unwrap();
+    assert!(audit::audit(h.ledger.backend()).unwrap().is_clean());
+
+    // Damage the cached stored balance behind the component's back.
+    let m = h.m.as_str().to_owned();
+    let backend = h.ledger.backend();
+    let raw = backend.get(&m, "acct/acme").unwrap().unwrap();
+    let damaged = String::from_utf8(raw).unwrap().replace("\"stored_balance\":\"20.00\"", "\"stored_balance\":\"20.01\"");
+    backend.begin().unwrap();
+    backend.put(&m, "acct/acme", damaged.as_bytes()).unwrap();
+    backend.commit().unwrap();
+
+    let report = audit::audit(h.ledger.backend()).unwrap();
+    assert_eq!(report.accounts, 1);
+    assert_eq!(report.entries, 3);
+    assert_eq!(report.discrepancies.len(), 1, "{:?}", report.discrepancies);
+    assert!(report.discrepancies[0].what.contains("stored_balance is 20.01 but its entries add up to 20.00"));
+}
