@@ -7,7 +7,7 @@ wit_bindgen::generate!({
     world: "credit-account",
 });
 
-use exports::storefront::credit::{accounts, checkout, queries};
+use exports::storefront::credit::{accounts, billing, checkout, queries};
 use storefront::credit::store;
 use storefront::credit::types as wit;
 
@@ -67,6 +67,226 @@ fn basis_in(b: wit::TermBasis) -> m::TermBasis {
     }
 }
 
+fn basis_out(b: m::TermBasis) -> wit::TermBasis {
+    match b {
+        m::TermBasis::InvoiceDate => wit::TermBasis::InvoiceDate,
+        m::TermBasis::DeliveryDate => wit::TermBasis::DeliveryDate,
+        m::TermBasis::EndOfMonth => wit::TermBasis::EndOfMonth,
+    }
+}
+
+fn terms_in(t: wit::PaymentTerms) -> m::TermsInput {
+    m::TermsInput {
+        net_days: t.net_days,
+        basis: basis_in(t.basis),
+        discount: t.discount.map(|d| m::DiscountInput { percent: d.percent, days: d.days }),
+        instalments: t.instalments.into_iter().map(|i| m::InstalmentInput { percent: i.percent, days: i.days }).collect(),
+    }
+}
+
+fn terms_out(t: m::TermsView) -> wit::PaymentTerms {
+    wit::PaymentTerms {
+        net_days: t.net_days,
+        basis: basis_out(t.basis),
+        discount: t.discount.map(|d| wit::EarlyPaymentDiscount { percent: d.percent, days: d.days }),
+        instalments: t.instalments.into_iter().map(|i| wit::Instalment { percent: i.percent, days: i.days }).collect(),
+    }
+}
+
+fn day_count_in(d: wit::DayCount) -> m::DayCount {
+    match d {
+        wit::DayCount::Actual365Fixed => m::DayCount::Actual365Fixed,
+        wit::DayCount::Actual360 => m::DayCount::Actual360,
+    }
+}
+
+fn day_count_out(d: m::DayCount) -> wit::DayCount {
+    match d {
+        m::DayCount::Actual365Fixed => wit::DayCount::Actual365Fixed,
+        m::DayCount::Actual360 => wit::DayCount::Actual360,
+    }
+}
+
+fn treatment_in(t: wit::SmallDifferenceTreatment) -> m::SmallDifferenceTreatment {
+    match t {
+        wit::SmallDifferenceTreatment::WriteOff => m::SmallDifferenceTreatment::WriteOff,
+        wit::SmallDifferenceTreatment::CarryOnBalance => m::SmallDifferenceTreatment::CarryOnBalance,
+    }
+}
+
+fn treatment_out(t: m::SmallDifferenceTreatment) -> wit::SmallDifferenceTreatment {
+    match t {
+        m::SmallDifferenceTreatment::WriteOff => wit::SmallDifferenceTreatment::WriteOff,
+        m::SmallDifferenceTreatment::CarryOnBalance => wit::SmallDifferenceTreatment::CarryOnBalance,
+    }
+}
+
+fn policy_in(p: wit::BillingPolicy) -> m::PolicyInput {
+    m::PolicyInput {
+        grace_days: p.grace_days,
+        late_fee: p.late_fee,
+        interest: p.interest.map(|i| m::InterestInput {
+            annual_rate_percent: i.annual_rate_percent,
+            day_count: day_count_in(i.day_count),
+        }),
+        reminders: p.reminders.into_iter().map(|r| m::ReminderStep { offset_days: r.offset_days, level: r.level }).collect(),
+        hold_after_days_overdue: p.hold_after_days_overdue,
+        small_difference_max: p.small_difference_max,
+        small_difference_treatment: treatment_in(p.small_difference_treatment),
+    }
+}
+
+fn policy_out(p: m::PolicyView) -> wit::BillingPolicy {
+    wit::BillingPolicy {
+        grace_days: p.grace_days,
+        late_fee: p.late_fee,
+        interest: p.interest.map(|i| wit::InterestRule {
+            annual_rate_percent: i.annual_rate_percent,
+            day_count: day_count_out(i.day_count),
+        }),
+        reminders: p.reminders.into_iter().map(|r| wit::ReminderStep { offset_days: r.offset_days, level: r.level }).collect(),
+        hold_after_days_overdue: p.hold_after_days_overdue,
+        small_difference_max: p.small_difference_max,
+        small_difference_treatment: treatment_out(p.small_difference_treatment),
+    }
+}
+
+fn allocations_in(list: Vec<billing::AllocationRequest>) -> Vec<m::AllocationInput> {
+    list.into_iter().map(|a| m::AllocationInput { invoice_id: a.invoice_id, amount: a.amount }).collect()
+}
+
+fn item_kind(k: m::ItemKind) -> wit::ItemKind {
+    match k {
+        m::ItemKind::Invoice => wit::ItemKind::Invoice,
+        m::ItemKind::LateFee => wit::ItemKind::LateFee,
+        m::ItemKind::Interest => wit::ItemKind::Interest,
+        m::ItemKind::Adjustment => wit::ItemKind::Adjustment,
+    }
+}
+
+fn allocation_source(s: m::AllocationSource) -> wit::AllocationSource {
+    match s {
+        m::AllocationSource::Payment => wit::AllocationSource::Payment,
+        m::AllocationSource::CreditNote => wit::AllocationSource::CreditNote,
+        m::AllocationSource::StoredBalance => wit::AllocationSource::StoredBalance,
+        m::AllocationSource::Discount => wit::AllocationSource::Discount,
+        m::AllocationSource::WriteOff => wit::AllocationSource::WriteOff,
+        m::AllocationSource::Carried => wit::AllocationSource::Carried,
+        m::AllocationSource::Reversal => wit::AllocationSource::Reversal,
+    }
+}
+
+fn book(b: m::Book) -> wit::Book {
+    match b {
+        m::Book::Receivable => wit::Book::Receivable,
+        m::Book::CustomerCredit => wit::Book::CustomerCredit,
+        m::Book::Cash => wit::Book::Cash,
+        m::Book::Sales => wit::Book::Sales,
+        m::Book::Tax => wit::Book::Tax,
+        m::Book::SalesReturns => wit::Book::SalesReturns,
+        m::Book::DiscountsAllowed => wit::Book::DiscountsAllowed,
+        m::Book::SmallDifferences => wit::Book::SmallDifferences,
+        m::Book::FeeIncome => wit::Book::FeeIncome,
+        m::Book::InterestIncome => wit::Book::InterestIncome,
+        m::Book::StoreCreditRedeemed => wit::Book::StoreCreditRedeemed,
+    }
+}
+
+fn invoice(x: m::InvoiceView) -> wit::Invoice {
+    wit::Invoice {
+        invoice_id: x.invoice_id,
+        account_id: x.account_id,
+        kind: item_kind(x.kind),
+        order_id: x.order_id,
+        related_invoice_id: x.related_invoice_id,
+        invoice_date: x.invoice_date,
+        delivery_date: x.delivery_date,
+        lines: x
+            .lines
+            .into_iter()
+            .map(|l| wit::InvoicedLine {
+                description: l.description,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                net: l.net,
+                tax: l.tax,
+                total: l.total,
+            })
+            .collect(),
+        net_total: x.net_total,
+        tax_total: x.tax_total,
+        total: x.total,
+        terms: terms_out(x.terms),
+        due_date: x.due_date,
+        discount_until: x.discount_until,
+        discount_amount: x.discount_amount,
+        schedule: x.schedule.into_iter().map(|p| wit::Portion { due_date: p.due_date, amount: p.amount }).collect(),
+        outstanding: x.outstanding,
+        overdue: x.overdue,
+        days_overdue: x.days_overdue,
+        settled_on: x.settled_on,
+        allocations: x
+            .allocations
+            .into_iter()
+            .map(|a| wit::Allocation {
+                entry_seq: a.entry_seq,
+                date: a.date,
+                source: allocation_source(a.source),
+                document_id: a.document_id,
+                amount: a.amount,
+            })
+            .collect(),
+        late_fees_charged: x.late_fees_charged,
+        interest_charged: x.interest_charged,
+    }
+}
+
+fn applied(a: m::AppliedView) -> wit::AppliedAllocation {
+    wit::AppliedAllocation {
+        invoice_id: a.invoice_id,
+        amount: a.amount,
+        discount: a.discount,
+        small_difference: a.small_difference,
+        carried_to: a.carried_to,
+        outstanding_after: a.outstanding_after,
+    }
+}
+
+fn payment(p: m::PaymentView) -> wit::Payment {
+    wit::Payment {
+        payment_id: p.payment_id,
+        account_id: p.account_id,
+        received_on: p.received_on,
+        amount: p.amount,
+        method: p.method,
+        reference: p.reference,
+        allocations: p.allocations.into_iter().map(applied).collect(),
+        added_to_stored_balance: p.added_to_stored_balance,
+        reversed: p.reversed,
+    }
+}
+
+fn reminder(r: m::Reminder) -> wit::Reminder {
+    wit::Reminder {
+        seq: r.seq,
+        date: r.date,
+        account_id: r.account_id,
+        customer_id: r.customer_id,
+        invoice_id: r.invoice_id,
+        level: r.level,
+        offset_days: r.offset_days,
+        due_date: r.due_date,
+        outstanding: r.outstanding,
+        currency: r.currency,
+        subject: r.subject,
+        body: r.body,
+    }
+}
+
+fn charge(c: m::Charge) -> billing::Charge {
+    billing::Charge { invoice_id: c.invoice_id, item_id: c.item_id, amount: c.amount }
+}
+
 // ------------------------------------------------------------------ out
 
 fn error(e: Error) -> wit::Error {
@@ -108,6 +328,22 @@ fn error(e: Error) -> wit::Error {
         Error::OrderNotFound(id) => W::OrderNotFound(id),
         Error::OrderBelongsToAnotherAccount(id) => W::OrderBelongsToAnotherAccount(id),
         Error::ReturnExceedsOrder => W::ReturnExceedsOrder,
+        Error::DateMalformed(x) => W::DateMalformed(f(x)),
+        Error::DateInFuture(x) => W::DateInFuture(f(x)),
+        Error::PolicyOutOfRange(x) => W::PolicyOutOfRange(f(x)),
+        Error::TooManyLines => W::TooManyLines,
+        Error::InvoiceTotalMismatch => W::InvoiceTotalMismatch,
+        Error::DeliveryDateRequired => W::DeliveryDateRequired,
+        Error::TooManyOpenInvoices => W::TooManyOpenInvoices,
+        Error::InvoiceNotFound(id) => W::InvoiceNotFound(id),
+        Error::InvoiceBelongsToAnotherAccount(id) => W::InvoiceBelongsToAnotherAccount(id),
+        Error::AllocationExceedsOutstanding(id) => W::AllocationExceedsOutstanding(id),
+        Error::AllocationExceedsAmount => W::AllocationExceedsAmount,
+        Error::TooManyAllocations => W::TooManyAllocations,
+        Error::DuplicateAllocation(id) => W::DuplicateAllocation(id),
+        Error::PaymentNotFound(id) => W::PaymentNotFound(id),
+        Error::PaymentAlreadyReversed => W::PaymentAlreadyReversed,
+        Error::DayCloseOutOfOrder => W::DayCloseOutOfOrder,
         Error::StoreCorrupt(msg) => W::StoreCorrupt(msg),
     }
 }
@@ -144,17 +380,12 @@ fn summary(x: m::AccountSummary) -> wit::AccountSummary {
             m::ToleranceView::Amount(a) => wit::Tolerance::Amount(a),
             m::ToleranceView::Percent(p) => wit::Tolerance::Percent(p),
         },
-        terms: wit::PaymentTerms {
-            net_days: x.terms.net_days,
-            basis: match x.terms.basis {
-                m::TermBasis::InvoiceDate => wit::TermBasis::InvoiceDate,
-                m::TermBasis::DeliveryDate => wit::TermBasis::DeliveryDate,
-                m::TermBasis::EndOfMonth => wit::TermBasis::EndOfMonth,
-            },
-            discount: x.terms.discount.map(|d| wit::EarlyPaymentDiscount { percent: d.percent, days: d.days }),
-        },
+        terms: terms_out(x.terms),
         figures: figures(x.figures),
         balance: x.balance,
+        policy: policy_out(x.policy),
+        held_for_overdue: x.held_for_overdue,
+        overdue: x.overdue,
         open_hold_count: x.open_hold_count,
         opened_at_ms: x.opened_at_ms,
         entry_count: x.entry_count,
@@ -191,6 +422,14 @@ fn entry_kind(k: m::EntryKind) -> wit::EntryKind {
         m::EntryKind::BalanceApplied => wit::EntryKind::BalanceApplied,
         m::EntryKind::CreditNoteIssued => wit::EntryKind::CreditNoteIssued,
         m::EntryKind::PaymentRecorded => wit::EntryKind::PaymentRecorded,
+        m::EntryKind::PaymentReversed => wit::EntryKind::PaymentReversed,
+        m::EntryKind::BalanceAllocated => wit::EntryKind::BalanceAllocated,
+        m::EntryKind::DiscountTaken => wit::EntryKind::DiscountTaken,
+        m::EntryKind::SmallDifferenceWrittenOff => wit::EntryKind::SmallDifferenceWrittenOff,
+        m::EntryKind::SmallDifferenceCarried => wit::EntryKind::SmallDifferenceCarried,
+        m::EntryKind::LateFeeCharged => wit::EntryKind::LateFeeCharged,
+        m::EntryKind::InterestCharged => wit::EntryKind::InterestCharged,
+        m::EntryKind::PolicyChanged => wit::EntryKind::PolicyChanged,
     }
 }
 
@@ -198,6 +437,7 @@ fn decline_reason(r: m::DeclineReason) -> checkout::DeclineReason {
     match r {
         m::DeclineReason::InsufficientCredit => checkout::DeclineReason::InsufficientCredit,
         m::DeclineReason::AccountOnHold => checkout::DeclineReason::AccountOnHold,
+        m::DeclineReason::OverdueInvoices => checkout::DeclineReason::OverdueInvoices,
         m::DeclineReason::AccountClosed => checkout::DeclineReason::AccountClosed,
         m::DeclineReason::CurrencyMismatch => checkout::DeclineReason::CurrencyMismatch,
     }
@@ -217,11 +457,8 @@ impl accounts::Guest for Component {
                 wit::Tolerance::Amount(a) => m::ToleranceInput::Amount(a),
                 wit::Tolerance::Percent(p) => m::ToleranceInput::Percent(p),
             },
-            terms: m::TermsInput {
-                net_days: req.terms.net_days,
-                basis: basis_in(req.terms.basis),
-                discount: req.terms.discount.map(|d| m::DiscountInput { percent: d.percent, days: d.days }),
-            },
+            terms: terms_in(req.terms),
+            policy: policy_in(req.policy),
             opened_by: req.opened_by,
         };
         engine().open_account(&ctx(c), &req).map(summary).map_err(error)
@@ -250,24 +487,81 @@ impl accounts::Guest for Component {
         engine().set_status(&ctx(c), &req).map(summary).map_err(error)
     }
 
-    fn record_payment(
+    fn set_billing_policy(
         c: wit::CallContext,
-        req: accounts::RecordPaymentRequest,
-    ) -> Result<accounts::PaymentReceipt, wit::Error> {
+        req: accounts::SetBillingPolicyRequest,
+    ) -> Result<wit::AccountSummary, wit::Error> {
+        let req = m::SetBillingPolicy {
+            account_id: req.account_id,
+            terms: terms_in(req.terms),
+            policy: policy_in(req.policy),
+            changed_by: req.changed_by,
+            reason: req.reason,
+        };
+        engine().set_billing_policy(&ctx(c), &req).map(summary).map_err(error)
+    }
+}
+
+impl billing::Guest for Component {
+    fn record_payment(c: wit::CallContext, req: billing::RecordPaymentRequest) -> Result<billing::PaymentReceipt, wit::Error> {
         let req = m::RecordPayment {
             account_id: req.account_id,
             amount: money(req.amount),
+            received_on: req.received_on,
             method: req.method,
             reference: req.reference,
+            allocations: allocations_in(req.allocations),
         };
         engine()
             .record_payment(&ctx(c), &req)
-            .map(|r| accounts::PaymentReceipt {
-                payment_id: r.payment_id,
-                amount: r.amount,
-                applied_to_debt: r.applied_to_debt,
-                added_to_stored_balance: r.added_to_stored_balance,
+            .map(|r| billing::PaymentReceipt { payment: payment(r.payment), account: summary(r.account) })
+            .map_err(error)
+    }
+
+    fn reverse_payment(c: wit::CallContext, payment_id: String, reason: String) -> Result<billing::ReversalReceipt, wit::Error> {
+        engine()
+            .reverse_payment(&ctx(c), &payment_id, &reason)
+            .map(|r| billing::ReversalReceipt {
+                payment: payment(r.payment),
+                reopened: r.reopened.into_iter().map(applied).collect(),
+                taken_from_stored_balance: r.taken_from_stored_balance,
+                spent_balance_item: r.spent_balance_item,
                 account: summary(r.account),
+            })
+            .map_err(error)
+    }
+
+    fn allocate_balance(
+        c: wit::CallContext,
+        req: billing::AllocateBalanceRequest,
+    ) -> Result<billing::BalanceAllocation, wit::Error> {
+        let req = m::AllocateBalance {
+            account_id: req.account_id,
+            amount: req.amount.map(money),
+            allocations: allocations_in(req.allocations),
+        };
+        engine()
+            .allocate_balance(&ctx(c), &req)
+            .map(|r| billing::BalanceAllocation {
+                allocations: r.allocations.into_iter().map(applied).collect(),
+                used: r.used,
+                account: summary(r.account),
+            })
+            .map_err(error)
+    }
+
+    fn day_close(c: wit::CallContext, account_id: String, date: String) -> Result<billing::DayCloseReport, wit::Error> {
+        engine()
+            .day_close(&ctx(c), &account_id, &date)
+            .map(|r| billing::DayCloseReport {
+                account_id: r.account_id,
+                date: r.date,
+                late_fees: r.late_fees.into_iter().map(charge).collect(),
+                interest: r.interest.into_iter().map(charge).collect(),
+                reminders: r.reminders.into_iter().map(reminder).collect(),
+                put_on_hold: r.put_on_hold,
+                released_from_hold: r.released_from_hold,
+                holds_expired: r.holds_expired,
             })
             .map_err(error)
     }
@@ -302,13 +596,24 @@ impl checkout::Guest for Component {
     }
 
     fn capture(c: wit::CallContext, req: checkout::CaptureRequest) -> Result<checkout::CaptureReceipt, wit::Error> {
-        let req = m::Capture { hold_id: req.hold_id, amount: money(req.amount) };
+        let req = m::Capture {
+            hold_id: req.hold_id,
+            amount: money(req.amount),
+            lines: req
+                .lines
+                .into_iter()
+                .map(|l| m::LineInput { description: l.description, quantity: l.quantity, unit_price: l.unit_price, tax: l.tax })
+                .collect(),
+            delivery_date: req.delivery_date,
+            terms: req.terms.map(terms_in),
+        };
         engine()
             .capture(&ctx(c), &req)
             .map(|r| checkout::CaptureReceipt {
                 hold: hold(r.hold),
                 captured: r.captured,
                 released: r.released,
+                invoice: invoice(r.invoice),
                 after: figures(r.after),
             })
             .map_err(error)
@@ -392,6 +697,12 @@ impl queries::Guest for Component {
                         document_id: e.document_id,
                         memo: e.memo,
                         idempotency_key: e.idempotency_key,
+                        invoice_id: e.invoice_id,
+                        postings: e
+                            .postings
+                            .into_iter()
+                            .map(|p| wit::Posting { book: book(p.book), debit: p.debit, credit: p.credit })
+                            .collect(),
                     })
                     .collect(),
                 next_after_seq: p.next_after_seq,
@@ -428,6 +739,41 @@ impl queries::Guest for Component {
                     })
                     .collect(),
                 next_after_seq: p.next_after_seq,
+            })
+            .map_err(error)
+    }
+
+    fn open_invoices(account_id: String, today: String) -> Result<Vec<wit::Invoice>, wit::Error> {
+        engine().open_invoices(&account_id, &today).map(|v| v.into_iter().map(invoice).collect()).map_err(error)
+    }
+
+    fn get_invoice(invoice_id: String, today: String) -> Result<wit::Invoice, wit::Error> {
+        engine().get_invoice(&invoice_id, &today).map(invoice).map_err(error)
+    }
+
+    fn payments(account_id: String, after: Option<u64>, limit: u32) -> Result<Vec<wit::Payment>, wit::Error> {
+        engine().payments(&account_id, after, limit).map(|v| v.into_iter().map(payment).collect()).map_err(error)
+    }
+
+    fn reminders(account_id: String, after_seq: Option<u64>, limit: u32) -> Result<Vec<wit::Reminder>, wit::Error> {
+        engine().reminders(&account_id, after_seq, limit).map(|v| v.into_iter().map(reminder).collect()).map_err(error)
+    }
+
+    fn suggest_credit_limit(account_id: String, as_of: String) -> Result<queries::CreditLimitSuggestion, wit::Error> {
+        engine()
+            .suggest_credit_limit(&account_id, &as_of)
+            .map(|x| queries::CreditLimitSuggestion {
+                account_id: x.account_id,
+                as_of: x.as_of,
+                current_limit: x.current_limit,
+                suggested_limit: x.suggested_limit,
+                settled_invoices: x.settled_invoices,
+                on_time_percent: x.on_time_percent,
+                average_days_late: x.average_days_late,
+                highest_debt: x.highest_debt,
+                volume_12m: x.volume_12m,
+                factor: x.factor,
+                explanation: x.explanation,
             })
             .map_err(error)
     }

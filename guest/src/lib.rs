@@ -4,12 +4,14 @@
 //! builds and tests natively; `bindings` (only on wasm32) is the thin glue
 //! that turns it into the `storefront:credit` WebAssembly component.
 
+pub mod dates;
 pub mod engine;
 pub mod error;
 pub mod kv;
 pub mod limits;
 pub mod model;
 pub mod money;
+pub mod rules;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

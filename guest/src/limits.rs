@@ -28,3 +28,35 @@ pub const PERCENT_SCALE_MAX: u32 = 2;
 pub const NET_DAYS_MAX: u32 = 365;
 /// The latest timestamp accepted: 9999-12-31T23:59:59.999Z.
 pub const TIMESTAMP_MS_MAX: i64 = 253_402_300_799_999;
+/// Lines on one invoice.
+pub const LINES_PER_INVOICE_MAX: usize = 100;
+/// Decimals in a quantity.
+pub const QUANTITY_SCALE_MAX: u32 = 4;
+/// The largest quantity on a line.
+pub const QUANTITY_MAX: i64 = 1_000_000_000;
+/// Decimals in a unit price.
+pub const UNIT_PRICE_SCALE_MAX: u32 = 4;
+/// Open items (invoices, fees, interest, adjustments) one account may have.
+pub const OPEN_INVOICES_PER_ACCOUNT_MAX: usize = 200;
+/// Allocations recorded on one item.
+pub const ALLOCATIONS_PER_INVOICE_MAX: usize = 100;
+/// Allocations named in one request.
+pub const ALLOCATIONS_PER_REQUEST_MAX: usize = 100;
+/// Portions in an instalment schedule.
+pub const INSTALMENTS_MAX: usize = 12;
+/// Steps in a reminder schedule.
+pub const REMINDER_STEPS_MAX: usize = 10;
+/// The furthest a reminder step may be from the due date, in days.
+pub const REMINDER_OFFSET_DAYS_MAX: i32 = 365;
+/// The highest reminder level.
+pub const REMINDER_LEVEL_MAX: u8 = 9;
+/// The longest grace period, in days.
+pub const GRACE_DAYS_MAX: u32 = 365;
+/// The longest "hold after N days overdue", in days.
+pub const HOLD_AFTER_DAYS_MAX: u32 = 365;
+/// The highest annual interest rate, in percent.
+pub const INTEREST_RATE_PERCENT_MAX: i64 = 100;
+/// Decimals in an interest rate.
+pub const INTEREST_RATE_SCALE_MAX: u32 = 4;
+/// Invoices the credit-limit review reads, most recent first.
+pub const REVIEW_INVOICES_MAX: u64 = 500;

@@ -45,12 +45,70 @@ pub struct DiscountInput {
     pub days: u32,
 }
 
+/// An instalment as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalmentInput {
+    pub percent: String,
+    pub days: u32,
+}
+
 /// Payment terms as sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TermsInput {
     pub net_days: u32,
     pub basis: TermBasis,
     pub discount: Option<DiscountInput>,
+    pub instalments: Vec<InstalmentInput>,
+}
+
+/// How interest days are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DayCount {
+    Actual365Fixed,
+    Actual360,
+}
+
+impl DayCount {
+    /// Days in the interest year.
+    pub fn year_days(self) -> u32 {
+        match self {
+            DayCount::Actual365Fixed => 365,
+            DayCount::Actual360 => 360,
+        }
+    }
+}
+
+/// An interest rule as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterestInput {
+    pub annual_rate_percent: String,
+    pub day_count: DayCount,
+}
+
+/// A reminder step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderStep {
+    pub offset_days: i32,
+    pub level: u8,
+}
+
+/// What happens to a small shortfall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SmallDifferenceTreatment {
+    WriteOff,
+    CarryOnBalance,
+}
+
+/// A billing policy as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyInput {
+    pub grace_days: u32,
+    pub late_fee: Option<String>,
+    pub interest: Option<InterestInput>,
+    pub reminders: Vec<ReminderStep>,
+    pub hold_after_days_overdue: Option<u32>,
+    pub small_difference_max: String,
+    pub small_difference_treatment: SmallDifferenceTreatment,
 }
 
 /// `accounts.open-account`.
@@ -62,7 +120,18 @@ pub struct OpenAccount {
     pub credit_limit: String,
     pub tolerance: ToleranceInput,
     pub terms: TermsInput,
+    pub policy: PolicyInput,
     pub opened_by: String,
+}
+
+/// `accounts.set-billing-policy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetBillingPolicy {
+    pub account_id: String,
+    pub terms: TermsInput,
+    pub policy: PolicyInput,
+    pub changed_by: String,
+    pub reason: String,
 }
 
 /// `accounts.change-credit-limit`.
@@ -91,13 +160,39 @@ pub struct SetStatus {
     pub reason: String,
 }
 
-/// `accounts.record-payment`.
+/// Money to put against one item, as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationInput {
+    pub invoice_id: String,
+    pub amount: String,
+}
+
+/// `billing.record-payment`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordPayment {
     pub account_id: String,
     pub amount: MoneyInput,
+    pub received_on: String,
     pub method: String,
     pub reference: String,
+    pub allocations: Vec<AllocationInput>,
+}
+
+/// `billing.allocate-balance`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocateBalance {
+    pub account_id: String,
+    pub amount: Option<MoneyInput>,
+    pub allocations: Vec<AllocationInput>,
+}
+
+/// An invoice line as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineInput {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub tax: String,
 }
 
 /// `checkout.authorize`.
@@ -114,6 +209,9 @@ pub struct Authorize {
 pub struct Capture {
     pub hold_id: String,
     pub amount: MoneyInput,
+    pub lines: Vec<LineInput>,
+    pub delivery_date: Option<String>,
+    pub terms: Option<TermsInput>,
 }
 
 /// `checkout.apply-balance`.
@@ -158,12 +256,60 @@ pub struct Discount {
     pub days: u32,
 }
 
+/// A validated instalment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instalment {
+    pub percent: Decimal,
+    pub days: u32,
+}
+
 /// Validated payment terms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Terms {
     pub net_days: u32,
     pub basis: TermBasis,
     pub discount: Option<Discount>,
+    pub instalments: Vec<Instalment>,
+}
+
+/// A validated interest rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interest {
+    pub annual_rate_percent: Decimal,
+    pub day_count: DayCount,
+}
+
+/// A validated billing policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub grace_days: u32,
+    pub late_fee: Option<Decimal>,
+    pub interest: Option<Interest>,
+    pub reminders: Vec<ReminderStep>,
+    pub hold_after_days_overdue: Option<u32>,
+    pub small_difference_max: Decimal,
+    pub small_difference_treatment: SmallDifferenceTreatment,
+}
+
+/// What an open item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemKind {
+    Invoice,
+    LateFee,
+    Interest,
+    Adjustment,
+}
+
+/// An open item as listed on its account: enough to order, age and total
+/// the account's debt without reading every invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenItemRef {
+    pub id: String,
+    pub seq: u64,
+    pub kind: ItemKind,
+    pub total: Decimal,
+    pub outstanding: Decimal,
+    pub schedule: Vec<crate::rules::Portion>,
 }
 
 /// A hold still reserving credit, as listed on its account.
@@ -192,6 +338,14 @@ pub struct Account {
     pub entry_count: u64,
     pub limit_change_count: u64,
     pub open_holds: Vec<OpenHoldRef>,
+    pub policy: Policy,
+    pub held_for_overdue: bool,
+    pub open_items: Vec<OpenItemRef>,
+    pub item_count: u64,
+    pub payment_count: u64,
+    pub reminder_count: u64,
+    pub last_close: Option<String>,
+    pub highest_debt: Decimal,
 }
 
 /// A hold's state as stored. `Open` holds past their expiry are reported as
@@ -222,6 +376,7 @@ pub struct Hold {
 pub struct Order {
     pub account_id: String,
     pub open_hold_id: Option<String>,
+    pub invoices: Vec<String>,
     pub captured: Decimal,
     pub balance_applied: Decimal,
     pub credited: Decimal,
@@ -240,6 +395,146 @@ pub enum EntryKind {
     BalanceApplied,
     CreditNoteIssued,
     PaymentRecorded,
+    PaymentReversed,
+    BalanceAllocated,
+    DiscountTaken,
+    SmallDifferenceWrittenOff,
+    SmallDifferenceCarried,
+    LateFeeCharged,
+    InterestCharged,
+    PolicyChanged,
+}
+
+/// The books an entry posts to (see `types.book`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Book {
+    Receivable,
+    CustomerCredit,
+    Cash,
+    Sales,
+    Tax,
+    SalesReturns,
+    DiscountsAllowed,
+    SmallDifferences,
+    FeeIncome,
+    InterestIncome,
+    StoreCreditRedeemed,
+}
+
+/// One side of an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    pub book: Book,
+    pub debit: Decimal,
+    pub credit: Decimal,
+}
+
+/// Where money settling an item came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AllocationSource {
+    Payment,
+    CreditNote,
+    StoredBalance,
+    Discount,
+    WriteOff,
+    Carried,
+    Reversal,
+}
+
+/// One allocation recorded on an item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub entry_seq: u64,
+    pub date: String,
+    pub source: AllocationSource,
+    pub document_id: Option<String>,
+    pub amount: Decimal,
+}
+
+/// A stored invoice line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_price: Decimal,
+    pub net: Decimal,
+    pub tax: Decimal,
+    pub total: Decimal,
+}
+
+/// `invoice/<id>`: an invoice or another item the customer owes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    pub account_id: String,
+    pub seq: u64,
+    pub kind: ItemKind,
+    pub order_id: Option<String>,
+    pub related_invoice_id: Option<String>,
+    pub invoice_date: String,
+    pub delivery_date: Option<String>,
+    pub lines: Vec<Line>,
+    pub net_total: Decimal,
+    pub tax_total: Decimal,
+    pub total: Decimal,
+    pub terms: Terms,
+    pub due_date: String,
+    pub discount_until: Option<String>,
+    pub discount_amount: Decimal,
+    pub discount_taken: bool,
+    pub schedule: Vec<crate::rules::Portion>,
+    pub outstanding: Decimal,
+    pub settled_on: Option<String>,
+    pub allocations: Vec<Allocation>,
+    pub late_fees_charged: Decimal,
+    pub interest_accrued: Decimal,
+    pub interest_accrued_to: Option<String>,
+    pub interest_charged: Decimal,
+    /// The due date and index of the last reminder step sent for it.
+    pub reminded: Option<(String, usize)>,
+}
+
+/// What a payment did to one item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedAllocation {
+    pub invoice_id: String,
+    pub amount: Decimal,
+    pub discount: Decimal,
+    pub small_difference: Decimal,
+    pub carried_to: Option<String>,
+    pub outstanding_after: Decimal,
+}
+
+/// `payment/<id>`: a payment received.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: String,
+    pub account_id: String,
+    pub received_on: String,
+    pub recorded_at_ms: i64,
+    pub amount: Decimal,
+    pub method: String,
+    pub reference: String,
+    pub allocations: Vec<AppliedAllocation>,
+    pub to_stored: Decimal,
+    pub reversed: bool,
+}
+
+/// `notice/<account>/<seq>`: a reminder produced by day-close.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    pub seq: u64,
+    pub date: String,
+    pub account_id: String,
+    pub customer_id: String,
+    pub invoice_id: String,
+    pub level: u8,
+    pub offset_days: i32,
+    pub due_date: String,
+    pub outstanding: String,
+    pub currency: String,
+    pub subject: String,
+    pub body: String,
 }
 
 /// `entry/<account-id>/<seq, 20 digits>`: one immutable ledger line.
@@ -259,6 +554,8 @@ pub struct Entry {
     pub document_id: Option<String>,
     pub memo: String,
     pub idempotency_key: String,
+    pub invoice_id: Option<String>,
+    pub postings: Vec<Posting>,
 }
 
 /// `limit/<account-id>/<seq, 20 digits>`: one credit-limit change.
@@ -284,12 +581,15 @@ pub struct IdemRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
     Account(AccountSummary),
-    Payment(PaymentReceipt),
     Authorization(Authorization),
     Capture(CaptureReceipt),
     Void(VoidReceipt),
     Balance(BalanceApplication),
     CreditNote(CreditNote),
+    Payment(PaymentReceipt),
+    Reversal(ReversalReceipt),
+    Allocation(BalanceAllocation),
+    DayClose(DayCloseReport),
 }
 
 // ------------------------------------------------------------------- views
@@ -316,6 +616,19 @@ pub struct TermsView {
     pub net_days: u32,
     pub basis: TermBasis,
     pub discount: Option<DiscountView>,
+    pub instalments: Vec<InstalmentInput>,
+}
+
+/// `types.billing-policy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub grace_days: u32,
+    pub late_fee: Option<String>,
+    pub interest: Option<InterestInput>,
+    pub reminders: Vec<ReminderStep>,
+    pub hold_after_days_overdue: Option<u32>,
+    pub small_difference_max: String,
+    pub small_difference_treatment: SmallDifferenceTreatment,
 }
 
 /// `types.credit-figures`.
@@ -342,6 +655,9 @@ pub struct AccountSummary {
     pub terms: TermsView,
     pub figures: Figures,
     pub balance: String,
+    pub policy: PolicyView,
+    pub held_for_overdue: bool,
+    pub overdue: String,
     pub open_hold_count: u32,
     pub opened_at_ms: i64,
     pub entry_count: u64,
@@ -377,6 +693,16 @@ pub struct EntryView {
     pub document_id: Option<String>,
     pub memo: String,
     pub idempotency_key: String,
+    pub invoice_id: Option<String>,
+    pub postings: Vec<PostingView>,
+}
+
+/// `types.posting`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostingView {
+    pub book: Book,
+    pub debit: String,
+    pub credit: String,
 }
 
 /// `types.ledger-page`.
@@ -409,6 +735,7 @@ pub struct LimitPage {
 pub enum DeclineReason {
     InsufficientCredit,
     AccountOnHold,
+    OverdueInvoices,
     AccountClosed,
     CurrencyMismatch,
 }
@@ -428,6 +755,7 @@ pub struct CaptureReceipt {
     pub hold: HoldView,
     pub captured: String,
     pub released: String,
+    pub invoice: InvoiceView,
     pub after: Figures,
 }
 
@@ -458,12 +786,146 @@ pub struct CreditNote {
     pub after: Figures,
 }
 
-/// `accounts.payment-receipt`.
+/// `types.invoiced-line`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineView {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub net: String,
+    pub tax: String,
+    pub total: String,
+}
+
+/// `types.portion`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortionView {
+    pub due_date: String,
+    pub amount: String,
+}
+
+/// `types.allocation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationView {
+    pub entry_seq: u64,
+    pub date: String,
+    pub source: AllocationSource,
+    pub document_id: Option<String>,
+    pub amount: String,
+}
+
+/// `types.invoice`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceView {
+    pub invoice_id: String,
+    pub account_id: String,
+    pub kind: ItemKind,
+    pub order_id: Option<String>,
+    pub related_invoice_id: Option<String>,
+    pub invoice_date: String,
+    pub delivery_date: Option<String>,
+    pub lines: Vec<LineView>,
+    pub net_total: String,
+    pub tax_total: String,
+    pub total: String,
+    pub terms: TermsView,
+    pub due_date: String,
+    pub discount_until: Option<String>,
+    pub discount_amount: String,
+    pub schedule: Vec<PortionView>,
+    pub outstanding: String,
+    pub overdue: String,
+    pub days_overdue: u32,
+    pub settled_on: Option<String>,
+    pub allocations: Vec<AllocationView>,
+    pub late_fees_charged: String,
+    pub interest_charged: String,
+}
+
+/// `types.applied-allocation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedView {
+    pub invoice_id: String,
+    pub amount: String,
+    pub discount: String,
+    pub small_difference: String,
+    pub carried_to: Option<String>,
+    pub outstanding_after: String,
+}
+
+/// `types.payment`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub payment_id: String,
+    pub account_id: String,
+    pub received_on: String,
+    pub amount: String,
+    pub method: String,
+    pub reference: String,
+    pub allocations: Vec<AppliedView>,
+    pub added_to_stored_balance: String,
+    pub reversed: bool,
+}
+
+/// `billing.payment-receipt`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentReceipt {
-    pub payment_id: String,
-    pub amount: String,
-    pub applied_to_debt: String,
-    pub added_to_stored_balance: String,
+    pub payment: PaymentView,
     pub account: AccountSummary,
 }
+
+/// `billing.reversal-receipt`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalReceipt {
+    pub payment: PaymentView,
+    pub reopened: Vec<AppliedView>,
+    pub taken_from_stored_balance: String,
+    pub spent_balance_item: Option<String>,
+    pub account: AccountSummary,
+}
+
+/// `billing.balance-allocation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceAllocation {
+    pub allocations: Vec<AppliedView>,
+    pub used: String,
+    pub account: AccountSummary,
+}
+
+/// `billing.charge`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    pub invoice_id: String,
+    pub item_id: String,
+    pub amount: String,
+}
+
+/// `billing.day-close-report`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCloseReport {
+    pub account_id: String,
+    pub date: String,
+    pub late_fees: Vec<Charge>,
+    pub interest: Vec<Charge>,
+    pub reminders: Vec<Reminder>,
+    pub put_on_hold: bool,
+    pub released_from_hold: bool,
+    pub holds_expired: u32,
+}
+
+/// `queries.credit-limit-suggestion`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub account_id: String,
+    pub as_of: String,
+    pub current_limit: String,
+    pub suggested_limit: String,
+    pub settled_invoices: u32,
+    pub on_time_percent: String,
+    pub average_days_late: String,
+    pub highest_debt: String,
+    pub volume_12m: String,
+    pub factor: String,
+    pub explanation: String,
+}
+

@@ -30,6 +30,10 @@ pub struct AuditReport {
     pub accounts: usize,
     /// Entries summed.
     pub entries: u64,
+    /// All debits posted, over every entry read.
+    pub debits: Decimal,
+    /// All credits posted; equal to `debits` when the books balance.
+    pub credits: Decimal,
     /// Every difference found; empty when everything adds up.
     pub discrepancies: Vec<Discrepancy>,
 }
@@ -37,7 +41,7 @@ pub struct AuditReport {
 impl AuditReport {
     /// True when no discrepancy was found.
     pub fn is_clean(&self) -> bool {
-        self.discrepancies.is_empty()
+        self.discrepancies.is_empty() && self.debits == self.credits
     }
 }
 
@@ -73,7 +77,14 @@ fn audit_inner(backend: &mut dyn Backend) -> Result<AuditReport> {
             for (key, bytes) in accounts {
                 let account: Value = serde_json::from_slice(&bytes).with_context(|| format!("{merchant}/{key}"))?;
                 report.accounts += 1;
-                let problems = check_account(backend, &merchant, &account, &mut report.entries)
+                let problems = check_account(
+                    backend,
+                    &merchant,
+                    &account,
+                    &mut report.entries,
+                    &mut report.debits,
+                    &mut report.credits,
+                )
                     .unwrap_or_else(|e| vec![format!("unreadable: {e:#}")]);
                 let account_id = key["acct/".len()..].to_owned();
                 report.discrepancies.extend(problems.into_iter().map(|what| Discrepancy {
@@ -87,7 +98,14 @@ fn audit_inner(backend: &mut dyn Backend) -> Result<AuditReport> {
     Ok(report)
 }
 
-fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Value, entries_seen: &mut u64) -> Result<Vec<String>> {
+fn check_account(
+    backend: &mut dyn Backend,
+    merchant: &str,
+    account: &Value,
+    entries_seen: &mut u64,
+    debits_total: &mut Decimal,
+    credits_total: &mut Decimal,
+) -> Result<Vec<String>> {
     let id = account.get("id").and_then(Value::as_str).context("missing id")?;
     let mut problems = Vec::new();
     let (mut debt, mut stored, mut held) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
@@ -111,6 +129,31 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Value, ent
             if dec(&e, "debt_after")? != debt || dec(&e, "stored_after")? != stored {
                 problems.push(format!("entry {seq}: running balances do not match the deltas before it"));
             }
+            // Double entry: debits equal credits, and the receivable and
+            // customer-credit books move exactly as the cached figures do.
+            let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
+            let (mut receivable, mut customer_credit) = (Decimal::ZERO, Decimal::ZERO);
+            for p in e.get("postings").and_then(Value::as_array).context("missing postings")? {
+                let (dr, cr) = (dec(p, "debit")?, dec(p, "credit")?);
+                if dr < Decimal::ZERO || cr < Decimal::ZERO {
+                    problems.push(format!("entry {seq}: negative posting"));
+                }
+                debits += dr;
+                credits += cr;
+                match p.get("book").and_then(Value::as_str) {
+                    Some("Receivable") => receivable += dr - cr,
+                    Some("CustomerCredit") => customer_credit += cr - dr,
+                    _ => {}
+                }
+            }
+            if debits != credits {
+                problems.push(format!("entry {seq}: debits {debits} != credits {credits}"));
+            }
+            if receivable != dec(&e, "debt_delta")? || customer_credit != dec(&e, "stored_delta")? {
+                problems.push(format!("entry {seq}: postings do not match its deltas"));
+            }
+            *debits_total += debits;
+            *credits_total += credits;
             *entries_seen += 1;
         }
     }
@@ -144,6 +187,28 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Value, ent
     }
     if open_sum != held {
         problems.push(format!("open holds add up to {open_sum} but held is {held}"));
+    }
+    // Open-item accounting: posted debt is what the open items still owe.
+    let mut items_sum = Decimal::ZERO;
+    for item in account.get("open_items").and_then(Value::as_array).context("missing open_items")? {
+        let id = item.get("id").and_then(Value::as_str).context("open item without id")?;
+        let outstanding = dec(item, "outstanding")?;
+        items_sum += outstanding;
+        if outstanding <= Decimal::ZERO {
+            problems.push(format!("open item {id} owes nothing but is listed as open"));
+        }
+        match backend.get(merchant, &format!("invoice/{id}"))? {
+            None => problems.push(format!("open item {id} has no record")),
+            Some(bytes) => {
+                let inv: Value = serde_json::from_slice(&bytes)?;
+                if dec(&inv, "outstanding")? != outstanding {
+                    problems.push(format!("open item {id} disagrees with its record"));
+                }
+            }
+        }
+    }
+    if items_sum != debt {
+        problems.push(format!("open items add up to {items_sum} but the entries give posted debt {debt}"));
     }
     Ok(problems)
 }

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use credit_host::api::*;
-use credit_host::{Component, Ledger, MerchantId, audit};
+use credit_host::{Component, Ledger, MerchantId, audit, mail};
 
 use crate::tables;
 
@@ -28,9 +28,9 @@ fn answer<T>(r: Result<std::result::Result<T, CreditError>>) -> Result<T> {
 }
 
 impl Story {
-    fn at(&mut self, day: i64, hour: u32, minute: u32) {
-        let start = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-        self.now = start + Duration::days(day - 1) + Duration::hours(hour.into()) + Duration::minutes(minute.into());
+    /// Moves the story's clock to a day of 2026 at a time.
+    fn at(&mut self, month: u32, day: u32, hour: u32, minute: u32) {
+        self.now = Utc.with_ymd_and_hms(2026, month, day, hour, minute, 0).unwrap();
     }
 
     fn ctx(&mut self, what: &str) -> CallContext {
@@ -42,7 +42,7 @@ impl Story {
         println!("{}  {text}", self.now.format("%a %d %b %H:%M"));
     }
 
-    fn open(&mut self, id: &str, customer: &str, limit: &str, tolerance: Tolerance, terms: PaymentTerms) -> Result<()> {
+    fn open(&mut self, id: &str, customer: &str, limit: &str, tolerance: Tolerance, terms: PaymentTerms, policy: BillingPolicy) -> Result<()> {
         let ctx = self.ctx("open");
         let req = OpenAccountRequest {
             account_id: id.into(),
@@ -51,6 +51,7 @@ impl Story {
             credit_limit: limit.into(),
             tolerance,
             terms,
+            policy,
             opened_by: "finance: r.patel".into(),
         };
         let a = answer(self.ledger.open_account(&self.merchant, &ctx, &req))?;
@@ -90,17 +91,83 @@ impl Story {
         }
     }
 
-    fn capture(&mut self, hold: &str, amount: &str, note: &str) -> Result<()> {
+    fn capture(&mut self, hold: &str, amount: &str, lines: Vec<InvoiceLine>, note: &str) -> Result<Invoice> {
         let ctx = self.ctx("capture");
-        let r = answer(self.ledger.capture(&self.merchant, &ctx, &CaptureRequest { hold_id: hold.into(), amount: gbp(amount) }))?;
+        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None };
+        let r = answer(self.ledger.capture(&self.merchant, &ctx, &req))?;
+        let i = &r.invoice;
         self.say(format!(
-            "ship {} for hold {hold}: captured £{}, released £{}{note}",
+            "ship {} (hold {hold}): captured £{}, released £{}{note}",
             r.hold.order_id,
             tables::money(&r.captured),
             tables::money(&r.released)
         ));
+        let discount = match &i.discount_until {
+            Some(until) => format!(", or £{} off if paid by {until}", tables::money(&i.discount_amount)),
+            None => String::new(),
+        };
+        self.say(format!("    invoice {} for £{} (tax £{}) due {}{discount}", i.invoice_id, tables::money(&i.total), tables::money(&i.tax_total), i.due_date));
+        Ok(r.invoice)
+    }
+
+    fn pay(&mut self, account: &str, amount: &str, method: &str, reference: &str) -> Result<PaymentReceipt> {
+        let ctx = self.ctx("payment");
+        let req = RecordPaymentRequest {
+            account_id: account.into(),
+            amount: gbp(amount),
+            received_on: self.now.format("%Y-%m-%d").to_string(),
+            method: method.into(),
+            reference: reference.into(),
+            allocations: vec![],
+        };
+        let r = answer(self.ledger.record_payment(&self.merchant, &ctx, &req))?;
+        let settled: Vec<String> = r
+            .payment
+            .allocations
+            .iter()
+            .map(|a| {
+                let mut s = format!("{} £{}", a.invoice_id, tables::money(&a.amount));
+                if a.discount != "0.00" {
+                    s += &format!(" + £{} discount", a.discount);
+                }
+                s += &format!(" (owes £{})", tables::money(&a.outstanding_after));
+                s
+            })
+            .collect();
+        self.say(format!(
+            "{account:<17} pays £{} by {method} ({}): {}",
+            tables::money(amount),
+            r.payment.payment_id,
+            if settled.is_empty() { "kept as store credit".to_owned() } else { settled.join(", ") }
+        ));
+        Ok(r)
+    }
+
+    fn close_day(&mut self, accounts: &[&str], mail_dir: &Path) -> Result<()> {
+        let date = self.now.format("%Y-%m-%d").to_string();
+        for account in accounts {
+            let ctx = self.ctx("day-close");
+            let r = answer(self.ledger.day_close(&self.merchant, &ctx, account, &date))?;
+            for f in &r.late_fees {
+                self.say(format!("{account:<17} late fee £{} on {} ({})", f.amount, f.invoice_id, f.item_id));
+            }
+            for f in &r.interest {
+                self.say(format!("{account:<17} interest £{} on {} ({})", f.amount, f.invoice_id, f.item_id));
+            }
+            for m in &r.reminders {
+                let path = mail::write_reminder(mail_dir, &self.merchant, m)?;
+                self.say(format!("{account:<17} reminder: {}  -> {}", m.subject, path.display()));
+            }
+            if r.put_on_hold {
+                self.say(format!("{account:<17} PUT ON HOLD: an invoice is more than 30 days overdue"));
+            }
+            if r.released_from_hold {
+                self.say(format!("{account:<17} hold released"));
+            }
+        }
         Ok(())
     }
+
 }
 
 /// Runs the story on a fresh database at `db` and prints the outcome.
@@ -111,6 +178,10 @@ pub fn run(db: &Path) -> Result<()> {
             std::fs::remove_file(&p)?;
         }
     }
+    let mail_dir = db.with_extension("mail");
+    if mail_dir.exists() {
+        std::fs::remove_dir_all(&mail_dir)?;
+    }
     let component = Component::embedded()?;
     let mut s = Story {
         ledger: Ledger::open_sqlite(&component, db)?,
@@ -120,43 +191,61 @@ pub fn run(db: &Path) -> Result<()> {
     };
     println!("Northwind Office Supplies sells on account to three trade customers (database: {}).\n", db.display());
 
-    let net = |days, basis| PaymentTerms { net_days: days, basis, discount: None };
-    s.at(1, 9, 0);
-    s.open(
-        "acme-dental",
-        "acme-dental-ltd",
-        "5000.00",
-        Tolerance::None,
-        PaymentTerms {
-            net_days: 30,
-            basis: TermBasis::InvoiceDate,
-            discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
-        },
-    )?;
-    s.open("birch-architects", "birch-and-co", "2000.00", Tolerance::Percent("10".into()), net(30, TermBasis::EndOfMonth))?;
-    s.open("cobalt-print", "cobalt-print-ltd", "1000.00", Tolerance::None, net(15, TermBasis::InvoiceDate))?;
+    let net = |days, basis| PaymentTerms { net_days: days, basis, discount: None, instalments: vec![] };
+    // Northwind's collections policy: a week's grace, then a £15 fee and 8%
+    // a year; reminders 3 days before, on the day, and at 7, 14 and 30 days
+    // late; accounts held when more than 30 days late; pennies short are
+    // written off.
+    let policy = BillingPolicy {
+        grace_days: 7,
+        late_fee: Some("15.00".into()),
+        interest: Some(InterestRule { annual_rate_percent: "8".into(), day_count: DayCount::Actual365Fixed }),
+        reminders: [(-3, 1), (0, 1), (7, 2), (14, 3), (30, 4)]
+            .into_iter()
+            .map(|(offset_days, level)| ReminderStep { offset_days, level })
+            .collect(),
+        hold_after_days_overdue: Some(30),
+        small_difference_max: "0.05".into(),
+        small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+    };
+    s.at(3, 2, 9, 0);
+    let two_ten_net_30 = PaymentTerms {
+        net_days: 30,
+        basis: TermBasis::InvoiceDate,
+        discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
+        instalments: vec![],
+    };
+    s.open("acme-dental", "acme-dental-ltd", "5000.00", Tolerance::None, two_ten_net_30, policy.clone())?;
+    s.open("birch-architects", "birch-and-co", "2000.00", Tolerance::Percent("10".into()), net(30, TermBasis::EndOfMonth), policy.clone())?;
+    s.open("cobalt-print", "cobalt-print-ltd", "1000.00", Tolerance::None, net(15, TermBasis::InvoiceDate), policy)?;
 
-    s.at(1, 10, 15);
+    s.at(3, 2, 10, 15);
     let acme_hold = s.authorize("acme-dental", "SO-1001", "1240.00")?.ok_or_else(|| anyhow!("SO-1001 should fit"))?;
-    s.at(1, 11, 30);
+    s.at(3, 2, 11, 30);
     if s.authorize("cobalt-print", "SO-1002", "1350.00")?.is_some() {
         bail!("SO-1002 is over Cobalt's limit and must be declined");
     }
-    s.at(1, 14, 0);
+    s.at(3, 2, 14, 0);
     let birch_hold = s.authorize("birch-architects", "SO-1003", "2150.00")?.ok_or_else(|| anyhow!("SO-1003 fits the tolerance"))?;
 
-    s.at(2, 8, 30);
-    s.capture(&acme_hold, "1100.00", " (toner cartridges out of stock)")?;
-    s.capture(&birch_hold, "2150.00", "")?;
+    s.at(3, 3, 8, 30);
+    let line = |d: &str, q: &str, p: &str, t: &str| InvoiceLine { description: d.into(), quantity: q.into(), unit_price: p.into(), tax: t.into() };
+    s.capture(
+        &acme_hold,
+        "1100.00",
+        vec![line("A4 copier paper, box of 5 reams", "40", "18.75", "150.00"), line("Heavy-duty stapler", "10", "16.6667", "33.33")],
+        " (toner cartridges out of stock)",
+    )?;
+    s.capture(&birch_hold, "2150.00", vec![], "")?;
 
-    s.at(3, 16, 0);
+    s.at(3, 4, 16, 0);
     let cobalt_hold = s.authorize("cobalt-print", "SO-1004", "650.00")?.ok_or_else(|| anyhow!("SO-1004 should fit"))?;
-    s.at(3, 17, 5);
+    s.at(3, 4, 17, 5);
     let ctx = s.ctx("void");
     let v = answer(s.ledger.void_hold(&s.merchant, &ctx, &cobalt_hold))?;
     s.say(format!("cobalt-print      cancels SO-1004: hold {cobalt_hold} voided, £{} released", tables::money(&v.released)));
 
-    s.at(9, 10, 0);
+    s.at(3, 10, 10, 0);
     let ctx = s.ctx("return");
     let cn = answer(s.ledger.record_return(
         &s.merchant,
@@ -171,51 +260,27 @@ pub fn run(db: &Path) -> Result<()> {
     ))?;
     s.say(format!("acme-dental       returns damaged paper: credit note {} for £{} kept as store credit", cn.credit_note_id, cn.amount));
 
-    s.at(10, 15, 20);
-    let ctx = s.ctx("payment");
-    let p = answer(s.ledger.record_payment(
-        &s.merchant,
-        &ctx,
-        &RecordPaymentRequest {
-            account_id: "acme-dental".into(),
-            amount: gbp("1100.00"),
-            method: "bank-transfer".into(),
-            reference: "ACME INV SO-1001".into(),
-        },
-    ))?;
-    s.say(format!("acme-dental       pays £{} by bank transfer ({}): £{} off what it owes", tables::money(&p.amount), p.payment_id, tables::money(&p.applied_to_debt)));
+    // Day 10 of 2/10 net 30: the 2% discount still applies.
+    s.at(3, 13, 15, 20);
+    s.pay("acme-dental", "1078.00", "bank-transfer", "ACME INV1")?;
 
-    s.at(12, 9, 45);
+    s.at(3, 14, 9, 45);
     let ctx = s.ctx("apply-balance");
     let req = ApplyBalanceRequest { account_id: "acme-dental".into(), order_id: "SO-1005".into(), amount: gbp("420.00") };
     let first = answer(s.ledger.apply_balance(&s.merchant, &ctx, &req))?;
     s.say(format!("acme-dental       checkout SO-1005 £420.00: store credit £{} applied, £{} left to pay", first.applied, first.remaining));
     let again = answer(s.ledger.apply_balance(&s.merchant, &ctx, &req))?;
-    s.say(format!(
-        "acme-dental       (double click: same request retried) -> same answer, store credit still £{}",
-        again.stored_balance_after
-    ));
+    s.say(format!("acme-dental       (double click: same request retried) -> same answer, store credit still £{}", again.stored_balance_after));
     if again != first {
         bail!("an idempotent retry gave a different answer");
     }
     let rest = first.remaining.clone();
     s.authorize("acme-dental", "SO-1005", &rest)?.ok_or_else(|| anyhow!("the rest of SO-1005 should fit"))?;
 
-    s.at(14, 11, 0);
-    let ctx = s.ctx("payment");
-    let p = answer(s.ledger.record_payment(
-        &s.merchant,
-        &ctx,
-        &RecordPaymentRequest {
-            account_id: "birch-architects".into(),
-            amount: gbp("1000.00"),
-            method: "card".into(),
-            reference: "BIRCH-0314".into(),
-        },
-    ))?;
-    s.say(format!("birch-architects  pays £{} by card ({}), part of what it owes", tables::money(&p.amount), p.payment_id));
+    s.at(3, 15, 11, 0);
+    s.pay("birch-architects", "1000.00", "card", "BIRCH-0315")?;
 
-    s.at(15, 9, 0);
+    s.at(3, 16, 9, 0);
     let ctx = s.ctx("limit");
     let a = answer(s.ledger.change_credit_limit(
         &s.merchant,
@@ -228,12 +293,35 @@ pub fn run(db: &Path) -> Result<()> {
         },
     ))?;
     s.say(format!("cobalt-print      credit limit raised to £{} by finance", tables::money(&a.figures.credit_limit)));
-    s.at(15, 9, 30);
-    s.authorize("cobalt-print", "SO-1002", "1350.00")?.ok_or_else(|| anyhow!("SO-1002 fits the new limit"))?;
+    s.at(3, 16, 9, 30);
+    let cobalt_hold = s.authorize("cobalt-print", "SO-1002", "1350.00")?.ok_or_else(|| anyhow!("SO-1002 fits the new limit"))?;
+    s.at(3, 17, 8, 0);
+    s.capture(&cobalt_hold, "1350.00", vec![], "")?;
+
+    println!("\nFinance runs the day-close on each account (reminders are written as e-mail files):");
+    let all = ["acme-dental", "birch-architects", "cobalt-print"];
+    for (month, day) in [(3, 29), (4, 1), (4, 9), (4, 15), (5, 2)] {
+        s.at(month, day, 18, 0);
+        s.close_day(&all, &mail_dir)?;
+    }
+
+    s.at(5, 3, 10, 0);
+    if s.authorize("cobalt-print", "SO-1010", "100.00")?.is_some() {
+        bail!("Cobalt is on hold and must be declined");
+    }
+    let today = s.now.format("%Y-%m-%d").to_string();
+    let open = answer(s.ledger.open_invoices(&s.merchant, "cobalt-print", &today))?;
+    println!("\nWhat cobalt-print owes on {today}:");
+    println!("{}", tables::invoices(&open));
+    let owed = answer(s.ledger.get_account(&s.merchant, "cobalt-print", s.now.timestamp_millis()))?.figures.posted_debt;
+    s.at(5, 4, 12, 0);
+    s.pay("cobalt-print", &owed, "bank-transfer", "COBALT SETTLEMENT")?;
+    s.at(5, 4, 12, 5);
+    s.authorize("cobalt-print", "SO-1010", "100.00")?.ok_or_else(|| anyhow!("Cobalt was released"))?;
 
     let now_ms = s.now.timestamp_millis();
     let mut rows = Vec::new();
-    for id in ["acme-dental", "birch-architects", "cobalt-print"] {
+    for id in all {
         rows.push(answer(s.ledger.get_account(&s.merchant, id, now_ms))?);
     }
     println!("\nAccounts on {} (GBP):", s.now.format("%a %d %b %Y %H:%M"));
@@ -242,16 +330,21 @@ pub fn run(db: &Path) -> Result<()> {
     let entries = answer(s.ledger.ledger_all(&s.merchant, "acme-dental"))?;
     println!("{}", tables::entries(&entries));
 
+    let suggestion = answer(s.ledger.suggest_credit_limit(&s.merchant, "acme-dental", &s.now.format("%Y-%m-%d").to_string()))?;
+    println!("\nSuggested credit limit for acme-dental: £{} (now £{}). {}", tables::money(&suggestion.suggested_limit), tables::money(&suggestion.current_limit), suggestion.explanation);
+
     let report = audit::audit(s.ledger.backend())?;
     println!(
-        "\nAudit: {} accounts, {} entries recomputed from the ledger: {} discrepancies.",
+        "\nAudit: {} accounts, {} entries recomputed from the ledger; debits £{} = credits £{}; {} discrepancies.",
         report.accounts,
         report.entries,
+        tables::money(&report.debits.to_string()),
+        tables::money(&report.credits.to_string()),
         report.discrepancies.len()
     );
     if !report.is_clean() {
         bail!("the audit found discrepancies: {:?}", report.discrepancies);
     }
-    println!("Data kept in {}; look again with `credit-host accounts --db {} --merchant northwind-office`.", db.display(), db.display());
+    println!("Data kept in {}; reminders in {}.", db.display(), mail_dir.display());
     Ok(())
 }

@@ -33,6 +33,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod mail;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,16 +58,23 @@ mod bindings {
 /// The contract's types, as generated from `wit/` (see the WIT docs there).
 pub mod api {
     pub use crate::bindings::exports::storefront::credit::accounts::{
-        ChangeCreditLimitRequest, OpenAccountRequest, PaymentReceipt, RecordPaymentRequest, SetStatusRequest,
+        ChangeCreditLimitRequest, OpenAccountRequest, SetBillingPolicyRequest, SetStatusRequest,
     };
+    pub use crate::bindings::exports::storefront::credit::billing::{
+        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt,
+        RecordPaymentRequest, ReversalReceipt,
+    };
+    pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
     pub use crate::bindings::exports::storefront::credit::checkout::{
         ApplyBalanceRequest, Approval, AuthorizeRequest, Authorization, BalanceApplication, CaptureReceipt,
         CaptureRequest, CreditNote, CreditTarget, Decline, DeclineReason, RecordReturnRequest, VoidReceipt,
     };
     pub use crate::bindings::storefront::credit::types::{
-        AccountStatus, AccountSummary, CallContext, CreditFigures, CreditLimitChange, CreditLimitPage,
-        CurrencyMismatch, EarlyPaymentDiscount, EntryKind, Error as CreditError, Hold, HoldState, LedgerEntry,
-        LedgerPage, Money, PaymentTerms, TermBasis, Tolerance,
+        AccountStatus, AccountSummary, Allocation, AllocationSource, AppliedAllocation, BillingPolicy, Book,
+        CallContext, CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount,
+        EarlyPaymentDiscount, EntryKind, Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice,
+        InvoiceLine, InvoicedLine, ItemKind, LedgerEntry, LedgerPage, Money, Payment, PaymentTerms, Portion, Posting,
+        Reminder, ReminderStep, SmallDifferenceTreatment, TermBasis, Tolerance,
     };
 }
 
@@ -397,9 +405,31 @@ impl Ledger {
         self.call(m, |i, s| i.storefront_credit_accounts().call_set_status(s, ctx, req))
     }
 
-    /// `accounts.record-payment`.
+    /// `accounts.set-billing-policy`.
+    pub fn set_billing_policy(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetBillingPolicyRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_accounts().call_set_billing_policy(s, ctx, req))
+    }
+
+    // ------------------------------------------------------------- billing
+
+    /// `billing.record-payment`.
     pub fn record_payment(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordPaymentRequest) -> Result<std::result::Result<PaymentReceipt, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_accounts().call_record_payment(s, ctx, req))
+        self.call(m, |i, s| i.storefront_credit_billing().call_record_payment(s, ctx, req))
+    }
+
+    /// `billing.reverse-payment`.
+    pub fn reverse_payment(&mut self, m: &MerchantId, ctx: &CallContext, payment_id: &str, reason: &str) -> Result<std::result::Result<ReversalReceipt, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_billing().call_reverse_payment(s, ctx, payment_id, reason))
+    }
+
+    /// `billing.allocate-balance`.
+    pub fn allocate_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &AllocateBalanceRequest) -> Result<std::result::Result<BalanceAllocation, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_billing().call_allocate_balance(s, ctx, req))
+    }
+
+    /// `billing.day-close`.
+    pub fn day_close(&mut self, m: &MerchantId, ctx: &CallContext, account_id: &str, date: &str) -> Result<std::result::Result<DayCloseReport, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_billing().call_day_close(s, ctx, &account_id.to_owned(), &date.to_owned()))
     }
 
     // ------------------------------------------------------------ checkout
@@ -476,5 +506,30 @@ impl Ledger {
     /// `queries.credit-limit-history`.
     pub fn credit_limit_history(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<CreditLimitPage, CreditError>> {
         self.call(m, |i, s| i.storefront_credit_queries().call_credit_limit_history(s, &account_id.to_owned(), after_seq, limit))
+    }
+
+    /// `queries.open-invoices`.
+    pub fn open_invoices(&mut self, m: &MerchantId, account_id: &str, today: &str) -> Result<std::result::Result<Vec<Invoice>, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_open_invoices(s, &account_id.to_owned(), &today.to_owned()))
+    }
+
+    /// `queries.get-invoice`.
+    pub fn get_invoice(&mut self, m: &MerchantId, invoice_id: &str, today: &str) -> Result<std::result::Result<Invoice, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_get_invoice(s, invoice_id, &today.to_owned()))
+    }
+
+    /// `queries.payments`.
+    pub fn payments(&mut self, m: &MerchantId, account_id: &str, after: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Payment>, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_payments(s, &account_id.to_owned(), after, limit))
+    }
+
+    /// `queries.reminders`.
+    pub fn reminders(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Reminder>, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_reminders(s, &account_id.to_owned(), after_seq, limit))
+    }
+
+    /// `queries.suggest-credit-limit`.
+    pub fn suggest_credit_limit(&mut self, m: &MerchantId, account_id: &str, as_of: &str) -> Result<std::result::Result<CreditLimitSuggestion, CreditError>> {
+        self.call(m, |i, s| i.storefront_credit_queries().call_suggest_credit_limit(s, &account_id.to_owned(), &as_of.to_owned()))
     }
 }

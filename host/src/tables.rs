@@ -2,7 +2,7 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
-use credit_host::api::{AccountStatus, AccountSummary, DeclineReason, EntryKind, LedgerEntry};
+use credit_host::api::{AccountStatus, AccountSummary, DeclineReason, EntryKind, Invoice, ItemKind, LedgerEntry};
 
 /// `1234567.50` as `1,234,567.50`; signs and decimals kept.
 pub fn money(amount: &str) -> String {
@@ -42,6 +42,14 @@ pub fn kind(k: EntryKind) -> &'static str {
         EntryKind::BalanceApplied => "credit applied",
         EntryKind::CreditNoteIssued => "credit note",
         EntryKind::PaymentRecorded => "payment",
+        EntryKind::PaymentReversed => "payment bounced",
+        EntryKind::BalanceAllocated => "credit allocated",
+        EntryKind::DiscountTaken => "discount",
+        EntryKind::SmallDifferenceWrittenOff => "written off",
+        EntryKind::SmallDifferenceCarried => "carried",
+        EntryKind::LateFeeCharged => "late fee",
+        EntryKind::InterestCharged => "interest",
+        EntryKind::PolicyChanged => "policy changed",
     }
 }
 
@@ -50,6 +58,7 @@ pub fn decline(r: DeclineReason) -> &'static str {
     match r {
         DeclineReason::InsufficientCredit => "insufficient credit",
         DeclineReason::AccountOnHold => "account on hold",
+        DeclineReason::OverdueInvoices => "on hold for overdue invoices",
         DeclineReason::AccountClosed => "account closed",
         DeclineReason::CurrencyMismatch => "currency mismatch",
     }
@@ -98,6 +107,32 @@ pub fn entries(rows: &[LedgerEntry]) -> Table {
             right(money(&e.debt_after)),
             right(money(&e.stored_after)),
             Cell::new(&e.memo),
+        ]);
+    }
+    t
+}
+
+/// Open items with what they owe and how late they are.
+pub fn invoices(rows: &[Invoice]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["item", "kind", "dated", "due", "total", "outstanding", "overdue", "days late"]);
+    for i in rows {
+        let kind = match i.kind {
+            ItemKind::Invoice => "invoice",
+            ItemKind::LateFee => "late fee",
+            ItemKind::Interest => "interest",
+            ItemKind::Adjustment => "adjustment",
+        };
+        t.add_row(vec![
+            Cell::new(&i.invoice_id),
+            Cell::new(kind),
+            Cell::new(&i.invoice_date),
+            Cell::new(&i.due_date),
+            right(money(&i.total)),
+            right(money(&i.outstanding)),
+            right(money(&i.overdue)),
+            right(i.days_overdue.to_string()),
         ]);
     }
     t

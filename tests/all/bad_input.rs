@@ -16,7 +16,7 @@ fn authorize(account: &str, order: &str, amount: Money, ttl: Option<u32>) -> Cal
     Box::new(move |l, m, c| Ok(l.authorize(m, c, &req)?.map(|_| ())))
 }
 fn capture(hold: &str, amount: Money) -> Call {
-    let req = CaptureRequest { hold_id: hold.into(), amount };
+    let req = CaptureRequest { hold_id: hold.into(), amount, lines: vec![], delivery_date: None, terms: None };
     Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
 }
 fn void(hold: &str) -> Call {
@@ -38,7 +38,14 @@ fn ret(account: &str, order: &str, amount: Money, reason: &str) -> Call {
     Box::new(move |l, m, c| Ok(l.record_return(m, c, &req)?.map(|_| ())))
 }
 fn pay(account: &str, amount: Money, method: &str) -> Call {
-    let req = RecordPaymentRequest { account_id: account.into(), amount, method: method.into(), reference: "r".into() };
+    let req = RecordPaymentRequest {
+        account_id: account.into(),
+        amount,
+        received_on: day_of(T0),
+        method: method.into(),
+        reference: "r".into(),
+        allocations: vec![],
+    };
     Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
 }
 fn limit(account: &str, amount: Money) -> Call {
@@ -65,6 +72,7 @@ fn with_terms(net_days: u32, discount: Option<(&str, u32)>) -> OpenAccountReques
         net_days,
         basis: TermBasis::EndOfMonth,
         discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: p.into(), days: d }),
+        instalments: vec![],
     };
     r
 }

@@ -238,11 +238,12 @@ fn a_payment_reduces_debt_and_the_overpayment_is_stored() {
     let hold = h.approve("acme", "SO-1", "500.00").hold.hold_id;
     h.capture(&hold, "500.00").unwrap();
     let p = h.pay("acme", "200.00").unwrap();
-    assert_eq!((p.payment_id.as_str(), p.applied_to_debt.as_str(), p.added_to_stored_balance.as_str()), ("P1", "200.00", "0.00"));
+    assert_eq!((p.payment.payment_id.as_str(), p.payment.added_to_stored_balance.as_str()), ("P1", "0.00"));
+    assert_eq!(p.payment.allocations[0].amount, "200.00");
     assert_eq!(p.account.figures.posted_debt, "300.00");
     assert_eq!(p.account.balance, "300.00");
     let p = h.pay("acme", "350.00").unwrap();
-    assert_eq!((p.applied_to_debt.as_str(), p.added_to_stored_balance.as_str()), ("300.00", "50.00"));
+    assert_eq!((p.payment.allocations[0].amount.as_str(), p.payment.added_to_stored_balance.as_str()), ("300.00", "50.00"));
     assert_eq!(p.account.figures.posted_debt, "0.00");
     assert_eq!(p.account.figures.stored_balance, "50.00");
     assert_eq!(p.account.balance, "-50.00");

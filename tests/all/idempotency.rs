@@ -37,14 +37,23 @@ fn every_mutating_call_has_one_effect_per_key() {
         h.ledger.authorize(&m, c, &AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("500.00"), hold_ttl_s: None })
     });
     let Authorization::Approved(a) = approval else { panic!("approval expected") };
-    retried(&mut h, |h, c| h.ledger.capture(&m, c, &CaptureRequest { hold_id: a.hold.hold_id.clone(), amount: gbp("400.00") }));
+    retried(&mut h, |h, c| {
+        h.ledger.capture(&m, c, &CaptureRequest { hold_id: a.hold.hold_id.clone(), amount: gbp("400.00"), lines: vec![], delivery_date: None, terms: None })
+    });
     let second = h.approve("acme", "SO-2", "100.00").hold.hold_id;
     retried(&mut h, |h, c| h.ledger.void_hold(&m, c, &second));
     retried(&mut h, |h, c| {
         h.ledger.record_payment(
             &m,
             c,
-            &RecordPaymentRequest { account_id: "acme".into(), amount: gbp("450.00"), method: "card".into(), reference: "x".into() },
+            &RecordPaymentRequest {
+                account_id: "acme".into(),
+                amount: gbp("450.00"),
+                received_on: day_of(T0),
+                method: "card".into(),
+                reference: "x".into(),
+                allocations: vec![],
+            },
         )
     });
     retried(&mut h, |h, c| {

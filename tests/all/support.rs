@@ -29,7 +29,32 @@ pub fn gbp(amount: &str) -> Money {
 }
 
 pub fn net30() -> PaymentTerms {
-    PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None }
+    PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![] }
+}
+
+/// No fees, no interest, no reminders, no automatic hold, no tolerance for
+/// small differences.
+pub fn quiet_policy() -> BillingPolicy {
+    BillingPolicy {
+        grace_days: 0,
+        late_fee: None,
+        interest: None,
+        reminders: vec![],
+        hold_after_days_overdue: None,
+        small_difference_max: "0".into(),
+        small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+    }
+}
+
+/// The UTC calendar day of a timestamp, `YYYY-MM-DD`.
+pub fn day_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string()
+}
+
+/// Milliseconds at 09:00 UTC on a `YYYY-MM-DD` day.
+pub fn at(day: &str) -> i64 {
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    d.and_hms_opt(9, 0, 0).unwrap().and_utc().timestamp_millis()
 }
 
 pub fn open_req(account: &str, currency: &str, limit: &str, tolerance: Tolerance) -> OpenAccountRequest {
@@ -40,6 +65,7 @@ pub fn open_req(account: &str, currency: &str, limit: &str, tolerance: Tolerance
         credit_limit: limit.into(),
         tolerance,
         terms: net30(),
+        policy: quiet_policy(),
         opened_by: "tests".into(),
     }
 }
@@ -123,9 +149,53 @@ impl H {
     }
 
     pub fn capture(&mut self, hold: &str, amount: &str) -> Answer<CaptureReceipt> {
+        self.capture_with(&CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None })
+    }
+
+    pub fn capture_with(&mut self, req: &CaptureRequest) -> Answer<CaptureReceipt> {
         let c = self.ctx();
-        let r = self.ledger.capture(&self.m, &c, &CaptureRequest { hold_id: hold.into(), amount: gbp(amount) });
+        let r = self.ledger.capture(&self.m, &c, req);
         self.done(r)
+    }
+
+    /// Authorizes and captures `amount` in one go: an invoice dated today.
+    pub fn invoice(&mut self, account: &str, order: &str, amount: &str) -> Invoice {
+        let hold = self.approve(account, order, amount).hold.hold_id;
+        self.capture(&hold, amount).expect("capture").invoice
+    }
+
+    /// The current day, `YYYY-MM-DD`.
+    pub fn today(&self) -> String {
+        day_of(self.now_ms)
+    }
+
+    pub fn pay_with(&mut self, req: &RecordPaymentRequest) -> Answer<PaymentReceipt> {
+        let c = self.ctx();
+        let r = self.ledger.record_payment(&self.m, &c, req);
+        self.done(r)
+    }
+
+    /// A payment received today, allocated oldest due first.
+    pub fn pay_on(&mut self, account: &str, amount: &str, received_on: &str) -> Answer<PaymentReceipt> {
+        self.pay_with(&RecordPaymentRequest {
+            account_id: account.into(),
+            amount: gbp(amount),
+            received_on: received_on.into(),
+            method: "bank-transfer".into(),
+            reference: "REF".into(),
+            allocations: vec![],
+        })
+    }
+
+    pub fn day_close(&mut self, account: &str, date: &str) -> Answer<DayCloseReport> {
+        let c = self.ctx();
+        let r = self.ledger.day_close(&self.m, &c, account, date);
+        self.done(r)
+    }
+
+    pub fn get_invoice(&mut self, id: &str) -> Invoice {
+        let today = self.today();
+        self.ledger.get_invoice(&self.m, id, &today).expect("no trap").expect("invoice exists")
     }
 
     pub fn void(&mut self, hold: &str) -> Answer<VoidReceipt> {
@@ -155,15 +225,8 @@ impl H {
     }
 
     pub fn pay(&mut self, account: &str, amount: &str) -> Answer<PaymentReceipt> {
-        let c = self.ctx();
-        let req = RecordPaymentRequest {
-            account_id: account.into(),
-            amount: gbp(amount),
-            method: "bank-transfer".into(),
-            reference: "REF".into(),
-        };
-        let r = self.ledger.record_payment(&self.m, &c, &req);
-        self.done(r)
+        let today = self.today();
+        self.pay_on(account, amount, &today)
     }
 
     pub fn set_status(&mut self, account: &str, status: AccountStatus) -> Answer<AccountSummary> {
@@ -220,6 +283,7 @@ impl H {
     pub fn check(&mut self) {
         let report = audit::audit(self.ledger.backend()).expect("audit runs");
         assert!(report.is_clean(), "audit found: {:#?}", report.discrepancies);
+        assert_eq!(report.debits, report.credits, "debits equal credits over every entry");
         let now = self.now_ms;
         let ids = self.ledger.list_accounts(&self.m, None, 100).expect("no trap").expect("list works");
         for id in ids {
@@ -233,6 +297,17 @@ impl H {
             let f = &s.figures;
             assert_eq!(sum(|e| &e.debt_delta), d(&f.posted_debt), "{id}: posted debt = sum of entries");
             assert_eq!(sum(|e| &e.stored_delta), d(&f.stored_balance), "{id}: stored balance = sum of entries");
+            for e in &entries {
+                let dr: Decimal = e.postings.iter().map(|p| d(&p.debit)).sum();
+                let cr: Decimal = e.postings.iter().map(|p| d(&p.credit)).sum();
+                assert_eq!(dr, cr, "{id}: entry {} balances", e.seq);
+            }
+            let today = day_of(now);
+            let open = self.ledger.open_invoices(&self.m, &id, &today).expect("no trap").expect("account exists");
+            let owed: Decimal = open.iter().map(|i| d(&i.outstanding)).sum();
+            assert_eq!(owed, d(&f.posted_debt), "{id}: posted debt = what open items owe");
+            let overdue: Decimal = open.iter().map(|i| d(&i.overdue)).sum();
+            assert_eq!(overdue, d(&s.overdue), "{id}: overdue = what open items have overdue");
             assert!(sum(|e| &e.held_delta) >= d(&f.open_holds), "{id}: live holds are within what is held");
             assert_eq!(d(&f.exposure), d(&f.posted_debt) + d(&f.open_holds), "{id}: exposure");
             assert_eq!(

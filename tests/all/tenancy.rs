@@ -25,13 +25,20 @@ fn merchants_are_isolated() {
     assert_eq!(h.approve("acme", "SO-1", "50.00").hold.hold_id, "H1");
     // Idempotency keys are scoped too: the same key works in each merchant.
     let c = CallContext { idempotency_key: "shared-key".into(), now_ms: T0 };
-    let pay = RecordPaymentRequest { account_id: "acme".into(), amount: gbp("5.00"), method: "cash".into(), reference: "r".into() };
-    assert_eq!(h.ledger.record_payment(&b, &c, &pay).unwrap().unwrap().payment_id, "P1");
+    let pay = RecordPaymentRequest {
+        account_id: "acme".into(),
+        amount: gbp("5.00"),
+        received_on: day_of(T0),
+        method: "cash".into(),
+        reference: "r".into(),
+        allocations: vec![],
+    };
+    assert_eq!(h.ledger.record_payment(&b, &c, &pay).unwrap().unwrap().payment.payment_id, "P1");
     h.m = a.clone();
     h.check();
     let a_data: Vec<_> = h.dump().into_iter().filter(|(m, _, _)| m == "merchant-a").collect();
     assert_eq!(a_data, a_before, "nothing B did touched A");
-    assert_eq!(h.ledger.record_payment(&a, &c, &pay).unwrap().unwrap().payment_id, "P1");
+    assert_eq!(h.ledger.record_payment(&a, &c, &pay).unwrap().unwrap().payment.payment_id, "P1");
     assert_eq!(h.summary("acme").figures.credit_limit, "1000.00");
     assert_eq!(h.summary("acme").figures.open_holds, "300.00");
     h.check();

@@ -1,0 +1,222 @@
+//! Opening, limiting, holding and closing accounts.
+
+use super::*;
+use crate::validate;
+
+impl<K: Kv> Engine<K> {
+    /// `accounts.open-account`.
+    pub fn open_account(&mut self, ctx: &Ctx, req: &OpenAccount) -> Result<AccountSummary, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::id(&req.customer_id, Field::CustomerId)?;
+        validate::text(&req.opened_by, Field::OpenedBy)?;
+        let currency = Currency::from_code(&req.currency)?;
+        let credit_limit = money::parse_amount(&req.credit_limit, currency, Sign::NonNegative, Field::CreditLimit)?;
+        let tolerance = match &req.tolerance {
+            ToleranceInput::None => ToleranceRule::None,
+            ToleranceInput::Amount(a) => {
+                ToleranceRule::Amount(money::parse_amount(a, currency, Sign::NonNegative, Field::Tolerance)?)
+            }
+            ToleranceInput::Percent(p) => ToleranceRule::Percent(money::parse_percent(
+                p,
+                TOLERANCE_PERCENT_MAX,
+                Sign::NonNegative,
+                Field::Tolerance,
+            )?),
+        };
+        let terms = validate_terms(&req.terms)?;
+        let policy = validate_policy(&req.policy, currency)?;
+
+        self.idempotent(
+            ctx,
+            "open-account",
+            req,
+            Response::Account,
+            |r| match r {
+                Response::Account(a) => Some(a),
+                _ => None,
+            },
+            |eng| {
+                if eng.kv.get(&account_key(&req.account_id)).is_some() {
+                    return Err(Error::AccountAlreadyExists(req.account_id.clone()));
+                }
+                let cust = customer_key(&req.customer_id, currency.code());
+                if let Some(existing) = eng.load::<String>(&cust)? {
+                    return Err(Error::CustomerHasAccountInCurrency(existing));
+                }
+                eng.save(&cust, &req.account_id)?;
+                let mut account = Account {
+                    id: req.account_id.clone(),
+                    customer_id: req.customer_id.clone(),
+                    currency: currency.code().to_owned(),
+                    credit_limit,
+                    tolerance,
+                    terms,
+                    status: Status::Active,
+                    opened_at_ms: ctx.now_ms,
+                    posted_debt: Decimal::ZERO,
+                    stored_balance: Decimal::ZERO,
+                    held: Decimal::ZERO,
+                    entry_count: 0,
+                    limit_change_count: 0,
+                    open_holds: Vec::new(),
+                    policy,
+                    held_for_overdue: false,
+                    open_items: Vec::new(),
+                    item_count: 0,
+                    payment_count: 0,
+                    reminder_count: 0,
+                    last_close: None,
+                    highest_debt: Decimal::ZERO,
+                };
+                eng.record_limit_change(&mut account, ctx, Decimal::ZERO, credit_limit, &req.opened_by, "account opened")?;
+                let memo = format!("opened by {} with credit limit {}", req.opened_by, currency.format(credit_limit));
+                eng.append(&mut account, ctx, NewEntry::new(EntryKind::AccountOpened, credit_limit, memo))?;
+                eng.save(&account_key(&account.id), &account)?;
+                Self::summary(&account, ctx.now_ms)
+            },
+        )
+    }
+
+    fn record_limit_change(
+        &mut self,
+        account: &mut Account,
+        ctx: &Ctx,
+        old_limit: Decimal,
+        new_limit: Decimal,
+        by: &str,
+        reason: &str,
+    ) -> Result<(), Error> {
+        account.limit_change_count += 1;
+        let change = LimitChange {
+            seq: account.limit_change_count,
+            at_ms: ctx.now_ms,
+            changed_by: by.to_owned(),
+            reason: reason.to_owned(),
+            old_limit,
+            new_limit,
+        };
+        self.save(&limit_key(&account.id, change.seq), &change)
+    }
+
+    /// `accounts.change-credit-limit`.
+    pub fn change_credit_limit(&mut self, ctx: &Ctx, req: &ChangeCreditLimit) -> Result<AccountSummary, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::text(&req.changed_by, Field::ChangedBy)?;
+        validate::text(&req.reason, Field::Reason)?;
+        let (currency, new_limit) = money_input(&req.new_limit, Sign::NonNegative, Field::NewLimit)?;
+
+        self.idempotent(
+            ctx,
+            "change-credit-limit",
+            req,
+            Response::Account,
+            |r| match r {
+                Response::Account(a) => Some(a),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                ensure_currency(&account, currency)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                if account.credit_limit == new_limit {
+                    return Err(Error::CreditLimitUnchanged);
+                }
+                eng.release_expired(&mut account, ctx)?;
+                let old = account.credit_limit;
+                account.credit_limit = new_limit;
+                eng.record_limit_change(&mut account, ctx, old, new_limit, &req.changed_by, &req.reason)?;
+                let memo = format!(
+                    "credit limit {} -> {} by {}: {}",
+                    currency.format(old),
+                    currency.format(new_limit),
+                    req.changed_by,
+                    req.reason
+                );
+                eng.append(&mut account, ctx, NewEntry::new(EntryKind::CreditLimitChanged, new_limit, memo))?;
+                eng.save(&account_key(&account.id), &account)?;
+                Self::summary(&account, ctx.now_ms)
+            },
+        )
+    }
+
+    /// `accounts.set-status`. A person's decision replaces a hold day-close
+    /// made for overdue invoices.
+    pub fn set_status(&mut self, ctx: &Ctx, req: &SetStatus) -> Result<AccountSummary, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::text(&req.changed_by, Field::ChangedBy)?;
+        validate::text(&req.reason, Field::Reason)?;
+
+        self.idempotent(
+            ctx,
+            "set-status",
+            req,
+            Response::Account,
+            |r| match r {
+                Response::Account(a) => Some(a),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                if account.status == req.status {
+                    return Err(Error::StatusUnchanged);
+                }
+                eng.release_expired(&mut account, ctx)?;
+                if req.status == Status::Closed
+                    && (!account.posted_debt.is_zero()
+                        || !account.stored_balance.is_zero()
+                        || !account.open_holds.is_empty())
+                {
+                    return Err(Error::AccountNotSettled);
+                }
+                let memo = format!("{:?} -> {:?} by {}: {}", account.status, req.status, req.changed_by, req.reason);
+                account.status = req.status;
+                account.held_for_overdue = false;
+                eng.append(&mut account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
+                eng.save(&account_key(&account.id), &account)?;
+                Self::summary(&account, ctx.now_ms)
+            },
+        )
+    }
+
+    /// `accounts.set-billing-policy`.
+    pub fn set_billing_policy(&mut self, ctx: &Ctx, req: &SetBillingPolicy) -> Result<AccountSummary, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::text(&req.changed_by, Field::ChangedBy)?;
+        validate::text(&req.reason, Field::Reason)?;
+        let terms = validate_terms(&req.terms)?;
+
+        self.idempotent(
+            ctx,
+            "set-billing-policy",
+            req,
+            Response::Account,
+            |r| match r {
+                Response::Account(a) => Some(a),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                let policy = validate_policy(&req.policy, currency_of(&account)?)?;
+                eng.release_expired(&mut account, ctx)?;
+                account.terms = terms.clone();
+                account.policy = policy;
+                let memo = format!("terms and billing policy changed by {}: {}", req.changed_by, req.reason);
+                eng.append(&mut account, ctx, NewEntry::new(EntryKind::PolicyChanged, Decimal::ZERO, memo))?;
+                eng.save(&account_key(&account.id), &account)?;
+                Self::summary(&account, ctx.now_ms)
+            },
+        )
+    }
+}

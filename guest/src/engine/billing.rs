@@ -1,0 +1,471 @@
+//! Money against open items: payments, bounced payments, the stored balance.
+
+use super::*;
+use crate::validate;
+
+/// Where money being allocated comes from.
+pub(super) enum Source {
+    /// A payment: earns discounts and small-difference settlement.
+    Payment { small_max: Decimal, treatment: SmallDifferenceTreatment },
+    /// A credit note.
+    CreditNote,
+    /// The stored balance.
+    StoredBalance,
+}
+
+impl Source {
+    fn allocation_source(&self) -> AllocationSource {
+        match self {
+            Source::Payment { .. } => AllocationSource::Payment,
+            Source::CreditNote => AllocationSource::CreditNote,
+            Source::StoredBalance => AllocationSource::StoredBalance,
+        }
+    }
+}
+
+/// What money will do to one item.
+pub(super) struct PlanItem {
+    invoice: Invoice,
+    pub(super) cash: Decimal,
+    discount: Decimal,
+    diff: Decimal,
+}
+
+/// Checks named allocations' shape: ids, amounts, count, duplicates.
+fn allocation_inputs(list: &[AllocationInput], currency: Currency) -> Result<Vec<(String, Decimal)>, Error> {
+    if list.len() > ALLOCATIONS_PER_REQUEST_MAX {
+        return Err(Error::TooManyAllocations);
+    }
+    let mut out: Vec<(String, Decimal)> = Vec::with_capacity(list.len());
+    for a in list {
+        validate::id(&a.invoice_id, Field::InvoiceId)?;
+        let amount = money::parse_amount(&a.amount, currency, Sign::Positive, Field::AllocationAmount)?;
+        if out.iter().any(|(id, _)| *id == a.invoice_id) {
+            return Err(Error::DuplicateAllocation(a.invoice_id.clone()));
+        }
+        out.push((a.invoice_id.clone(), amount));
+    }
+    Ok(out)
+}
+
+fn applied_view(a: &AppliedAllocation, c: Currency) -> AppliedView {
+    AppliedView {
+        invoice_id: a.invoice_id.clone(),
+        amount: c.format(a.amount),
+        discount: c.format(a.discount),
+        small_difference: c.format(a.small_difference),
+        carried_to: a.carried_to.clone(),
+        outstanding_after: c.format(a.outstanding_after),
+    }
+}
+
+pub(super) fn payment_view(p: &Payment, c: Currency) -> PaymentView {
+    PaymentView {
+        payment_id: p.id.clone(),
+        account_id: p.account_id.clone(),
+        received_on: p.received_on.clone(),
+        amount: c.format(p.amount),
+        method: p.method.clone(),
+        reference: p.reference.clone(),
+        allocations: p.allocations.iter().map(|a| applied_view(a, c)).collect(),
+        added_to_stored_balance: c.format(p.to_stored),
+        reversed: p.reversed,
+    }
+}
+
+impl<K: Kv> Engine<K> {
+    /// Decides what `money` does to the account's open items on `date`:
+    /// the items named in `explicit` with their amounts, or else the items
+    /// in `preferred` and then the rest, oldest due first. Reads only.
+    pub(super) fn plan_allocation(
+        &self,
+        account: &Account,
+        date: NaiveDate,
+        money: Decimal,
+        source: &Source,
+        explicit: &[(String, Decimal)],
+        preferred: &[String],
+    ) -> Result<Vec<PlanItem>, Error> {
+        let mut targets: Vec<(Invoice, Decimal)> = Vec::new();
+        if !explicit.is_empty() {
+            let mut total = Decimal::ZERO;
+            for (id, amount) in explicit {
+                let invoice = self.invoice(id)?;
+                if invoice.account_id != account.id {
+                    return Err(Error::InvoiceBelongsToAnotherAccount(id.clone()));
+                }
+                if *amount > invoice.outstanding {
+                    return Err(Error::AllocationExceedsOutstanding(id.clone()));
+                }
+                total = add(total, *amount)?;
+                targets.push((invoice, *amount));
+            }
+            if total > money {
+                return Err(Error::AllocationExceedsAmount);
+            }
+        } else {
+            let mut items: Vec<&OpenItemRef> = account.open_items.iter().collect();
+            items.sort_by_key(|i| {
+                let rank = preferred.iter().position(|p| *p == i.id).unwrap_or(usize::MAX);
+                let due = rules::effective_due(&i.schedule, i.total, i.outstanding).unwrap_or(NaiveDate::MAX);
+                (rank, due, i.seq)
+            });
+            for item in items {
+                targets.push((self.invoice(&item.id)?, Decimal::MAX));
+            }
+        }
+
+        let mut plan = Vec::new();
+        let mut left = money;
+        for (invoice, cap) in targets {
+            if left <= Decimal::ZERO {
+                break;
+            }
+            let available = min(left, cap);
+            let o = invoice.outstanding;
+            let (small_max, in_window) = match source {
+                Source::Payment { small_max, .. } => {
+                    let window = invoice.discount_until.as_deref().map(stored_date).transpose()?;
+                    (*small_max, window.is_some_and(|until| date <= until) && !invoice.discount_taken)
+                }
+                _ => (Decimal::ZERO, false),
+            };
+            let discount = if in_window { min(invoice.discount_amount, o) } else { Decimal::ZERO };
+            let want = o - discount;
+            let (cash, discount, diff) = if available >= want {
+                (want, discount, Decimal::ZERO)
+            } else if !small_max.is_zero() && want - available <= small_max {
+                (available, discount, want - available)
+            } else {
+                (available, Decimal::ZERO, Decimal::ZERO)
+            };
+            left -= cash;
+            plan.push(PlanItem { invoice, cash, discount, diff });
+        }
+        Ok(plan)
+    }
+
+    /// Carries out a plan: updates the items, records each allocation, and
+    /// appends the entries for discounts and small differences. The entry
+    /// for the money itself (`money_seq`) was appended by the caller.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn apply_plan(
+        &mut self,
+        account: &mut Account,
+        ctx: &Ctx,
+        date: NaiveDate,
+        source: &Source,
+        document_id: &str,
+        money_seq: u64,
+        plan: Vec<PlanItem>,
+    ) -> Result<Vec<AppliedAllocation>, Error> {
+        let day = dates::format(date);
+        let mut applied = Vec::with_capacity(plan.len());
+        for PlanItem { mut invoice, cash, discount, diff } in plan {
+            if invoice.allocations.len() + 3 > ALLOCATIONS_PER_INVOICE_MAX {
+                return Err(Error::TooManyAllocations);
+            }
+            self.accrue(account, &mut invoice, date)?;
+            invoice.outstanding = sub(invoice.outstanding, add(add(cash, discount)?, diff)?)?;
+            if invoice.outstanding.is_zero() {
+                invoice.settled_on = Some(day.clone());
+            }
+            self.save_item(account, &invoice)?;
+            if !cash.is_zero() {
+                invoice.allocations.push(Allocation {
+                    entry_seq: money_seq,
+                    date: day.clone(),
+                    source: source.allocation_source(),
+                    document_id: Some(document_id.to_owned()),
+                    amount: cash,
+                });
+            }
+            if !discount.is_zero() {
+                invoice.discount_taken = true;
+                let memo = format!("early-payment discount on {} with {document_id}", invoice.id);
+                let e = NewEntry::new(EntryKind::DiscountTaken, discount, memo)
+                    .dr(Book::DiscountsAllowed, discount)
+                    .cr(Book::Receivable, discount)
+                    .invoice(&invoice.id)
+                    .doc(document_id);
+                let seq = self.append(account, ctx, e)?;
+                invoice.allocations.push(Allocation {
+                    entry_seq: seq,
+                    date: day.clone(),
+                    source: AllocationSource::Discount,
+                    document_id: None,
+                    amount: discount,
+                });
+            }
+            let mut carried_to = None;
+            if !diff.is_zero() {
+                let treatment = match source {
+                    Source::Payment { treatment, .. } => *treatment,
+                    _ => SmallDifferenceTreatment::WriteOff,
+                };
+                let (seq, source, doc) = match treatment {
+                    SmallDifferenceTreatment::WriteOff => {
+                        let memo = format!("small difference on {} written off", invoice.id);
+                        let e = NewEntry::new(EntryKind::SmallDifferenceWrittenOff, diff, memo)
+                            .dr(Book::SmallDifferences, diff)
+                            .cr(Book::Receivable, diff)
+                            .invoice(&invoice.id)
+                            .doc(document_id);
+                        (self.append(account, ctx, e)?, AllocationSource::WriteOff, None)
+                    }
+                    SmallDifferenceTreatment::CarryOnBalance => {
+                        let item = self.create_debit_item(
+                            account,
+                            ItemKind::Adjustment,
+                            Some(&invoice.id),
+                            date,
+                            format!("Small difference carried from {}", invoice.id),
+                            diff,
+                        )?;
+                        let memo = format!("small difference on {} carried to {}", invoice.id, item.id);
+                        let e = NewEntry::new(EntryKind::SmallDifferenceCarried, diff, memo)
+                            .dr(Book::Receivable, diff)
+                            .cr(Book::Receivable, diff)
+                            .invoice(&invoice.id)
+                            .doc(&item.id);
+                        carried_to = Some(item.id.clone());
+                        (self.append(account, ctx, e)?, AllocationSource::Carried, Some(item.id))
+                    }
+                };
+                invoice.allocations.push(Allocation { entry_seq: seq, date: day.clone(), source, document_id: doc, amount: diff });
+            }
+            self.save(&invoice_key(&invoice.id), &invoice)?;
+            applied.push(AppliedAllocation {
+                invoice_id: invoice.id.clone(),
+                amount: cash,
+                discount,
+                small_difference: diff,
+                carried_to,
+                outstanding_after: invoice.outstanding,
+            });
+        }
+        Ok(applied)
+    }
+
+    /// `billing.record-payment`.
+    pub fn record_payment(&mut self, ctx: &Ctx, req: &RecordPayment) -> Result<PaymentReceipt, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::text(&req.method, Field::Method)?;
+        validate::text(&req.reference, Field::Reference)?;
+        let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+        let received_on = parse_date(&req.received_on, Field::ReceivedOn)?;
+        let today = dates::day_of(ctx.now_ms);
+        if received_on > today {
+            return Err(Error::DateInFuture(Field::ReceivedOn));
+        }
+        let explicit = allocation_inputs(&req.allocations, currency)?;
+
+        self.idempotent(
+            ctx,
+            "record-payment",
+            req,
+            Response::Payment,
+            |r| match r {
+                Response::Payment(p) => Some(p),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                ensure_currency(&account, currency)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                eng.release_expired(&mut account, ctx)?;
+                let source = Source::Payment {
+                    small_max: account.policy.small_difference_max,
+                    treatment: account.policy.small_difference_treatment,
+                };
+                let plan = eng.plan_allocation(&account, received_on, amount, &source, &explicit, &[])?;
+                let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
+                let to_stored = sub(amount, to_debt)?;
+                let payment_id = format!("P{}", eng.next_number("payment")?);
+                let memo = format!("{} payment {} ref {}", req.method, currency.format(amount), req.reference);
+                let e = NewEntry::new(EntryKind::PaymentRecorded, amount, memo)
+                    .dr(Book::Cash, amount)
+                    .cr(Book::Receivable, to_debt)
+                    .cr(Book::CustomerCredit, to_stored)
+                    .doc(&payment_id);
+                let seq = eng.append(&mut account, ctx, e)?;
+                let allocations = eng.apply_plan(&mut account, ctx, received_on, &source, &payment_id, seq, plan)?;
+                let payment = Payment {
+                    id: payment_id.clone(),
+                    account_id: account.id.clone(),
+                    received_on: dates::format(received_on),
+                    recorded_at_ms: ctx.now_ms,
+                    amount,
+                    method: req.method.clone(),
+                    reference: req.reference.clone(),
+                    allocations,
+                    to_stored,
+                    reversed: false,
+                };
+                eng.save(&payment_key(&payment_id), &payment)?;
+                account.payment_count += 1;
+                eng.save(&account_payment_key(&account.id, account.payment_count), &payment_id)?;
+                eng.release_overdue_hold(&mut account, ctx, today)?;
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: Self::summary(&account, ctx.now_ms)? })
+            },
+        )
+    }
+
+    /// `billing.reverse-payment`.
+    pub fn reverse_payment(&mut self, ctx: &Ctx, payment_id: &str, reason: &str) -> Result<ReversalReceipt, Error> {
+        validate::ctx(ctx)?;
+        validate::id(payment_id, Field::PaymentId)?;
+        validate::text(reason, Field::Reason)?;
+
+        self.idempotent(
+            ctx,
+            "reverse-payment",
+            &(payment_id, reason),
+            Response::Reversal,
+            |r| match r {
+                Response::Reversal(x) => Some(x),
+                _ => None,
+            },
+            |eng| {
+                let mut payment: Payment =
+                    eng.load(&payment_key(payment_id))?.ok_or_else(|| Error::PaymentNotFound(payment_id.to_owned()))?;
+                if payment.reversed {
+                    return Err(Error::PaymentAlreadyReversed);
+                }
+                let mut account = eng.account(&payment.account_id)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                let c = currency_of(&account)?;
+                let today = dates::day_of(ctx.now_ms);
+                eng.release_expired(&mut account, ctx)?;
+
+                let mut reopen = Vec::new();
+                let (mut cash, mut discounts, mut written_off) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+                for a in &payment.allocations {
+                    let back_off = if a.carried_to.is_some() { Decimal::ZERO } else { a.small_difference };
+                    cash = add(cash, a.amount)?;
+                    discounts = add(discounts, a.discount)?;
+                    written_off = add(written_off, back_off)?;
+                    reopen.push((eng.invoice(&a.invoice_id)?, add(add(a.amount, a.discount)?, back_off)?, a.discount));
+                }
+                let taken = min(payment.to_stored, account.stored_balance.max(Decimal::ZERO));
+                let spent = sub(payment.to_stored, taken)?;
+                let spent_item = if spent.is_zero() {
+                    None
+                } else {
+                    Some(eng.create_debit_item(
+                        &mut account,
+                        ItemKind::Adjustment,
+                        None,
+                        today,
+                        format!("Stored balance from bounced payment {payment_id}, already spent"),
+                        spent,
+                    )?)
+                };
+                let memo = format!("payment {payment_id} reversed: {reason}");
+                let e = NewEntry::new(EntryKind::PaymentReversed, payment.amount, memo)
+                    .dr(Book::Receivable, add(add(add(cash, spent)?, discounts)?, written_off)?)
+                    .dr(Book::CustomerCredit, taken)
+                    .cr(Book::Cash, payment.amount)
+                    .cr(Book::DiscountsAllowed, discounts)
+                    .cr(Book::SmallDifferences, written_off)
+                    .doc(payment_id);
+                let seq = eng.append(&mut account, ctx, e)?;
+
+                let mut reopened = Vec::new();
+                for (mut invoice, amount, discount) in reopen {
+                    eng.accrue(&account, &mut invoice, today)?;
+                    invoice.outstanding = add(invoice.outstanding, amount)?;
+                    invoice.settled_on = None;
+                    if !discount.is_zero() {
+                        invoice.discount_taken = false;
+                    }
+                    invoice.allocations.push(Allocation {
+                        entry_seq: seq,
+                        date: dates::format(today),
+                        source: AllocationSource::Reversal,
+                        document_id: Some(payment_id.to_owned()),
+                        amount: -amount,
+                    });
+                    eng.save_item(&mut account, &invoice)?;
+                    reopened.push(AppliedView {
+                        invoice_id: invoice.id.clone(),
+                        amount: c.format(amount),
+                        discount: c.format(discount),
+                        small_difference: c.format(Decimal::ZERO),
+                        carried_to: None,
+                        outstanding_after: c.format(invoice.outstanding),
+                    });
+                }
+                payment.reversed = true;
+                eng.save(&payment_key(payment_id), &payment)?;
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(ReversalReceipt {
+                    payment: payment_view(&payment, c),
+                    reopened,
+                    taken_from_stored_balance: c.format(taken),
+                    spent_balance_item: spent_item.map(|i| i.id),
+                    account: Self::summary(&account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+
+    /// `billing.allocate-balance`.
+    pub fn allocate_balance(&mut self, ctx: &Ctx, req: &AllocateBalance) -> Result<BalanceAllocation, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        let requested = req.amount.as_ref().map(|m| money_input(m, Sign::Positive, Field::Amount)).transpose()?;
+        if req.allocations.len() > ALLOCATIONS_PER_REQUEST_MAX {
+            return Err(Error::TooManyAllocations);
+        }
+
+        self.idempotent(
+            ctx,
+            "allocate-balance",
+            req,
+            Response::Allocation,
+            |r| match r {
+                Response::Allocation(a) => Some(a),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                let c = currency_of(&account)?;
+                if let Some((currency, _)) = requested {
+                    ensure_currency(&account, currency)?;
+                }
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                let explicit = allocation_inputs(&req.allocations, c)?;
+                eng.release_expired(&mut account, ctx)?;
+                let stored = account.stored_balance.max(Decimal::ZERO);
+                let money = requested.map_or(stored, |(_, a)| min(a, stored));
+                let today = dates::day_of(ctx.now_ms);
+                let plan = eng.plan_allocation(&account, today, money, &Source::StoredBalance, &explicit, &[])?;
+                let used: Decimal = plan.iter().map(|p| p.cash).sum();
+                let mut applied = Vec::new();
+                if !used.is_zero() {
+                    let e = NewEntry::new(EntryKind::BalanceAllocated, used, format!("stored balance {} allocated", c.format(used)))
+                        .dr(Book::CustomerCredit, used)
+                        .cr(Book::Receivable, used);
+                    let seq = eng.append(&mut account, ctx, e)?;
+                    applied = eng.apply_plan(&mut account, ctx, today, &Source::StoredBalance, "stored-balance", seq, plan)?;
+                    eng.release_overdue_hold(&mut account, ctx, today)?;
+                }
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(BalanceAllocation {
+                    allocations: applied.iter().map(|a| applied_view(a, c)).collect(),
+                    used: c.format(used),
+                    account: Self::summary(&account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+}

@@ -1,0 +1,402 @@
+//! The storefront's checkout hooks: authorize, capture (which invoices),
+//! void, apply the stored balance, record a return.
+
+use super::billing::Source;
+use super::*;
+use crate::validate;
+
+/// A decimal with at most `scale` decimals, within `0 ..= max` (or
+/// `0 < x` when `positive`).
+fn parse_scaled(text: &str, field: Field, scale: u32, max: i64, positive: bool) -> Result<Decimal, Error> {
+    let v = money::parse_decimal(text, field)?;
+    if positive && v <= Decimal::ZERO {
+        return Err(Error::AmountMustBePositive(field));
+    }
+    if v < Decimal::ZERO {
+        return Err(Error::AmountMustNotBeNegative(field));
+    }
+    if v.normalize().scale() > scale {
+        return Err(Error::AmountTooPrecise(field));
+    }
+    if v > Decimal::from(max) {
+        return Err(Error::AmountTooLarge(field));
+    }
+    Ok(v.normalize())
+}
+
+/// Checks invoice lines and computes their amounts; an empty list becomes
+/// one line for the whole amount.
+fn invoice_lines(lines: &[LineInput], currency: Currency, amount: Decimal, order_id: &str) -> Result<Vec<Line>, Error> {
+    if lines.len() > LINES_PER_INVOICE_MAX {
+        return Err(Error::TooManyLines);
+    }
+    if lines.is_empty() {
+        return Ok(vec![Line {
+            description: format!("Order {order_id}"),
+            quantity: Decimal::ONE,
+            unit_price: amount,
+            net: amount,
+            tax: Decimal::ZERO,
+            total: amount,
+        }]);
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    let mut total = Decimal::ZERO;
+    for l in lines {
+        validate::text(&l.description, Field::LineDescription)?;
+        let quantity = parse_scaled(&l.quantity, Field::LineQuantity, QUANTITY_SCALE_MAX, QUANTITY_MAX, true)?;
+        let unit_price = parse_scaled(&l.unit_price, Field::LineUnitPrice, UNIT_PRICE_SCALE_MAX, AMOUNT_MAX_MAJOR, false)?;
+        let tax = money::parse_amount(&l.tax, currency, Sign::NonNegative, Field::LineTax)?;
+        let net = rules::line_net(quantity, unit_price, currency)?;
+        let line_total = add(net, tax)?;
+        total = add(total, line_total)?;
+        out.push(Line { description: l.description.clone(), quantity, unit_price, net, tax, total: line_total });
+    }
+    if total != amount {
+        return Err(Error::InvoiceTotalMismatch);
+    }
+    Ok(out)
+}
+
+impl<K: Kv> Engine<K> {
+    /// `checkout.authorize`.
+    pub fn authorize(&mut self, ctx: &Ctx, req: &Authorize) -> Result<Authorization, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::id(&req.order_id, Field::OrderId)?;
+        let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+        let ttl_s = req.hold_ttl_s.unwrap_or(HOLD_TTL_S_DEFAULT);
+        if ttl_s == 0 || ttl_s > HOLD_TTL_S_MAX {
+            return Err(Error::HoldTtlOutOfRange);
+        }
+        let expires_at_ms = ctx.now_ms + i64::from(ttl_s) * 1000;
+
+        self.idempotent(
+            ctx,
+            "authorize",
+            req,
+            Response::Authorization,
+            |r| match r {
+                Response::Authorization(a) => Some(a),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                eng.order_for(&account, &req.order_id)?;
+                eng.release_expired(&mut account, ctx)?;
+                // Read after the release, which may have freed this order.
+                let mut order = eng.order_for(&account, &req.order_id)?;
+                if order.open_hold_id.is_some() {
+                    return Err(Error::OrderAlreadyAuthorized(req.order_id.clone()));
+                }
+                let before = Self::raw_figures(&account, ctx.now_ms)?;
+                let acct_currency = currency_of(&account)?;
+                let decline = |reason, shortfall: Decimal| -> Result<Authorization, Error> {
+                    Ok(Authorization::Declined {
+                        reason,
+                        requested: currency.format(amount),
+                        shortfall: acct_currency.format(shortfall),
+                        figures: Self::figures_view(&account, &before)?,
+                    })
+                };
+                let answer = match account.status {
+                    Status::Closed => decline(DeclineReason::AccountClosed, Decimal::ZERO),
+                    Status::OnHold if account.held_for_overdue => decline(DeclineReason::OverdueInvoices, Decimal::ZERO),
+                    Status::OnHold => decline(DeclineReason::AccountOnHold, Decimal::ZERO),
+                    Status::Active if account.currency != currency.code() => {
+                        decline(DeclineReason::CurrencyMismatch, Decimal::ZERO)
+                    }
+                    Status::Active if amount > before.available_with_tolerance => {
+                        decline(DeclineReason::InsufficientCredit, sub(amount, before.available_with_tolerance)?)
+                    }
+                    Status::Active => {
+                        if account.open_holds.len() >= HOLDS_PER_ACCOUNT_MAX {
+                            return Err(Error::TooManyOpenHolds);
+                        }
+                        let hold = Hold {
+                            id: format!("H{}", eng.next_number("hold")?),
+                            account_id: account.id.clone(),
+                            order_id: req.order_id.clone(),
+                            amount,
+                            captured: Decimal::ZERO,
+                            state: HoldState::Open,
+                            placed_at_ms: ctx.now_ms,
+                            expires_at_ms,
+                        };
+                        eng.save(&hold_key(&hold.id), &hold)?;
+                        order.open_hold_id = Some(hold.id.clone());
+                        eng.save(&order_key(&req.order_id), &order)?;
+                        account.open_holds.push(OpenHoldRef { hold_id: hold.id.clone(), amount, expires_at_ms });
+                        let memo = format!("hold {} for order {}", hold.id, req.order_id);
+                        let e = NewEntry::new(EntryKind::HoldPlaced, amount, memo)
+                            .held(amount)
+                            .hold(&hold.id)
+                            .order(&req.order_id);
+                        eng.append(&mut account, ctx, e)?;
+                        Ok(Authorization::Approved {
+                            hold: Self::hold_view(&hold, currency, ctx.now_ms),
+                            before: Self::figures_view(&account, &before)?,
+                            after: Self::figures(&account, ctx.now_ms)?,
+                        })
+                    }
+                }?;
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(answer)
+            },
+        )
+    }
+
+    /// Loads an open hold with its account, releasing expired holds first.
+    fn open_hold(&mut self, ctx: &Ctx, hold_id: &str) -> Result<(Hold, Account), Error> {
+        let hold = self.hold(hold_id)?;
+        let mut account = self.account(&hold.account_id)?;
+        self.release_expired(&mut account, ctx)?;
+        let hold = self.hold(hold_id)?;
+        match hold.state {
+            HoldState::Open => Ok((hold, account)),
+            HoldState::Captured => Err(Error::HoldAlreadyCaptured),
+            HoldState::Voided => Err(Error::HoldAlreadyVoided),
+            HoldState::Expired => Err(Error::HoldExpired),
+        }
+    }
+
+    /// `checkout.capture`: posts what shipped as an invoice.
+    pub fn capture(&mut self, ctx: &Ctx, req: &Capture) -> Result<CaptureReceipt, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.hold_id, Field::HoldId)?;
+        let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+        let delivery = req.delivery_date.as_deref().map(|d| parse_date(d, Field::DeliveryDate)).transpose()?;
+        let terms_override = req.terms.as_ref().map(validate_terms).transpose()?;
+        // Lines are checked against the hold's order id below; their shape
+        // (and the total) is checked here, before anything is read.
+        let lines = invoice_lines(&req.lines, currency, amount, "")?;
+
+        self.idempotent(
+            ctx,
+            "capture",
+            req,
+            Response::Capture,
+            |r| match r {
+                Response::Capture(c) => Some(c),
+                _ => None,
+            },
+            |eng| {
+                let (mut hold, mut account) = eng.open_hold(ctx, &req.hold_id)?;
+                ensure_currency(&account, currency)?;
+                if amount > hold.amount {
+                    return Err(Error::CaptureExceedsHold);
+                }
+                let mut lines = lines;
+                if req.lines.is_empty() {
+                    lines[0].description = format!("Order {}", hold.order_id);
+                }
+                let terms = terms_override.unwrap_or_else(|| account.terms.clone());
+                let today = dates::day_of(ctx.now_ms);
+                let invoice = eng.create_item(
+                    &mut account,
+                    ItemKind::Invoice,
+                    Some(&hold.order_id),
+                    None,
+                    today,
+                    delivery,
+                    lines,
+                    terms,
+                )?;
+                let released = sub(hold.amount, amount)?;
+                hold.state = HoldState::Captured;
+                hold.captured = amount;
+                eng.save(&hold_key(&hold.id), &hold)?;
+                account.open_holds.retain(|h| h.hold_id != hold.id);
+                let mut order = eng.order_for(&account, &hold.order_id)?;
+                order.open_hold_id = None;
+                order.captured = add(order.captured, amount)?;
+                order.invoices.push(invoice.id.clone());
+                eng.save(&order_key(&hold.order_id), &order)?;
+                let memo = format!(
+                    "hold {} captured {}, released {}; invoice {} due {}",
+                    hold.id,
+                    currency.format(amount),
+                    currency.format(released),
+                    invoice.id,
+                    invoice.due_date
+                );
+                let e = NewEntry::new(EntryKind::HoldCaptured, amount, memo)
+                    .held(-hold.amount)
+                    .dr(Book::Receivable, invoice.total)
+                    .cr(Book::Sales, invoice.net_total)
+                    .cr(Book::Tax, invoice.tax_total)
+                    .hold(&hold.id)
+                    .order(&hold.order_id)
+                    .invoice(&invoice.id);
+                eng.append(&mut account, ctx, e)?;
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(CaptureReceipt {
+                    hold: Self::hold_view(&hold, currency, ctx.now_ms),
+                    captured: currency.format(amount),
+                    released: currency.format(released),
+                    invoice: Self::invoice_view(&invoice, currency, today)?,
+                    after: Self::figures(&account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+
+    /// `checkout.void-hold`.
+    pub fn void_hold(&mut self, ctx: &Ctx, hold_id: &str) -> Result<VoidReceipt, Error> {
+        validate::ctx(ctx)?;
+        validate::id(hold_id, Field::HoldId)?;
+
+        self.idempotent(
+            ctx,
+            "void-hold",
+            &hold_id,
+            Response::Void,
+            |r| match r {
+                Response::Void(v) => Some(v),
+                _ => None,
+            },
+            |eng| {
+                let (mut hold, mut account) = eng.open_hold(ctx, hold_id)?;
+                let currency = currency_of(&account)?;
+                hold.state = HoldState::Voided;
+                eng.save(&hold_key(&hold.id), &hold)?;
+                account.open_holds.retain(|h| h.hold_id != hold.id);
+                eng.clear_open_hold(&hold.order_id, &hold.id)?;
+                let e = NewEntry::new(EntryKind::HoldVoided, hold.amount, format!("hold {} voided", hold.id))
+                    .held(-hold.amount)
+                    .hold(&hold.id)
+                    .order(&hold.order_id);
+                eng.append(&mut account, ctx, e)?;
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(VoidReceipt {
+                    hold: Self::hold_view(&hold, currency, ctx.now_ms),
+                    released: currency.format(hold.amount),
+                    after: Self::figures(&account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+
+    /// `checkout.apply-balance`.
+    pub fn apply_balance(&mut self, ctx: &Ctx, req: &ApplyBalance) -> Result<BalanceApplication, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::id(&req.order_id, Field::OrderId)?;
+        let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+
+        self.idempotent(
+            ctx,
+            "apply-balance",
+            req,
+            Response::Balance,
+            |r| match r {
+                Response::Balance(b) => Some(b),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                ensure_currency(&account, currency)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                eng.order_for(&account, &req.order_id)?;
+                eng.release_expired(&mut account, ctx)?;
+                let mut order = eng.order_for(&account, &req.order_id)?;
+                let applied = min(amount, account.stored_balance.max(Decimal::ZERO));
+                if applied > Decimal::ZERO {
+                    order.balance_applied = add(order.balance_applied, applied)?;
+                    eng.save(&order_key(&req.order_id), &order)?;
+                    let memo = format!("stored balance {} applied to order {}", currency.format(applied), req.order_id);
+                    let e = NewEntry::new(EntryKind::BalanceApplied, applied, memo)
+                        .dr(Book::CustomerCredit, applied)
+                        .cr(Book::StoreCreditRedeemed, applied)
+                        .order(&req.order_id);
+                    eng.append(&mut account, ctx, e)?;
+                }
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(BalanceApplication {
+                    applied: currency.format(applied),
+                    remaining: currency.format(sub(amount, applied)?),
+                    stored_balance_after: currency.format(account.stored_balance),
+                })
+            },
+        )
+    }
+
+    /// `checkout.record-return`.
+    pub fn record_return(&mut self, ctx: &Ctx, req: &RecordReturn) -> Result<CreditNote, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::id(&req.order_id, Field::OrderId)?;
+        validate::text(&req.reason, Field::Reason)?;
+        let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+
+        self.idempotent(
+            ctx,
+            "record-return",
+            req,
+            Response::CreditNote,
+            |r| match r {
+                Response::CreditNote(c) => Some(c),
+                _ => None,
+            },
+            |eng| {
+                let mut account = eng.account(&req.account_id)?;
+                ensure_currency(&account, currency)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                let Some(mut order) = eng.load::<Order>(&order_key(&req.order_id))? else {
+                    return Err(Error::OrderNotFound(req.order_id.clone()));
+                };
+                if order.account_id != account.id {
+                    return Err(Error::OrderBelongsToAnotherAccount(req.order_id.clone()));
+                }
+                let sold = add(order.captured, order.balance_applied)?;
+                if sold.is_zero() {
+                    return Err(Error::OrderNotFound(req.order_id.clone()));
+                }
+                if amount > sub(sold, order.credited)? {
+                    return Err(Error::ReturnExceedsOrder);
+                }
+                eng.release_expired(&mut account, ctx)?;
+                let credit_note_id = format!("CN{}", eng.next_number("credit-note")?);
+                let today = dates::day_of(ctx.now_ms);
+                let plan = match req.credit_to {
+                    CreditTarget::OwedFirst => eng.plan_allocation(
+                        &account,
+                        today,
+                        amount,
+                        &Source::CreditNote,
+                        &[],
+                        &order.invoices,
+                    )?,
+                    CreditTarget::StoredBalance => Vec::new(),
+                };
+                let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
+                let to_stored = sub(amount, to_debt)?;
+                order.credited = add(order.credited, amount)?;
+                eng.save(&order_key(&req.order_id), &order)?;
+                let memo = format!("credit note {} on order {}: {}", credit_note_id, req.order_id, req.reason);
+                let e = NewEntry::new(EntryKind::CreditNoteIssued, amount, memo)
+                    .dr(Book::SalesReturns, amount)
+                    .cr(Book::Receivable, to_debt)
+                    .cr(Book::CustomerCredit, to_stored)
+                    .order(&req.order_id)
+                    .doc(&credit_note_id);
+                let seq = eng.append(&mut account, ctx, e)?;
+                eng.apply_plan(&mut account, ctx, today, &Source::CreditNote, &credit_note_id, seq, plan)?;
+                eng.release_overdue_hold(&mut account, ctx, today)?;
+                eng.save(&account_key(&account.id), &account)?;
+                Ok(CreditNote {
+                    credit_note_id,
+                    order_id: req.order_id.clone(),
+                    amount: currency.format(amount),
+                    applied_to_debt: currency.format(to_debt),
+                    added_to_stored_balance: currency.format(to_stored),
+                    after: Self::figures(&account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+}

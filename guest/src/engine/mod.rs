@@ -1,0 +1,740 @@
+//! The operations. Each public method is one unit of work: it checks the
+//! request's shape, then its idempotency key, then the state it touches, and
+//! only then writes. On `Err` the caller (the host) discards every write, so
+//! a refused call changes nothing even if it failed half-way.
+
+mod accounts;
+mod billing;
+mod checkout;
+mod collections;
+mod queries;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::dates;
+use crate::error::{Error, Field};
+use crate::kv::Kv;
+use crate::limits::*;
+use crate::model::*;
+use crate::money::{self, Currency, Sign, add, sub};
+use crate::rules;
+
+/// The engine over one merchant's storage.
+pub struct Engine<K: Kv> {
+    kv: K,
+}
+
+/// A ledger entry about to be appended. Posted debt and stored balance move
+/// by its postings to `receivable` and `customer-credit`; held credit by
+/// `held_delta` (holds are not money and post nothing).
+struct NewEntry {
+    kind: EntryKind,
+    amount: Decimal,
+    held_delta: Decimal,
+    postings: Vec<Posting>,
+    hold_id: Option<String>,
+    order_id: Option<String>,
+    document_id: Option<String>,
+    invoice_id: Option<String>,
+    memo: String,
+}
+
+impl NewEntry {
+    fn new(kind: EntryKind, amount: Decimal, memo: String) -> NewEntry {
+        NewEntry {
+            kind,
+            amount,
+            held_delta: Decimal::ZERO,
+            postings: Vec::new(),
+            hold_id: None,
+            order_id: None,
+            document_id: None,
+            invoice_id: None,
+            memo,
+        }
+    }
+    fn dr(mut self, book: Book, amount: Decimal) -> Self {
+        if !amount.is_zero() {
+            self.postings.push(Posting { book, debit: amount, credit: Decimal::ZERO });
+        }
+        self
+    }
+    fn cr(mut self, book: Book, amount: Decimal) -> Self {
+        if !amount.is_zero() {
+            self.postings.push(Posting { book, debit: Decimal::ZERO, credit: amount });
+        }
+        self
+    }
+    fn held(mut self, delta: Decimal) -> Self {
+        self.held_delta = delta;
+        self
+    }
+    fn hold(mut self, id: &str) -> Self {
+        self.hold_id = Some(id.to_owned());
+        self
+    }
+    fn order(mut self, id: &str) -> Self {
+        self.order_id = Some(id.to_owned());
+        self
+    }
+    fn doc(mut self, id: &str) -> Self {
+        self.document_id = Some(id.to_owned());
+        self
+    }
+    fn invoice(mut self, id: &str) -> Self {
+        self.invoice_id = Some(id.to_owned());
+        self
+    }
+    /// Net movement of one book: debits less credits.
+    fn net(&self, book: Book) -> Decimal {
+        self.postings.iter().filter(|p| p.book == book).map(|p| p.debit - p.credit).sum()
+    }
+}
+
+/// The figures of an account at an instant, unformatted.
+struct RawFigures {
+    credit_limit: Decimal,
+    tolerance: Decimal,
+    stored_balance: Decimal,
+    posted_debt: Decimal,
+    open_holds: Decimal,
+    open_hold_count: u32,
+    exposure: Decimal,
+    available_credit: Decimal,
+    available_with_tolerance: Decimal,
+}
+
+fn account_key(id: &str) -> String {
+    format!("acct/{id}")
+}
+fn customer_key(customer: &str, currency: &str) -> String {
+    format!("cust/{customer}/{currency}")
+}
+fn entry_prefix(account: &str) -> String {
+    format!("entry/{account}/")
+}
+fn entry_key(account: &str, seq: u64) -> String {
+    format!("entry/{account}/{seq:020}")
+}
+fn limit_prefix(account: &str) -> String {
+    format!("limit/{account}/")
+}
+fn limit_key(account: &str, seq: u64) -> String {
+    format!("limit/{account}/{seq:020}")
+}
+fn hold_key(id: &str) -> String {
+    format!("hold/{id}")
+}
+fn order_key(id: &str) -> String {
+    format!("order/{id}")
+}
+fn idem_key(key: &str) -> String {
+    format!("idem/{key}")
+}
+fn invoice_key(id: &str) -> String {
+    format!("invoice/{id}")
+}
+fn account_invoice_prefix(account: &str) -> String {
+    format!("acctinv/{account}/")
+}
+fn account_invoice_key(account: &str, seq: u64) -> String {
+    format!("acctinv/{account}/{seq:020}")
+}
+fn payment_key(id: &str) -> String {
+    format!("payment/{id}")
+}
+fn account_payment_prefix(account: &str) -> String {
+    format!("acctpay/{account}/")
+}
+fn account_payment_key(account: &str, seq: u64) -> String {
+    format!("acctpay/{account}/{seq:020}")
+}
+fn reminder_prefix(account: &str) -> String {
+    format!("notice/{account}/")
+}
+fn reminder_key(account: &str, seq: u64) -> String {
+    format!("notice/{account}/{seq:020}")
+}
+fn close_key(account: &str, date: &str) -> String {
+    format!("close/{account}/{date}")
+}
+
+fn currency_of(account: &Account) -> Result<Currency, Error> {
+    Currency::from_code(&account.currency)
+        .map_err(|_| Error::StoreCorrupt(format!("account {} has currency {}", account.id, account.currency)))
+}
+
+/// Parses a money input: known currency, then amount in its minor units.
+fn money_input(m: &MoneyInput, sign: Sign, field: Field) -> Result<(Currency, Decimal), Error> {
+    let currency = Currency::from_code(&m.currency)?;
+    let amount = money::parse_amount(&m.amount, currency, sign, field)?;
+    Ok((currency, amount))
+}
+
+fn ensure_currency(account: &Account, given: Currency) -> Result<(), Error> {
+    if account.currency == given.code() {
+        Ok(())
+    } else {
+        Err(Error::CurrencyMismatch { expected: account.currency.clone(), given: given.code().to_owned() })
+    }
+}
+
+fn min(a: Decimal, b: Decimal) -> Decimal {
+    if a < b { a } else { b }
+}
+
+fn parse_date(text: &str, field: Field) -> Result<NaiveDate, Error> {
+    dates::parse(text, field)
+}
+
+/// A stored date written by this crate.
+fn stored_date(text: &str) -> Result<NaiveDate, Error> {
+    dates::parse(text, Field::Date).map_err(|_| Error::StoreCorrupt(format!("stored date {text:?}")))
+}
+
+/// Checks and converts payment terms.
+fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
+    if t.net_days > NET_DAYS_MAX {
+        return Err(Error::PaymentTermsOutOfRange(Field::NetDays));
+    }
+    let discount = match &t.discount {
+        None => None,
+        Some(d) => {
+            let percent = money::parse_percent(&d.percent, 100, Sign::Positive, Field::DiscountPercent)?;
+            if d.days == 0 || d.days > t.net_days {
+                return Err(Error::PaymentTermsOutOfRange(Field::DiscountDays));
+            }
+            Some(Discount { percent, days: d.days })
+        }
+    };
+    let mut instalments = Vec::new();
+    if !t.instalments.is_empty() {
+        if t.instalments.len() > INSTALMENTS_MAX || discount.is_some() {
+            return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
+        }
+        let mut sum = Decimal::ZERO;
+        let mut last_days: Option<u32> = None;
+        for i in &t.instalments {
+            let percent = money::parse_percent(&i.percent, 100, Sign::Positive, Field::InstalmentPercent)?;
+            if i.days > NET_DAYS_MAX || last_days.is_some_and(|l| i.days <= l) {
+                return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
+            }
+            last_days = Some(i.days);
+            sum += percent;
+            instalments.push(Instalment { percent, days: i.days });
+        }
+        if sum != Decimal::ONE_HUNDRED {
+            return Err(Error::PaymentTermsOutOfRange(Field::InstalmentPercent));
+        }
+        if last_days != Some(t.net_days) {
+            return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
+        }
+    }
+    Ok(Terms { net_days: t.net_days, basis: t.basis, discount, instalments })
+}
+
+/// Checks and converts a billing policy for an account in `currency`.
+fn validate_policy(p: &PolicyInput, currency: Currency) -> Result<Policy, Error> {
+    if p.grace_days > GRACE_DAYS_MAX {
+        return Err(Error::PolicyOutOfRange(Field::GraceDays));
+    }
+    let late_fee = match &p.late_fee {
+        None => None,
+        Some(f) => Some(money::parse_amount(f, currency, Sign::Positive, Field::LateFee)?),
+    };
+    let interest = match &p.interest {
+        None => None,
+        Some(i) => {
+            let rate = money::parse_decimal(&i.annual_rate_percent, Field::InterestRate)?;
+            if rate <= Decimal::ZERO {
+                return Err(Error::AmountMustBePositive(Field::InterestRate));
+            }
+            if rate.normalize().scale() > INTEREST_RATE_SCALE_MAX {
+                return Err(Error::AmountTooPrecise(Field::InterestRate));
+            }
+            if rate > Decimal::from(INTEREST_RATE_PERCENT_MAX) {
+                return Err(Error::AmountTooLarge(Field::InterestRate));
+            }
+            Some(Interest { annual_rate_percent: rate.normalize(), day_count: i.day_count })
+        }
+    };
+    if p.reminders.len() > REMINDER_STEPS_MAX {
+        return Err(Error::PolicyOutOfRange(Field::Reminders));
+    }
+    let mut previous: Option<i32> = None;
+    for step in &p.reminders {
+        let in_range = step.offset_days.abs() <= REMINDER_OFFSET_DAYS_MAX && (1..=REMINDER_LEVEL_MAX).contains(&step.level);
+        if !in_range || previous.is_some_and(|o| step.offset_days <= o) {
+            return Err(Error::PolicyOutOfRange(Field::Reminders));
+        }
+        previous = Some(step.offset_days);
+    }
+    if p.hold_after_days_overdue.is_some_and(|d| d > HOLD_AFTER_DAYS_MAX) {
+        return Err(Error::PolicyOutOfRange(Field::HoldAfterDaysOverdue));
+    }
+    let small_difference_max =
+        money::parse_amount(&p.small_difference_max, currency, Sign::NonNegative, Field::SmallDifferenceMax)?;
+    Ok(Policy {
+        grace_days: p.grace_days,
+        late_fee,
+        interest,
+        reminders: p.reminders.clone(),
+        hold_after_days_overdue: p.hold_after_days_overdue,
+        small_difference_max,
+        small_difference_treatment: p.small_difference_treatment,
+    })
+}
+
+fn pct(p: Decimal) -> String {
+    p.normalize().to_string()
+}
+
+fn terms_view(t: &Terms) -> TermsView {
+    TermsView {
+        net_days: t.net_days,
+        basis: t.basis,
+        discount: t.discount.as_ref().map(|d| DiscountView { percent: pct(d.percent), days: d.days }),
+        instalments: t.instalments.iter().map(|i| InstalmentInput { percent: pct(i.percent), days: i.days }).collect(),
+    }
+}
+
+fn policy_view(p: &Policy, c: Currency) -> PolicyView {
+    PolicyView {
+        grace_days: p.grace_days,
+        late_fee: p.late_fee.map(|f| c.format(f)),
+        interest: p
+            .interest
+            .as_ref()
+            .map(|i| InterestInput { annual_rate_percent: pct(i.annual_rate_percent), day_count: i.day_count }),
+        reminders: p.reminders.clone(),
+        hold_after_days_overdue: p.hold_after_days_overdue,
+        small_difference_max: c.format(p.small_difference_max),
+        small_difference_treatment: p.small_difference_treatment,
+    }
+}
+
+/// Days overdue of an open item on `day` (negative before due).
+fn item_days_overdue(item: &OpenItemRef, day: NaiveDate) -> i64 {
+    rules::days_overdue(&item.schedule, item.total, item.outstanding, day)
+}
+
+impl<K: Kv> Engine<K> {
+    /// An engine over `kv`.
+    pub fn new(kv: K) -> Self {
+        Engine { kv }
+    }
+
+    /// The storage, for tests that inspect it.
+    pub fn kv(&self) -> &K {
+        &self.kv
+    }
+
+    // ------------------------------------------------------------ storage
+
+    fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        match self.kv.get(key) {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))
+            }
+        }
+    }
+
+    fn save<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+        self.kv.put(key, &bytes);
+        Ok(())
+    }
+
+    fn account(&self, id: &str) -> Result<Account, Error> {
+        self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))
+    }
+
+    fn hold(&self, id: &str) -> Result<Hold, Error> {
+        self.load(&hold_key(id))?.ok_or_else(|| Error::HoldNotFound(id.to_owned()))
+    }
+
+    fn invoice(&self, id: &str) -> Result<Invoice, Error> {
+        self.load(&invoice_key(id))?.ok_or_else(|| Error::InvoiceNotFound(id.to_owned()))
+    }
+
+    /// The next number of a merchant-wide sequence (holds, payments, ...).
+    fn next_number(&mut self, name: &str) -> Result<u64, Error> {
+        let key = format!("seq/{name}");
+        let next = self.load::<u64>(&key)?.unwrap_or(0) + 1;
+        self.save(&key, &next)?;
+        Ok(next)
+    }
+
+    /// Runs `op` once per idempotency key. A retry with the same request gets
+    /// the remembered answer; another request under the key is refused.
+    fn idempotent<R: Clone>(
+        &mut self,
+        ctx: &Ctx,
+        operation: &str,
+        request: &impl Serialize,
+        wrap: fn(R) -> Response,
+        unwrap: fn(Response) -> Option<R>,
+        op: impl FnOnce(&mut Self) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let fingerprint = format!(
+            "{operation}:{}",
+            serde_json::to_string(request).map_err(|e| Error::StoreCorrupt(format!("request: {e}")))?
+        );
+        let key = idem_key(&ctx.idempotency_key);
+        if let Some(record) = self.load::<IdemRecord>(&key)? {
+            if record.request != fingerprint {
+                return Err(Error::IdempotencyKeyReused);
+            }
+            return unwrap(record.response).ok_or_else(|| Error::StoreCorrupt(format!("{key}: answer of another kind")));
+        }
+        let answer = op(self)?;
+        self.save(&key, &IdemRecord { request: fingerprint, response: wrap(answer.clone()) })?;
+        Ok(answer)
+    }
+
+    /// Appends an entry and moves the cached figures by it. Returns its seq.
+    fn append(&mut self, account: &mut Account, ctx: &Ctx, e: NewEntry) -> Result<u64, Error> {
+        let debits: Decimal = e.postings.iter().map(|p| p.debit).sum();
+        let credits: Decimal = e.postings.iter().map(|p| p.credit).sum();
+        if debits != credits {
+            // A bug, not bad input: refuse to write it rather than trap.
+            return Err(Error::StoreCorrupt(format!("unbalanced {:?} entry: {debits} != {credits}", e.kind)));
+        }
+        let debt_delta = e.net(Book::Receivable);
+        let stored_delta = -e.net(Book::CustomerCredit);
+        account.posted_debt = add(account.posted_debt, debt_delta)?;
+        account.stored_balance = add(account.stored_balance, stored_delta)?;
+        account.held = add(account.held, e.held_delta)?;
+        account.highest_debt = account.highest_debt.max(account.posted_debt);
+        account.entry_count += 1;
+        let entry = Entry {
+            seq: account.entry_count,
+            at_ms: ctx.now_ms,
+            kind: e.kind,
+            amount: e.amount,
+            debt_delta,
+            stored_delta,
+            held_delta: e.held_delta,
+            debt_after: account.posted_debt,
+            stored_after: account.stored_balance,
+            hold_id: e.hold_id,
+            order_id: e.order_id,
+            document_id: e.document_id,
+            memo: e.memo,
+            idempotency_key: ctx.idempotency_key.clone(),
+            invoice_id: e.invoice_id,
+            postings: e.postings,
+        };
+        self.save(&entry_key(&account.id, entry.seq), &entry)?;
+        Ok(entry.seq)
+    }
+
+    /// Releases every hold of the account whose expiry is at or before now.
+    /// Returns how many it released.
+    fn release_expired(&mut self, account: &mut Account, ctx: &Ctx) -> Result<u32, Error> {
+        let (expired, live): (Vec<_>, Vec<_>) =
+            core::mem::take(&mut account.open_holds).into_iter().partition(|h| h.expires_at_ms <= ctx.now_ms);
+        account.open_holds = live;
+        let count = expired.len() as u32;
+        for r in expired {
+            let mut hold = self.hold(&r.hold_id)?;
+            hold.state = HoldState::Expired;
+            self.save(&hold_key(&hold.id), &hold)?;
+            self.clear_open_hold(&hold.order_id, &hold.id)?;
+            let e = NewEntry::new(EntryKind::HoldExpired, hold.amount, format!("hold {} expired", hold.id))
+                .held(-hold.amount)
+                .hold(&hold.id)
+                .order(&hold.order_id);
+            self.append(account, ctx, e)?;
+        }
+        Ok(count)
+    }
+
+    fn clear_open_hold(&mut self, order_id: &str, hold_id: &str) -> Result<(), Error> {
+        if let Some(mut order) = self.load::<Order>(&order_key(order_id))?
+            && order.open_hold_id.as_deref() == Some(hold_id)
+        {
+            order.open_hold_id = None;
+            self.save(&order_key(order_id), &order)?;
+        }
+        Ok(())
+    }
+
+    /// The order record for `order_id` on `account`: refused if it belongs
+    /// to another account, a fresh one if it does not exist.
+    fn order_for(&self, account: &Account, order_id: &str) -> Result<Order, Error> {
+        match self.load::<Order>(&order_key(order_id))? {
+            Some(o) if o.account_id != account.id => Err(Error::OrderBelongsToAnotherAccount(order_id.to_owned())),
+            Some(o) => Ok(o),
+            None => Ok(Order {
+                account_id: account.id.clone(),
+                open_hold_id: None,
+                invoices: Vec::new(),
+                captured: Decimal::ZERO,
+                balance_applied: Decimal::ZERO,
+                credited: Decimal::ZERO,
+            }),
+        }
+    }
+
+    /// Lifts a hold that day-close put on for overdue invoices once no item
+    /// is more than `hold-after-days-overdue` late on `today`.
+    fn release_overdue_hold(&mut self, account: &mut Account, ctx: &Ctx, today: NaiveDate) -> Result<bool, Error> {
+        if !(account.status == Status::OnHold && account.held_for_overdue) {
+            return Ok(false);
+        }
+        let limit = i64::from(account.policy.hold_after_days_overdue.unwrap_or(0));
+        let still_late = account.open_items.iter().any(|i| i.kind == ItemKind::Invoice && item_days_overdue(i, today) > limit);
+        if still_late && account.policy.hold_after_days_overdue.is_some() {
+            return Ok(false);
+        }
+        account.status = Status::Active;
+        account.held_for_overdue = false;
+        let memo = "OnHold -> Active: no invoice is overdue past the hold threshold".to_owned();
+        self.append(account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
+        Ok(true)
+    }
+
+    // ------------------------------------------------------------ figures
+
+    fn raw_figures(account: &Account, now_ms: i64) -> Result<RawFigures, Error> {
+        let currency = currency_of(account)?;
+        let mut open_holds = Decimal::ZERO;
+        let mut open_hold_count = 0;
+        for h in account.open_holds.iter().filter(|h| h.expires_at_ms > now_ms) {
+            open_holds = add(open_holds, h.amount)?;
+            open_hold_count += 1;
+        }
+        let tolerance = match &account.tolerance {
+            ToleranceRule::None => Decimal::ZERO,
+            ToleranceRule::Amount(a) => *a,
+            ToleranceRule::Percent(p) => money::percent_of_round_down(account.credit_limit, *p, currency)?,
+        };
+        let exposure = add(account.posted_debt, open_holds)?;
+        let available_credit = sub(add(account.credit_limit, account.stored_balance)?, exposure)?;
+        let available_with_tolerance = add(available_credit, tolerance)?;
+        Ok(RawFigures {
+            credit_limit: account.credit_limit,
+            tolerance,
+            stored_balance: account.stored_balance,
+            posted_debt: account.posted_debt,
+            open_holds,
+            open_hold_count,
+            exposure,
+            available_credit,
+            available_with_tolerance,
+        })
+    }
+
+    fn figures_view(account: &Account, raw: &RawFigures) -> Result<Figures, Error> {
+        let c = currency_of(account)?;
+        Ok(Figures {
+            credit_limit: c.format(raw.credit_limit),
+            tolerance: c.format(raw.tolerance),
+            stored_balance: c.format(raw.stored_balance),
+            posted_debt: c.format(raw.posted_debt),
+            open_holds: c.format(raw.open_holds),
+            exposure: c.format(raw.exposure),
+            available_credit: c.format(raw.available_credit),
+            available_with_tolerance: c.format(raw.available_with_tolerance),
+        })
+    }
+
+    fn figures(account: &Account, now_ms: i64) -> Result<Figures, Error> {
+        Self::figures_view(account, &Self::raw_figures(account, now_ms)?)
+    }
+
+    fn summary(account: &Account, now_ms: i64) -> Result<AccountSummary, Error> {
+        let c = currency_of(account)?;
+        let raw = Self::raw_figures(account, now_ms)?;
+        let today = dates::day_of(now_ms);
+        let overdue: Decimal =
+            account.open_items.iter().map(|i| rules::overdue_at(&i.schedule, i.total, i.outstanding, today)).sum();
+        Ok(AccountSummary {
+            account_id: account.id.clone(),
+            customer_id: account.customer_id.clone(),
+            currency: account.currency.clone(),
+            status: account.status,
+            tolerance_rule: match &account.tolerance {
+                ToleranceRule::None => ToleranceView::None,
+                ToleranceRule::Amount(a) => ToleranceView::Amount(c.format(*a)),
+                ToleranceRule::Percent(p) => ToleranceView::Percent(pct(*p)),
+            },
+            terms: terms_view(&account.terms),
+            balance: c.format(sub(raw.posted_debt, raw.stored_balance)?),
+            policy: policy_view(&account.policy, c),
+            held_for_overdue: account.held_for_overdue,
+            overdue: c.format(overdue),
+            open_hold_count: raw.open_hold_count,
+            figures: Self::figures_view(account, &raw)?,
+            opened_at_ms: account.opened_at_ms,
+            entry_count: account.entry_count,
+        })
+    }
+
+    fn hold_view(hold: &Hold, currency: Currency, now_ms: i64) -> HoldView {
+        let state = match hold.state {
+            HoldState::Open if hold.expires_at_ms <= now_ms => HoldState::Expired,
+            s => s,
+        };
+        HoldView {
+            hold_id: hold.id.clone(),
+            account_id: hold.account_id.clone(),
+            order_id: hold.order_id.clone(),
+            amount: currency.format(hold.amount),
+            captured: currency.format(hold.captured),
+            state,
+            placed_at_ms: hold.placed_at_ms,
+            expires_at_ms: hold.expires_at_ms,
+        }
+    }
+
+    // ------------------------------------------------------------ items
+
+    /// Creates an open item (invoice, fee, interest or adjustment) on the
+    /// account and saves it. The caller appends the entry that posts it.
+    #[allow(clippy::too_many_arguments)]
+    fn create_item(
+        &mut self,
+        account: &mut Account,
+        kind: ItemKind,
+        order_id: Option<&str>,
+        related: Option<&str>,
+        invoice_date: NaiveDate,
+        delivery_date: Option<NaiveDate>,
+        lines: Vec<Line>,
+        terms: Terms,
+    ) -> Result<Invoice, Error> {
+        if account.open_items.len() >= OPEN_INVOICES_PER_ACCOUNT_MAX {
+            return Err(Error::TooManyOpenInvoices);
+        }
+        let c = currency_of(account)?;
+        let net_total: Decimal = lines.iter().map(|l| l.net).sum();
+        let tax_total: Decimal = lines.iter().map(|l| l.tax).sum();
+        let total = add(net_total, tax_total)?;
+        let basis = match terms.basis {
+            TermBasis::InvoiceDate => invoice_date,
+            TermBasis::DeliveryDate => delivery_date.ok_or(Error::DeliveryDateRequired)?,
+            TermBasis::EndOfMonth => dates::end_of_month(invoice_date),
+        };
+        let instalments: Vec<(Decimal, u32)> = terms.instalments.iter().map(|i| (i.percent, i.days)).collect();
+        let schedule = rules::schedule(total, terms.net_days, &instalments, basis, c);
+        let (discount_until, discount_amount) = match &terms.discount {
+            Some(d) => (
+                Some(dates::format(dates::add_days(basis, d.days))),
+                rules::round_half_away(total * d.percent / Decimal::ONE_HUNDRED, c),
+            ),
+            None => (None, Decimal::ZERO),
+        };
+        let prefix = if kind == ItemKind::Invoice { "INV" } else { "DN" };
+        let id = format!("{prefix}{}", self.next_number(if kind == ItemKind::Invoice { "invoice" } else { "debit-note" })?);
+        account.item_count += 1;
+        let invoice = Invoice {
+            id: id.clone(),
+            account_id: account.id.clone(),
+            seq: account.item_count,
+            kind,
+            order_id: order_id.map(str::to_owned),
+            related_invoice_id: related.map(str::to_owned),
+            invoice_date: dates::format(invoice_date),
+            delivery_date: delivery_date.map(dates::format),
+            lines,
+            net_total,
+            tax_total,
+            total,
+            due_date: dates::format(dates::add_days(basis, terms.net_days)),
+            terms,
+            discount_until,
+            discount_amount,
+            discount_taken: false,
+            schedule: schedule.clone(),
+            outstanding: total,
+            settled_on: None,
+            allocations: Vec::new(),
+            late_fees_charged: Decimal::ZERO,
+            interest_accrued: Decimal::ZERO,
+            interest_accrued_to: None,
+            interest_charged: Decimal::ZERO,
+            reminded: None,
+        };
+        self.save(&invoice_key(&id), &invoice)?;
+        self.save(&account_invoice_key(&account.id, invoice.seq), &id)?;
+        account.open_items.push(OpenItemRef { id, seq: invoice.seq, kind, total, outstanding: total, schedule });
+        Ok(invoice)
+    }
+
+    /// A one-line item due on `date` (fees, interest, adjustments).
+    fn create_debit_item(
+        &mut self,
+        account: &mut Account,
+        kind: ItemKind,
+        related: Option<&str>,
+        date: NaiveDate,
+        description: String,
+        amount: Decimal,
+    ) -> Result<Invoice, Error> {
+        let line = Line {
+            description,
+            quantity: Decimal::ONE,
+            unit_price: amount,
+            net: amount,
+            tax: Decimal::ZERO,
+            total: amount,
+        };
+        let terms = Terms { net_days: 0, basis: TermBasis::InvoiceDate, discount: None, instalments: Vec::new() };
+        self.create_item(account, kind, None, related, date, None, vec![line], terms)
+    }
+
+    /// Saves an item and mirrors its outstanding amount on the account's
+    /// list, dropping it from the list once settled.
+    fn save_item(&mut self, account: &mut Account, invoice: &Invoice) -> Result<(), Error> {
+        self.save(&invoice_key(&invoice.id), invoice)?;
+        match account.open_items.iter().position(|i| i.id == invoice.id) {
+            Some(pos) if invoice.outstanding.is_zero() => {
+                account.open_items.remove(pos);
+            }
+            Some(pos) => account.open_items[pos].outstanding = invoice.outstanding,
+            None if !invoice.outstanding.is_zero() => account.open_items.push(OpenItemRef {
+                id: invoice.id.clone(),
+                seq: invoice.seq,
+                kind: invoice.kind,
+                total: invoice.total,
+                outstanding: invoice.outstanding,
+                schedule: invoice.schedule.clone(),
+            }),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Accrues interest on an item up to `to`, when the policy charges it.
+    fn accrue(&self, account: &Account, invoice: &mut Invoice, to: NaiveDate) -> Result<(), Error> {
+        let Some(rule) = &account.policy.interest else { return Ok(()) };
+        if invoice.kind != ItemKind::Invoice || invoice.outstanding.is_zero() {
+            return Ok(());
+        }
+        let from = match &invoice.interest_accrued_to {
+            Some(d) => stored_date(d)?,
+            None => stored_date(&invoice.invoice_date)?,
+        };
+        if to <= from {
+            return Ok(());
+        }
+        let accrued = rules::accrue_interest(
+            &invoice.schedule,
+            invoice.total,
+            invoice.outstanding,
+            from,
+            to,
+            rule.annual_rate_percent,
+            rule.day_count.year_days(),
+        )?;
+        invoice.interest_accrued = add(invoice.interest_accrued, accrued)?;
+        invoice.interest_accrued_to = Some(dates::format(to));
+        Ok(())
+    }
+}

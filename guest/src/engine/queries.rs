@@ -1,0 +1,281 @@
+//! Read-only questions. Nothing here writes.
+
+use super::billing::payment_view;
+use super::*;
+use crate::validate;
+
+impl<K: Kv> Engine<K> {
+    pub(super) fn invoice_view(inv: &Invoice, c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
+        let overdue = rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, today);
+        let days = rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, today).max(0);
+        let q = |d: Decimal| d.normalize().to_string();
+        Ok(InvoiceView {
+            invoice_id: inv.id.clone(),
+            account_id: inv.account_id.clone(),
+            kind: inv.kind,
+            order_id: inv.order_id.clone(),
+            related_invoice_id: inv.related_invoice_id.clone(),
+            invoice_date: inv.invoice_date.clone(),
+            delivery_date: inv.delivery_date.clone(),
+            lines: inv
+                .lines
+                .iter()
+                .map(|l| LineView {
+                    description: l.description.clone(),
+                    quantity: q(l.quantity),
+                    unit_price: q(l.unit_price),
+                    net: c.format(l.net),
+                    tax: c.format(l.tax),
+                    total: c.format(l.total),
+                })
+                .collect(),
+            net_total: c.format(inv.net_total),
+            tax_total: c.format(inv.tax_total),
+            total: c.format(inv.total),
+            terms: terms_view(&inv.terms),
+            due_date: inv.due_date.clone(),
+            discount_until: inv.discount_until.clone(),
+            discount_amount: c.format(inv.discount_amount),
+            schedule: inv.schedule.iter().map(|p| PortionView { due_date: p.due.clone(), amount: c.format(p.amount) }).collect(),
+            outstanding: c.format(inv.outstanding),
+            overdue: c.format(overdue),
+            days_overdue: u32::try_from(days).unwrap_or(u32::MAX),
+            settled_on: inv.settled_on.clone(),
+            allocations: inv
+                .allocations
+                .iter()
+                .map(|a| AllocationView {
+                    entry_seq: a.entry_seq,
+                    date: a.date.clone(),
+                    source: a.source,
+                    document_id: a.document_id.clone(),
+                    amount: c.format(a.amount),
+                })
+                .collect(),
+            late_fees_charged: c.format(inv.late_fees_charged),
+            interest_charged: c.format(inv.interest_charged),
+        })
+    }
+
+    /// `queries.get-account`.
+    pub fn account_summary(&self, account_id: &str, now_ms: i64) -> Result<AccountSummary, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        validate::timestamp(now_ms, Field::NowMs)?;
+        Self::summary(&self.account(account_id)?, now_ms)
+    }
+
+    /// `queries.list-accounts`.
+    pub fn list_accounts(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, Error> {
+        if let Some(a) = after {
+            validate::id(a, Field::After)?;
+        }
+        validate::page_limit(limit)?;
+        let start = after.map(account_key);
+        Ok(self.kv.scan("acct/", start.as_deref(), limit).into_iter().map(|(k, _)| k["acct/".len()..].to_owned()).collect())
+    }
+
+    /// `queries.ledger`.
+    pub fn ledger(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LedgerPage, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        validate::page_limit(limit)?;
+        let account = self.account(account_id)?;
+        let c = currency_of(&account)?;
+        let start = after_seq.map(|s| entry_key(account_id, s));
+        let mut entries = Vec::new();
+        for (key, bytes) in self.kv.scan(&entry_prefix(account_id), start.as_deref(), limit) {
+            let e: Entry = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            entries.push(EntryView {
+                seq: e.seq,
+                at_ms: e.at_ms,
+                kind: e.kind,
+                amount: c.format(e.amount),
+                debt_delta: c.format(e.debt_delta),
+                stored_delta: c.format(e.stored_delta),
+                held_delta: c.format(e.held_delta),
+                debt_after: c.format(e.debt_after),
+                stored_after: c.format(e.stored_after),
+                hold_id: e.hold_id,
+                order_id: e.order_id,
+                document_id: e.document_id,
+                memo: e.memo,
+                idempotency_key: e.idempotency_key,
+                invoice_id: e.invoice_id,
+                postings: e
+                    .postings
+                    .iter()
+                    .map(|p| PostingView { book: p.book, debit: c.format(p.debit), credit: c.format(p.credit) })
+                    .collect(),
+            });
+        }
+        let next_after_seq = entries.last().map(|e| e.seq).filter(|&s| s < account.entry_count);
+        Ok(LedgerPage { entries, next_after_seq })
+    }
+
+    /// `queries.open-holds`.
+    pub fn open_holds(&self, account_id: &str, now_ms: i64) -> Result<Vec<HoldView>, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        validate::timestamp(now_ms, Field::NowMs)?;
+        let account = self.account(account_id)?;
+        let c = currency_of(&account)?;
+        account
+            .open_holds
+            .iter()
+            .filter(|h| h.expires_at_ms > now_ms)
+            .map(|h| Ok(Self::hold_view(&self.hold(&h.hold_id)?, c, now_ms)))
+            .collect()
+    }
+
+    /// `queries.get-hold`.
+    pub fn get_hold(&self, hold_id: &str, now_ms: i64) -> Result<HoldView, Error> {
+        validate::id(hold_id, Field::HoldId)?;
+        validate::timestamp(now_ms, Field::NowMs)?;
+        let hold = self.hold(hold_id)?;
+        let account = self.account(&hold.account_id)?;
+        Ok(Self::hold_view(&hold, currency_of(&account)?, now_ms))
+    }
+
+    /// `queries.credit-limit-history`.
+    pub fn credit_limit_history(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LimitPage, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        validate::page_limit(limit)?;
+        let account = self.account(account_id)?;
+        let c = currency_of(&account)?;
+        let start = after_seq.map(|s| limit_key(account_id, s));
+        let mut changes = Vec::new();
+        for (key, bytes) in self.kv.scan(&limit_prefix(account_id), start.as_deref(), limit) {
+            let l: LimitChange = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            changes.push(LimitChangeView {
+                seq: l.seq,
+                at_ms: l.at_ms,
+                changed_by: l.changed_by,
+                reason: l.reason,
+                old_limit: c.format(l.old_limit),
+                new_limit: c.format(l.new_limit),
+            });
+        }
+        let next_after_seq = changes.last().map(|l| l.seq).filter(|&s| s < account.limit_change_count);
+        Ok(LimitPage { changes, next_after_seq })
+    }
+
+    /// `queries.open-invoices`: oldest due first.
+    pub fn open_invoices(&self, account_id: &str, today: &str) -> Result<Vec<InvoiceView>, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        let today = parse_date(today, Field::Today)?;
+        let account = self.account(account_id)?;
+        let c = currency_of(&account)?;
+        let mut items: Vec<&OpenItemRef> = account.open_items.iter().collect();
+        items.sort_by_key(|i| (rules::effective_due(&i.schedule, i.total, i.outstanding), i.seq));
+        items.into_iter().map(|i| Self::invoice_view(&self.invoice(&i.id)?, c, today)).collect()
+    }
+
+    /// `queries.get-invoice`.
+    pub fn get_invoice(&self, invoice_id: &str, today: &str) -> Result<InvoiceView, Error> {
+        validate::id(invoice_id, Field::InvoiceId)?;
+        let today = parse_date(today, Field::Today)?;
+        let invoice = self.invoice(invoice_id)?;
+        let account = self.account(&invoice.account_id)?;
+        Self::invoice_view(&invoice, currency_of(&account)?, today)
+    }
+
+    /// `queries.payments`.
+    pub fn payments(&self, account_id: &str, after: Option<u64>, limit: u32) -> Result<Vec<PaymentView>, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        validate::page_limit(limit)?;
+        let account = self.account(account_id)?;
+        let c = currency_of(&account)?;
+        let start = after.map(|s| account_payment_key(account_id, s));
+        let mut out = Vec::new();
+        for (key, bytes) in self.kv.scan(&account_payment_prefix(account_id), start.as_deref(), limit) {
+            let id: String = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            let p: Payment = self.load(&payment_key(&id))?.ok_or_else(|| Error::StoreCorrupt(format!("{key}: no payment {id}")))?;
+            out.push(payment_view(&p, c));
+        }
+        Ok(out)
+    }
+
+    /// `queries.reminders`.
+    pub fn reminders(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<Vec<Reminder>, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        validate::page_limit(limit)?;
+        self.account(account_id)?;
+        let start = after_seq.map(|s| reminder_key(account_id, s));
+        self.kv
+            .scan(&reminder_prefix(account_id), start.as_deref(), limit)
+            .into_iter()
+            .map(|(key, bytes)| serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}"))))
+            .collect()
+    }
+
+    /// `queries.suggest-credit-limit`.
+    pub fn suggest_credit_limit(&self, account_id: &str, as_of: &str) -> Result<Suggestion, Error> {
+        validate::id(account_id, Field::AccountId)?;
+        let as_of_day = parse_date(as_of, Field::AsOf)?;
+        let account = self.account(account_id)?;
+        let c = currency_of(&account)?;
+        let window_start = dates::offset_days(as_of_day, -365);
+        let in_window = |d: NaiveDate| d > window_start && d <= as_of_day;
+        let first = account.item_count.saturating_sub(REVIEW_INVOICES_MAX);
+        let start = (first > 0).then(|| account_invoice_key(account_id, first));
+        let mut input = rules::ReviewInput {
+            current_limit: account.credit_limit,
+            settled: 0,
+            on_time: 0,
+            days_late_total: 0,
+            highest_debt: account.highest_debt,
+            volume_12m: Decimal::ZERO,
+        };
+        for (key, bytes) in self.kv.scan(&account_invoice_prefix(account_id), start.as_deref(), REVIEW_INVOICES_MAX as u32) {
+            let id: String = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            let inv = self.invoice(&id)?;
+            if inv.kind != ItemKind::Invoice {
+                continue;
+            }
+            if in_window(stored_date(&inv.invoice_date)?) {
+                input.volume_12m = add(input.volume_12m, inv.total)?;
+            }
+            if let Some(settled) = &inv.settled_on {
+                let settled = stored_date(settled)?;
+                if in_window(settled) {
+                    input.settled += 1;
+                    let late = dates::days_between(stored_date(&inv.due_date)?, settled);
+                    if late <= 0 {
+                        input.on_time += 1;
+                    } else {
+                        input.days_late_total += late as u64;
+                    }
+                }
+            }
+        }
+        let out = rules::suggest_limit(&input, c);
+        let explanation = if input.settled == 0 {
+            "No invoice settled in the last 365 days: the current limit stands.".to_owned()
+        } else {
+            format!(
+                "base = max(highest debt {hd}, 2 x 12-month volume {v} / 12) = {base}; {s} invoices settled, \
+                 {ot}% on time, {late} days late on average: factor {f}; suggestion = base x factor, \
+                 rounded down to a multiple of 100 = {sug}",
+                hd = c.format(input.highest_debt),
+                v = c.format(input.volume_12m),
+                base = c.format(out.base),
+                s = input.settled,
+                ot = out.on_time_percent,
+                late = out.average_days_late,
+                f = out.factor,
+                sug = c.format(out.suggested),
+            )
+        };
+        Ok(Suggestion {
+            account_id: account.id.clone(),
+            as_of: dates::format(as_of_day),
+            current_limit: c.format(account.credit_limit),
+            suggested_limit: c.format(out.suggested),
+            settled_invoices: input.settled,
+            on_time_percent: out.on_time_percent.to_string(),
+            average_days_late: out.average_days_late.to_string(),
+            highest_debt: c.format(input.highest_debt),
+            volume_12m: c.format(input.volume_12m),
+            factor: out.factor.to_string(),
+            explanation,
+        })
+    }
+}

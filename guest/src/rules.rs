@@ -1,0 +1,292 @@
+//! The arithmetic of invoices, terms, interest and credit review. Pure
+//! functions over exact decimals; every rounding is named here and stated
+//! in the WIT docs and the README.
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::dates;
+use crate::error::Error;
+use crate::limits::AMOUNT_MAX_MAJOR;
+use crate::money::Currency;
+
+/// Rounds half away from zero to the currency's minor unit.
+pub fn round_half_away(x: Decimal, c: Currency) -> Decimal {
+    let mut r = x.round_dp_with_strategy(c.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(c.minor_units());
+    r
+}
+
+/// Rounds toward zero to the currency's minor unit.
+pub fn round_down(x: Decimal, c: Currency) -> Decimal {
+    let mut r = x.round_dp_with_strategy(c.minor_units(), RoundingStrategy::ToZero);
+    r.rescale(c.minor_units());
+    r
+}
+
+/// A line's net amount: quantity x unit price, rounded half away from zero.
+/// Refused when above `AMOUNT_MAX_MAJOR` (checked before multiplying, so the
+/// product is always exact).
+pub fn line_net(quantity: Decimal, unit_price: Decimal, c: Currency) -> Result<Decimal, Error> {
+    let max = Decimal::from(AMOUNT_MAX_MAJOR);
+    if !unit_price.is_zero() && quantity > max.checked_div(unit_price).ok_or(Error::AmountOverflow)? {
+        return Err(Error::AmountTooLarge(crate::error::Field::LineUnitPrice));
+    }
+    Ok(round_half_away(quantity.checked_mul(unit_price).ok_or(Error::AmountOverflow)?, c))
+}
+
+/// A portion of an invoice's schedule.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Portion {
+    pub due: String,
+    pub amount: Decimal,
+}
+
+/// The portions an invoice asks for: one, or the instalments. Each
+/// instalment but the last is its share rounded down; the last takes the
+/// remainder, so they add up to `total` exactly.
+pub fn schedule(total: Decimal, net_days: u32, instalments: &[(Decimal, u32)], basis: NaiveDate, c: Currency) -> Vec<Portion> {
+    if instalments.is_empty() {
+        return vec![Portion { due: dates::format(dates::add_days(basis, net_days)), amount: total }];
+    }
+    let mut out = Vec::with_capacity(instalments.len());
+    let mut allotted = Decimal::ZERO;
+    for (i, (percent, days)) in instalments.iter().enumerate() {
+        let amount = if i + 1 == instalments.len() {
+            total - allotted
+        } else {
+            round_down(total * *percent / Decimal::ONE_HUNDRED, c)
+        };
+        allotted += amount;
+        out.push(Portion { due: dates::format(dates::add_days(basis, *days)), amount });
+    }
+    out
+}
+
+fn due_of(p: &Portion) -> NaiveDate {
+    // Portions are written by this crate from valid dates.
+    dates::parse(&p.due, crate::error::Field::Date).unwrap_or(NaiveDate::MAX)
+}
+
+/// The part of an item past due on `day`: portions due before `day`, less
+/// what has been paid (`total - outstanding`, applied to the earliest
+/// portions first).
+pub fn overdue_at(schedule: &[Portion], total: Decimal, outstanding: Decimal, day: NaiveDate) -> Decimal {
+    let paid = total - outstanding;
+    let due: Decimal = schedule.iter().filter(|p| due_of(p) < day).map(|p| p.amount).sum();
+    (due - paid).max(Decimal::ZERO).min(outstanding)
+}
+
+/// The due date of the earliest portion not yet covered by what was paid.
+pub fn effective_due(schedule: &[Portion], total: Decimal, outstanding: Decimal) -> Option<NaiveDate> {
+    if outstanding <= Decimal::ZERO {
+        return None;
+    }
+    let paid = total - outstanding;
+    let mut cumulative = Decimal::ZERO;
+    for p in schedule {
+        cumulative += p.amount;
+        if cumulative > paid {
+            return Some(due_of(p));
+        }
+    }
+    schedule.last().map(due_of)
+}
+
+/// Days from the effective due date to `day` (negative before it; 0 when
+/// nothing is owed).
+pub fn days_overdue(schedule: &[Portion], total: Decimal, outstanding: Decimal, day: NaiveDate) -> i64 {
+    effective_due(schedule, total, outstanding).map_or(0, |due| dates::days_between(due, day))
+}
+
+/// Simple interest accrued on the amount overdue for each day in
+/// (`from`, `to`]: a day counts `overdue x rate / 100 / year_days`. The
+/// overdue amount only changes on the day after a portion falls due, so the
+/// sum is taken per stretch between those days. Not rounded: the caller
+/// rounds the running total when it charges.
+pub fn accrue_interest(
+    schedule: &[Portion],
+    total: Decimal,
+    outstanding: Decimal,
+    from: NaiveDate,
+    to: NaiveDate,
+    rate_percent: Decimal,
+    year_days: u32,
+) -> Result<Decimal, Error> {
+    if to <= from {
+        return Ok(Decimal::ZERO);
+    }
+    let mut breaks: Vec<NaiveDate> = schedule.iter().map(|p| dates::add_days(due_of(p), 1)).collect();
+    breaks.sort();
+    let mut start = dates::add_days(from, 1);
+    let mut day_amounts = Decimal::ZERO; // sum of overdue x days
+    let mut stretch = |start: NaiveDate, end_exclusive: NaiveDate| -> Result<(), Error> {
+        let days = Decimal::from(dates::days_between(start, end_exclusive));
+        let amount = overdue_at(schedule, total, outstanding, start);
+        day_amounts = day_amounts.checked_add(amount.checked_mul(days).ok_or(Error::AmountOverflow)?).ok_or(Error::AmountOverflow)?;
+        Ok(())
+    };
+    for b in breaks {
+        if b > start && b <= to {
+            stretch(start, b)?;
+            start = b;
+        }
+    }
+    stretch(start, dates::add_days(to, 1))?;
+    day_amounts
+        .checked_mul(rate_percent)
+        .and_then(|x| x.checked_div(Decimal::from(100u32 * year_days)))
+        .ok_or(Error::AmountOverflow)
+}
+
+/// The inputs of a credit-limit suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewInput {
+    pub current_limit: Decimal,
+    pub settled: u32,
+    pub on_time: u32,
+    pub days_late_total: u64,
+    pub highest_debt: Decimal,
+    pub volume_12m: Decimal,
+}
+
+/// A credit-limit suggestion and the numbers behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewOutput {
+    pub suggested: Decimal,
+    pub on_time_percent: Decimal,
+    pub average_days_late: Decimal,
+    pub factor: Decimal,
+    pub base: Decimal,
+}
+
+/// base = max(highest debt, 2 x volume / 12); factor from the payment record;
+/// suggestion = base x factor rounded down to a multiple of 100 major units.
+/// With nothing settled, the current limit stands.
+pub fn suggest_limit(i: &ReviewInput, c: Currency) -> ReviewOutput {
+    let two = Decimal::TWO;
+    let hundred = Decimal::ONE_HUNDRED;
+    if i.settled == 0 {
+        return ReviewOutput {
+            suggested: i.current_limit,
+            on_time_percent: Decimal::ZERO,
+            average_days_late: Decimal::ZERO,
+            factor: Decimal::ONE,
+            base: i.current_limit,
+        };
+    }
+    let settled = Decimal::from(i.settled);
+    let ratio = Decimal::from(i.on_time) / settled;
+    let late = Decimal::from(i.days_late_total) / settled;
+    let factor = if ratio >= Decimal::new(95, 2) && late <= two {
+        Decimal::new(150, 2)
+    } else if ratio >= Decimal::new(85, 2) && late <= Decimal::from(7) {
+        Decimal::new(125, 2)
+    } else if ratio >= Decimal::new(70, 2) && late <= Decimal::from(15) {
+        Decimal::ONE
+    } else {
+        Decimal::new(75, 2)
+    };
+    let base = i.highest_debt.max(i.volume_12m * two / Decimal::from(12));
+    let mut suggested = ((base * factor) / hundred).floor() * hundred;
+    suggested.rescale(c.minor_units());
+    let mut base_r = round_half_away(base, c);
+    base_r.rescale(c.minor_units());
+    ReviewOutput {
+        suggested,
+        on_time_percent: (ratio * hundred).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+        average_days_late: late.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+        factor,
+        base: base_r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+    fn day(s: &str) -> NaiveDate {
+        dates::parse(s, crate::error::Field::Date).unwrap()
+    }
+    fn gbp() -> Currency {
+        Currency::from_code("GBP").unwrap()
+    }
+
+    #[test]
+    fn instalments_that_do_not_divide_evenly() {
+        // 100.01 in halves: 50.005 rounds down to 50.00; the last takes 50.01.
+        let s = schedule(d("100.01"), 60, &[(d("50"), 30), (d("50"), 60)], day("2026-03-02"), gbp());
+        assert_eq!(s.iter().map(|p| (p.due.as_str(), p.amount.to_string())).collect::<Vec<_>>(), [
+            ("2026-04-01", "50.00".to_string()),
+            ("2026-05-01", "50.01".to_string())
+        ]);
+        // 100.00 in thirds 33.33 / 33.33 / 33.34.
+        let s = schedule(d("100.00"), 90, &[(d("33.33"), 30), (d("33.33"), 60), (d("33.34"), 90)], day("2026-01-31"), gbp());
+        let amounts: Vec<_> = s.iter().map(|p| p.amount.to_string()).collect();
+        assert_eq!(amounts, ["33.33", "33.33", "33.34"]);
+        assert_eq!(s[0].due, "2026-03-02");
+    }
+
+    #[test]
+    fn overdue_follows_the_portions() {
+        let s = schedule(d("100.00"), 60, &[(d("40"), 30), (d("60"), 60)], day("2026-03-01"), gbp());
+        // due 2026-03-31 (40.00) and 2026-04-30 (60.00)
+        assert_eq!(overdue_at(&s, d("100.00"), d("100.00"), day("2026-03-31")), d("0"));
+        assert_eq!(overdue_at(&s, d("100.00"), d("100.00"), day("2026-04-01")), d("40.00"));
+        assert_eq!(overdue_at(&s, d("100.00"), d("70.00"), day("2026-04-01")), d("10.00"));
+        assert_eq!(overdue_at(&s, d("100.00"), d("70.00"), day("2026-05-01")), d("70.00"));
+        assert_eq!(effective_due(&s, d("100.00"), d("60.00")), Some(day("2026-04-30")));
+        assert_eq!(days_overdue(&s, d("100.00"), d("100.00"), day("2026-04-10")), 10);
+    }
+
+    #[test]
+    fn interest_is_the_same_however_often_it_is_accrued() {
+        let s = schedule(d("1000.00"), 30, &[], day("2026-03-02"), gbp()); // due 2026-04-01
+        let once = accrue_interest(&s, d("1000.00"), d("1000.00"), day("2026-03-02"), day("2026-05-01"), d("8"), 365).unwrap();
+        // 30 days overdue: 1000 x 8% x 30 / 365 = 6.5753...
+        assert_eq!(round_half_away(once, gbp()), d("6.58"));
+        let mut daily = Decimal::ZERO;
+        let mut from = day("2026-03-02");
+        while from < day("2026-05-01") {
+            let to = dates::add_days(from, 1);
+            daily += accrue_interest(&s, d("1000.00"), d("1000.00"), from, to, d("8"), 365).unwrap();
+            from = to;
+        }
+        assert_eq!(round_half_away(daily, gbp()), d("6.58"));
+    }
+
+    #[test]
+    fn suggestions_follow_the_documented_formula() {
+        let c = gbp();
+        let out = suggest_limit(
+            &ReviewInput {
+                current_limit: d("5000.00"),
+                settled: 10,
+                on_time: 10,
+                days_late_total: 0,
+                highest_debt: d("4200.00"),
+                volume_12m: d("30000.00"),
+            },
+            c,
+        );
+        // base = max(4200, 2 x 30000 / 12 = 5000) = 5000; factor 1.5 -> 7500.
+        assert_eq!((out.suggested, out.factor), (d("7500.00"), d("1.50")));
+        let out = suggest_limit(
+            &ReviewInput {
+                current_limit: d("5000.00"),
+                settled: 4,
+                on_time: 2,
+                days_late_total: 40,
+                highest_debt: d("1234.56"),
+                volume_12m: d("6000.00"),
+            },
+            c,
+        );
+        // 50% on time, 10 days late: factor 0.75 x 1234.56 = 925.92 -> 900.
+        assert_eq!((out.suggested, out.on_time_percent, out.average_days_late), (d("900.00"), d("50.00"), d("10.00")));
+    }
+}
