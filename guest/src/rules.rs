@@ -171,7 +171,7 @@ pub fn suggest_limit(i: &ReviewInput, c: Currency) -> ReviewOutput {
             suggested: i.current_limit,
             on_time_percent: Decimal::ZERO,
             average_days_late: Decimal::ZERO,
-            factor: Decimal::ONE,
+            factor: Decimal::new(100, 2),
             base: i.current_limit,
         };
     }
@@ -183,7 +183,7 @@ pub fn suggest_limit(i: &ReviewInput, c: Currency) -> ReviewOutput {
     } else if ratio >= Decimal::new(85, 2) && late <= Decimal::from(7) {
         Decimal::new(125, 2)
     } else if ratio >= Decimal::new(70, 2) && late <= Decimal::from(15) {
-        Decimal::ONE
+        Decimal::new(100, 2)
     } else {
         Decimal::new(75, 2)
     };

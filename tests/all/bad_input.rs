@@ -233,3 +233,122 @@ fn limits_hold_at_their_boundaries() {
     // AMOUNT_MAX itself is accepted.
     h.pay(&id64, "1000000000000.00").unwrap();
 }
+
+fn pay_full(req: RecordPaymentRequest) -> Call {
+    Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
+}
+fn capture_full(req: CaptureRequest) -> Call {
+    Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
+}
+fn close(account: &str, date: &str) -> Call {
+    let (account, date) = (account.to_owned(), date.to_owned());
+    Box::new(move |l, m, c| Ok(l.day_close(m, c, &account, &date)?.map(|_| ())))
+}
+fn reverse(payment: &str) -> Call {
+    let payment = payment.to_owned();
+    Box::new(move |l, m, c| Ok(l.reverse_payment(m, c, &payment, "bounced")?.map(|_| ())))
+}
+
+#[test]
+fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
+    use CreditError as E;
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    h.open("other", "1000.00");
+    let inv = h.invoice("acme", "SO-0", "100.00").invoice_id; // INV1, due 2026-04-01
+    let foreign = h.invoice("other", "SO-9", "10.00").invoice_id;
+    let open_hold = h.approve("acme", "SO-1", "100.00").hold.hold_id;
+
+    let payment = |allocations: Vec<(&str, &str)>, amount: &str, received_on: &str| RecordPaymentRequest {
+        account_id: "acme".into(),
+        amount: gbp(amount),
+        received_on: received_on.into(),
+        method: "card".into(),
+        reference: "r".into(),
+        allocations: allocations.into_iter().map(|(i, a)| AllocationRequest { invoice_id: i.into(), amount: a.into() }).collect(),
+    };
+    let line = |q: &str, p: &str, t: &str| InvoiceLine { description: "x".into(), quantity: q.into(), unit_price: p.into(), tax: t.into() };
+    let cap = |lines: Vec<InvoiceLine>, delivery: Option<&str>, terms: Option<PaymentTerms>| CaptureRequest {
+        hold_id: open_hold.clone(),
+        amount: gbp("100.00"),
+        lines,
+        delivery_date: delivery.map(str::to_owned),
+        terms,
+    };
+    let parts = |net_days: u32, p: &[(&str, u32)], discount: bool| PaymentTerms {
+        net_days,
+        basis: TermBasis::InvoiceDate,
+        discount: discount.then(|| EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
+        instalments: p.iter().map(|(pc, d)| Instalment { percent: (*pc).into(), days: *d }).collect(),
+    };
+    let policy = |f: &dyn Fn(&mut BillingPolicy)| {
+        let mut p = quiet_policy();
+        f(&mut p);
+        OpenAccountRequest { policy: p, ..open_req("new", "GBP", "1.00", Tolerance::None) }
+    };
+    let today = day_of(T0);
+    let many: Vec<(String, String)> = (0..101).map(|i| (format!("INV{}", 1000 + i), "1.00".to_owned())).collect();
+    let too_many = RecordPaymentRequest {
+        allocations: many.iter().map(|(i, a)| AllocationRequest { invoice_id: i.clone(), amount: a.clone() }).collect(),
+        ..payment(vec![], "200.00", &today)
+    };
+
+    let rows: Vec<(&str, Call, CreditError)> = vec![
+        // payments
+        ("received date malformed", pay_full(payment(vec![], "1.00", "2026-3-2")), E::DateMalformed(field("received-on"))),
+        ("received tomorrow", pay_full(payment(vec![], "1.00", "2026-03-03")), E::DateInFuture(field("received-on"))),
+        ("allocation to an unknown invoice", pay_full(payment(vec![("INV99", "1.00")], "1.00", &today)), E::InvoiceNotFound("INV99".into())),
+        ("allocation to another account's invoice", pay_full(payment(vec![(&foreign, "1.00")], "1.00", &today)), E::InvoiceBelongsToAnotherAccount(foreign.clone())),
+        ("allocation above what is owed", pay_full(payment(vec![(&inv, "100.01")], "200.00", &today)), E::AllocationExceedsOutstanding(inv.clone())),
+        ("allocations above the payment", pay_full(payment(vec![(&inv, "60.00")], "50.00", &today)), E::AllocationExceedsAmount),
+        ("the same invoice twice", pay_full(payment(vec![(&inv, "1.00"), (&inv, "2.00")], "5.00", &today)), E::DuplicateAllocation(inv.clone())),
+        ("zero allocation", pay_full(payment(vec![(&inv, "0")], "5.00", &today)), E::AmountMustBePositive(field("allocations.amount"))),
+        ("101 allocations", pay_full(too_many), E::TooManyAllocations),
+        ("unknown payment", reverse("P99"), E::PaymentNotFound("P99".into())),
+        // day-close
+        ("close date malformed", close("acme", "02/03/2026"), E::DateMalformed(field("date"))),
+        ("close in the future", close("acme", "2026-03-03"), E::DateInFuture(field("date"))),
+        ("close unknown account", close("nobody", "2026-03-02"), E::AccountNotFound("nobody".into())),
+        // invoice lines and terms
+        ("lines that do not add up", capture_full(cap(vec![line("1", "99.99", "0")], None, None)), E::InvoiceTotalMismatch),
+        ("101 lines", capture_full(cap((0..101).map(|_| line("1", "1", "0")).collect(), None, None)), E::TooManyLines),
+        ("zero quantity", capture_full(cap(vec![line("0", "100", "0")], None, None)), E::AmountMustBePositive(field("lines.quantity"))),
+        ("unit price with 5 decimals", capture_full(cap(vec![line("1", "99.99999", "0")], None, None)), E::AmountTooPrecise(field("lines.unit-price"))),
+        ("tax with 3 decimals", capture_full(cap(vec![line("1", "99", "1.001")], None, None)), E::AmountTooPrecise(field("lines.tax"))),
+        ("delivery date malformed", capture_full(cap(vec![], Some("2026-02-30"), None)), E::DateMalformed(field("delivery-date"))),
+        ("instalments of 99%", capture_full(cap(vec![], None, Some(parts(60, &[("49", 30), ("50", 60)], false)))), E::PaymentTermsOutOfRange(field("instalments.percent"))),
+        ("last instalment before net days", capture_full(cap(vec![], None, Some(parts(60, &[("50", 30), ("50", 45)], false)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
+        ("instalments out of order", capture_full(cap(vec![], None, Some(parts(60, &[("50", 60), ("50", 30)], false)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
+        ("instalments with a discount", capture_full(cap(vec![], None, Some(parts(60, &[("50", 30), ("50", 60)], true)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
+        // policy
+        ("grace of 366 days", open(policy(&|p| p.grace_days = 366)), E::PolicyOutOfRange(field("policy.grace-days"))),
+        ("reminders out of order", open(policy(&|p| p.reminders = vec![ReminderStep { offset_days: 7, level: 1 }, ReminderStep { offset_days: 0, level: 2 }])), E::PolicyOutOfRange(field("policy.reminders"))),
+        ("reminder level 0", open(policy(&|p| p.reminders = vec![ReminderStep { offset_days: 0, level: 0 }])), E::PolicyOutOfRange(field("policy.reminders"))),
+        ("interest of 0%", open(policy(&|p| p.interest = Some(InterestRule { annual_rate_percent: "0".into(), day_count: DayCount::Actual360 }))), E::AmountMustBePositive(field("policy.interest.annual-rate-percent"))),
+        ("interest of 101%", open(policy(&|p| p.interest = Some(InterestRule { annual_rate_percent: "101".into(), day_count: DayCount::Actual360 }))), E::AmountTooLarge(field("policy.interest.annual-rate-percent"))),
+        ("interest with 5 decimals", open(policy(&|p| p.interest = Some(InterestRule { annual_rate_percent: "8.00001".into(), day_count: DayCount::Actual360 }))), E::AmountTooPrecise(field("policy.interest.annual-rate-percent"))),
+        ("negative late fee", open(policy(&|p| p.late_fee = Some("-5.00".into()))), E::AmountMustBePositive(field("policy.late-fee"))),
+        ("hold after 366 days", open(policy(&|p| p.hold_after_days_overdue = Some(366))), E::PolicyOutOfRange(field("policy.hold-after-days-overdue"))),
+        ("negative small difference", open(policy(&|p| p.small_difference_max = "-0.01".into())), E::AmountMustNotBeNegative(field("policy.small-difference-max"))),
+    ];
+    let count = rows.len();
+    for (name, call, expected) in rows {
+        let before = h.dump();
+        let c = h.ctx();
+        let got = call(&mut h.ledger, &h.m.clone(), &c).unwrap_or_else(|e| panic!("{name}: trapped: {e:#}"));
+        assert_eq!(got, Err(expected), "{name}");
+        assert_eq!(h.dump(), before, "{name}: the store changed");
+    }
+    // A reversed payment cannot be reversed again.
+    let p = h.pay("acme", "10.00").unwrap().payment.payment_id;
+    let c = h.ctx();
+    h.ledger.reverse_payment(&h.m, &c, &p, "bounced").unwrap().unwrap();
+    let before = h.dump();
+    let c = h.ctx();
+    assert_eq!(h.ledger.reverse_payment(&h.m, &c, &p, "bounced").unwrap().map(|_| ()), Err(E::PaymentAlreadyReversed));
+    assert_eq!(h.dump(), before);
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", "tomorrow").unwrap().map(|_| ()), Err(E::DateMalformed(field("today"))));
+    assert_eq!(h.ledger.get_invoice(&h.m, "INV99", "2026-03-02").unwrap().map(|_| ()), Err(E::InvoiceNotFound("INV99".into())));
+    h.check();
+    assert_eq!(count, 32);
+}

@@ -3,6 +3,7 @@
 
 mod audit;
 mod bad_input;
+mod billing;
 mod checkout;
 mod durability;
 mod faults;
