@@ -78,14 +78,17 @@ impl Story {
                 ));
                 Ok(Some(a.hold.hold_id))
             }
-            Authorization::Declined(d) => {
+            Authorization::Declined(d) if d.reason == DeclineReason::InsufficientCredit => {
                 self.say(format!(
-                    "{account:<17} checkout {order} £{}: DECLINED ({}), short by £{} of £{} available",
+                    "{account:<17} checkout {order} £{}: DECLINED (insufficient credit), short by £{} of £{} available",
                     tables::money(amount),
-                    tables::decline(d.reason),
                     tables::money(&d.shortfall),
                     tables::money(&d.figures.available_with_tolerance),
                 ));
+                Ok(None)
+            }
+            Authorization::Declined(d) => {
+                self.say(format!("{account:<17} checkout {order} £{}: DECLINED ({})", tables::money(amount), tables::decline(d.reason)));
                 Ok(None)
             }
         }
@@ -275,7 +278,7 @@ pub fn run(db: &Path) -> Result<()> {
         bail!("an idempotent retry gave a different answer");
     }
     let rest = first.remaining.clone();
-    s.authorize("acme-dental", "SO-1005", &rest)?.ok_or_else(|| anyhow!("the rest of SO-1005 should fit"))?;
+    let acme_hold = s.authorize("acme-dental", "SO-1005", &rest)?.ok_or_else(|| anyhow!("the rest of SO-1005 should fit"))?;
 
     s.at(3, 15, 11, 0);
     s.pay("birch-architects", "1000.00", "card", "BIRCH-0315")?;
@@ -297,6 +300,9 @@ pub fn run(db: &Path) -> Result<()> {
     let cobalt_hold = s.authorize("cobalt-print", "SO-1002", "1350.00")?.ok_or_else(|| anyhow!("SO-1002 fits the new limit"))?;
     s.at(3, 17, 8, 0);
     s.capture(&cobalt_hold, "1350.00", vec![], "")?;
+    s.capture(&acme_hold, &rest, vec![], "")?;
+    s.at(3, 20, 9, 0);
+    s.pay("acme-dental", "328.30", "bank-transfer", "ACME SO-1005")?;
 
     println!("\nFinance runs the day-close on each account (reminders are written as e-mail files):");
     let all = ["acme-dental", "birch-architects", "cobalt-print"];
