@@ -33,7 +33,10 @@
 
 pub mod audit;
 pub mod backend;
+pub mod cli;
 pub mod mail;
+pub mod pool;
+pub mod serve;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -115,12 +118,50 @@ impl Component {
 
     /// Compiles a component from its bytes (the `.wasm` of another build).
     pub fn from_bytes(wasm: &[u8]) -> Result<Component> {
-        let mut config = Config::new();
-        config.consume_fuel(true);
-        let engine = wasmtime::Engine::new(&config).map_err(anyhow::Error::from)?;
+        let engine = Self::engine()?;
         let component = wasmtime::component::Component::new(&engine, wasm)
             .map_err(anyhow::Error::from)
             .context("compiling the credit component")?;
+        Self::link(engine, component)
+    }
+
+    /// The embedded component, compiled once into `dir` and loaded from
+    /// there afterwards (milliseconds instead of seconds). The file name
+    /// carries a hash of the component and of the compiler settings, so a
+    /// stale file is never used; a file that fails to load is recompiled.
+    pub fn embedded_cached(dir: &Path) -> Result<Component> {
+        use std::hash::{Hash, Hasher};
+        let engine = Self::engine()?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        COMPONENT_WASM.hash(&mut hasher);
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let path = dir.join(format!("credit-{:016x}.cwasm", hasher.finish()));
+        if path.exists() {
+            // SAFETY: the file was written by `serialize` below, by this
+            // build (its name carries the hash of the component and of the
+            // engine's settings), into a folder the caller controls.
+            if let Ok(component) = unsafe { wasmtime::component::Component::deserialize_file(&engine, &path) } {
+                return Self::link(engine, component);
+            }
+        }
+        let component = wasmtime::component::Component::new(&engine, COMPONENT_WASM)
+            .map_err(anyhow::Error::from)
+            .context("compiling the credit component")?;
+        std::fs::create_dir_all(dir)?;
+        let bytes = component.serialize().map_err(anyhow::Error::from)?;
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &path)?;
+        Self::link(engine, component)
+    }
+
+    fn engine() -> Result<wasmtime::Engine> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        wasmtime::Engine::new(&config).map_err(anyhow::Error::from)
+    }
+
+    fn link(engine: wasmtime::Engine, component: wasmtime::component::Component) -> Result<Component> {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
         CreditAccount::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;

@@ -6,10 +6,9 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 use chrono::{DateTime, TimeZone, Utc};
-use credit_host::api::*;
-use credit_host::{Component, Ledger, MerchantId, audit, mail};
-
-use crate::tables;
+use super::tables;
+use crate::api::*;
+use crate::{Component, Ledger, MerchantId, audit, mail};
 
 /// The story's clock: set, never read from the machine.
 struct Story {
@@ -174,7 +173,7 @@ impl Story {
 }
 
 /// Runs the story on a fresh database at `db` and prints the outcome.
-pub fn run(db: &Path) -> Result<()> {
+pub fn run(component: &Component, db: &Path) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", db.display());
         if Path::new(&p).exists() {
@@ -185,9 +184,8 @@ pub fn run(db: &Path) -> Result<()> {
     if mail_dir.exists() {
         std::fs::remove_dir_all(&mail_dir)?;
     }
-    let component = Component::embedded()?;
     let mut s = Story {
-        ledger: Ledger::open_sqlite(&component, db)?,
+        ledger: Ledger::open_sqlite(component, db)?,
         merchant: MerchantId::new("northwind-office")?,
         now: DateTime::UNIX_EPOCH,
         step: 0,

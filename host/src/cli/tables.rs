@@ -2,7 +2,7 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
-use credit_host::api::{AccountStatus, AccountSummary, DeclineReason, EntryKind, Invoice, ItemKind, LedgerEntry};
+use crate::api::{AccountStatus, AccountSummary, DeclineReason, EntryKind, Invoice, ItemKind, LedgerEntry};
 
 /// `1234567.50` as `1,234,567.50`; signs and decimals kept.
 pub fn money(amount: &str) -> String {

@@ -1,0 +1,119 @@
+//! Calls as data: one JSON object per line in, one answer per line out.
+//! The answer is written only after the call's transaction has committed,
+//! so a client that saw an answer knows the call is durable; a client that
+//! saw none retries with the same idempotency key and gets exactly one
+//! effect.
+//!
+//! ```text
+//! {"op":"authorize","merchant":"shop","ctx":{"idempotency_key":"k1","now_ms":1772409600000},
+//!  "req":{"account_id":"acme","order_id":"SO-1","amount":{"amount":"10.00","currency":"GBP"},"hold_ttl_s":null}}
+//! {"ok":{"Approved":{...}}}
+//! ```
+
+use std::io::{BufRead, Write};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::api::*;
+use crate::{Ledger, MerchantId};
+
+/// One call to the component, with the merchant it is made for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum Call {
+    OpenAccount { merchant: String, ctx: CallContext, req: OpenAccountRequest },
+    ChangeCreditLimit { merchant: String, ctx: CallContext, req: ChangeCreditLimitRequest },
+    SetStatus { merchant: String, ctx: CallContext, req: SetStatusRequest },
+    SetBillingPolicy { merchant: String, ctx: CallContext, req: SetBillingPolicyRequest },
+    Authorize { merchant: String, ctx: CallContext, req: AuthorizeRequest },
+    Capture { merchant: String, ctx: CallContext, req: CaptureRequest },
+    VoidHold { merchant: String, ctx: CallContext, hold_id: String },
+    ApplyBalance { merchant: String, ctx: CallContext, req: ApplyBalanceRequest },
+    RecordReturn { merchant: String, ctx: CallContext, req: RecordReturnRequest },
+    RecordPayment { merchant: String, ctx: CallContext, req: RecordPaymentRequest },
+    ReversePayment { merchant: String, ctx: CallContext, payment_id: String, reason: String },
+    AllocateBalance { merchant: String, ctx: CallContext, req: AllocateBalanceRequest },
+    DayClose { merchant: String, ctx: CallContext, account_id: String, date: String },
+    GetAccount { merchant: String, account_id: String, now_ms: i64 },
+}
+
+/// The answer to a `Call`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// The component's successful answer, as JSON.
+    Ok(serde_json::Value),
+    /// The component refused the call; nothing changed.
+    Err(CreditError),
+    /// The call could not be made or trapped; nothing changed.
+    HostError(String),
+}
+
+fn reply<T: Serialize>(r: anyhow::Result<std::result::Result<T, CreditError>>) -> Reply {
+    match r {
+        Ok(Ok(v)) => serde_json::to_value(v).map_or_else(|e| Reply::HostError(e.to_string()), Reply::Ok),
+        Ok(Err(e)) => Reply::Err(e),
+        Err(e) => Reply::HostError(format!("{e:#}")),
+    }
+}
+
+/// Makes one call on `ledger`.
+pub fn execute(ledger: &mut Ledger, call: &Call) -> Reply {
+    let merchant = match call {
+        Call::OpenAccount { merchant, .. }
+        | Call::ChangeCreditLimit { merchant, .. }
+        | Call::SetStatus { merchant, .. }
+        | Call::SetBillingPolicy { merchant, .. }
+        | Call::Authorize { merchant, .. }
+        | Call::Capture { merchant, .. }
+        | Call::VoidHold { merchant, .. }
+        | Call::ApplyBalance { merchant, .. }
+        | Call::RecordReturn { merchant, .. }
+        | Call::RecordPayment { merchant, .. }
+        | Call::ReversePayment { merchant, .. }
+        | Call::AllocateBalance { merchant, .. }
+        | Call::DayClose { merchant, .. }
+        | Call::GetAccount { merchant, .. } => merchant,
+    };
+    let m = match MerchantId::new(merchant.clone()) {
+        Ok(m) => m,
+        Err(e) => return Reply::HostError(e.to_string()),
+    };
+    match call {
+        Call::OpenAccount { ctx, req, .. } => reply(ledger.open_account(&m, ctx, req)),
+        Call::ChangeCreditLimit { ctx, req, .. } => reply(ledger.change_credit_limit(&m, ctx, req)),
+        Call::SetStatus { ctx, req, .. } => reply(ledger.set_status(&m, ctx, req)),
+        Call::SetBillingPolicy { ctx, req, .. } => reply(ledger.set_billing_policy(&m, ctx, req)),
+        Call::Authorize { ctx, req, .. } => reply(ledger.authorize(&m, ctx, req)),
+        Call::Capture { ctx, req, .. } => reply(ledger.capture(&m, ctx, req)),
+        Call::VoidHold { ctx, hold_id, .. } => reply(ledger.void_hold(&m, ctx, hold_id)),
+        Call::ApplyBalance { ctx, req, .. } => reply(ledger.apply_balance(&m, ctx, req)),
+        Call::RecordReturn { ctx, req, .. } => reply(ledger.record_return(&m, ctx, req)),
+        Call::RecordPayment { ctx, req, .. } => reply(ledger.record_payment(&m, ctx, req)),
+        Call::ReversePayment { ctx, payment_id, reason, .. } => reply(ledger.reverse_payment(&m, ctx, payment_id, reason)),
+        Call::AllocateBalance { ctx, req, .. } => reply(ledger.allocate_balance(&m, ctx, req)),
+        Call::DayClose { ctx, account_id, date, .. } => reply(ledger.day_close(&m, ctx, account_id, date)),
+        Call::GetAccount { account_id, now_ms, .. } => reply(ledger.get_account(&m, account_id, *now_ms)),
+    }
+}
+
+/// Reads calls from `input` until it ends, answering each on `output`.
+/// A line that is not a call gets a `host_error` answer.
+pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write) -> Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<Call>(&line) {
+            Ok(call) => execute(ledger, &call),
+            Err(e) => Reply::HostError(format!("not a call: {e}")),
+        };
+        serde_json::to_writer(&mut output, &answer)?;
+        output.write_all(b"\n")?;
+        output.flush()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Many threads, one account: no credit or balance is ever spent twice.
+//! Each scenario runs on the in-memory store and on SQLite.
+
+use std::sync::{Arc, Barrier};
+
+use credit_host::api::*;
+use credit_host::pool::LedgerPool;
+use credit_host::{MerchantId, audit};
+use rust_decimal::Decimal;
+
+use crate::support::*;
+
+const THREADS: usize = 8;
+
+/// A small deterministic generator (xorshift64*), one per thread.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// An amount of `lo ..= hi` pennies, as GBP text.
+    fn pennies(&mut self, lo: u64, hi: u64) -> String {
+        let p = lo + self.next() % (hi - lo + 1);
+        format!("{}.{:02}", p / 100, p % 100)
+    }
+}
+
+fn pools() -> Vec<(&'static str, LedgerPool, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = LedgerPool::sqlite(component(), dir.path().join("pool.sqlite"), THREADS).unwrap();
+    vec![("memory", LedgerPool::in_memory(component(), THREADS), None), ("sqlite", sqlite, Some(dir))]
+}
+
+fn ctx(key: String) -> CallContext {
+    CallContext { idempotency_key: key, now_ms: T0 }
+}
+
+fn open(pool: &LedgerPool, m: &MerchantId, account: &str, limit: &str) {
+    pool.with(|l| l.open_account(m, &ctx(format!("open-{account}")), &open_req(account, "GBP", limit, Tolerance::Amount("25.00".into()))))
+        .unwrap()
+        .unwrap();
+}
+
+fn assert_audit_clean(pool: &LedgerPool) {
+    let report = pool.with(|l| audit::audit(l.backend())).unwrap();
+    assert!(report.is_clean(), "{:#?}", report.discrepancies);
+}
+
+#[test]
+fn ten_thousand_concurrent_authorizations_never_exceed_the_limit() {
+    for (name, pool, _dir) in pools() {
+        let m = MerchantId::new("merchant-a").unwrap();
+        open(&pool, &m, "acme", "1000.00");
+        let pool = Arc::new(pool);
+        let per_thread = 10_000 / THREADS;
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (pool, m) = (pool.clone(), m.clone());
+                std::thread::spawn(move || {
+                    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1));
+                    let (mut approved, mut declined) = (0u32, 0u32);
+                    for i in 0..per_thread {
+                        let req = AuthorizeRequest {
+                            account_id: "acme".into(),
+                            order_id: format!("T{t}-{i}"),
+                            amount: gbp(&rng.pennies(100, 40_000)),
+                            hold_ttl_s: None,
+                        };
+                        match pool.with(|l| l.authorize(&m, &ctx(format!("auth-{t}-{i}")), &req)).unwrap().unwrap() {
+                            Authorization::Approved(a) => {
+                                approved += 1;
+                                assert!(d(&a.after.available_with_tolerance) >= Decimal::ZERO, "{a:?}");
+                                // Cancel most orders so the limit keeps being contended.
+                                if rng.next() % 8 != 0 {
+                                    pool.with(|l| l.void_hold(&m, &ctx(format!("void-{t}-{i}")), &a.hold.hold_id)).unwrap().unwrap();
+                                }
+                            }
+                            Authorization::Declined(dcl) => {
+                                declined += 1;
+                                assert_eq!(dcl.reason, DeclineReason::InsufficientCredit);
+                                assert!(d(&dcl.shortfall) > Decimal::ZERO);
+                            }
+                        }
+                        if i % 50 == 49 {
+                            // Release what is still held, so holds never reach their limit.
+                            let open = pool.with(|l| l.open_holds(&m, "acme", T0)).unwrap().unwrap();
+                            for h in open.iter().filter(|h| h.order_id.starts_with(&format!("T{t}-"))) {
+                                let _ = pool.with(|l| l.void_hold(&m, &ctx(format!("sweep-{t}-{i}-{}", h.hold_id)), &h.hold_id)).unwrap();
+                            }
+                        }
+                    }
+                    (approved, declined)
+                })
+            })
+            .collect();
+        let (approved, declined) = threads.into_iter().map(|t| t.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!(approved + declined, 10_000, "{name}");
+        assert!(approved > 100 && declined > 100, "{name}: both outcomes must occur ({approved} / {declined})");
+
+        // Replay the serialized history: at no entry did reserved credit
+        // exceed limit + tolerance.
+        let entries = pool.with(|l| l.ledger_all(&m, "acme")).unwrap().unwrap();
+        let mut held = Decimal::ZERO;
+        let mut peak = Decimal::ZERO;
+        for e in &entries {
+            held += d(&e.held_delta);
+            peak = peak.max(held);
+            assert!(held <= d("1025.00"), "{name}: entry {} reserves {held}", e.seq);
+        }
+        let s = pool.with(|l| l.get_account(&m, "acme", T0)).unwrap().unwrap();
+        assert_eq!(d(&s.figures.open_holds), held, "{name}");
+        assert!(peak > d("900.00"), "{name}: the limit was contended (peak {peak})");
+        assert_audit_clean(&pool);
+        println!("{name}: {approved} approved, {declined} declined, peak reserved {peak}, {} entries", entries.len());
+    }
+}
+
+#[test]
+fn concurrent_apply_balance_never_spends_the_balance_twice() {
+    for (name, pool, _dir) in pools() {
+        let m = MerchantId::new("merchant-a").unwrap();
+        open(&pool, &m, "acme", "0.00");
+        let pay = RecordPaymentRequest {
+            account_id: "acme".into(),
+            amount: gbp("1000.00"),
+            received_on: day_of(T0),
+            method: "bank-transfer".into(),
+            reference: "lodgment".into(),
+            allocations: vec![],
+        };
+        pool.with(|l| l.record_payment(&m, &ctx("lodge".into()), &pay)).unwrap().unwrap();
+        let pool = Arc::new(pool);
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (pool, m) = (pool.clone(), m.clone());
+                std::thread::spawn(move || {
+                    let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (t as u64 + 7));
+                    let mut applied = Decimal::ZERO;
+                    for i in 0..250 {
+                        let req = ApplyBalanceRequest { account_id: "acme".into(), order_id: format!("T{t}-{i}"), amount: gbp(&rng.pennies(1, 1_000)) };
+                        let r = pool.with(|l| l.apply_balance(&m, &ctx(format!("apply-{t}-{i}")), &req)).unwrap().unwrap();
+                        applied += d(&r.applied);
+                        assert!(d(&r.stored_balance_after) >= Decimal::ZERO);
+                    }
+                    applied
+                })
+            })
+            .collect();
+        let applied: Decimal = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let s = pool.with(|l| l.get_account(&m, "acme", T0)).unwrap().unwrap();
+        assert_eq!(applied + d(&s.figures.stored_balance), d("1000.00"), "{name}: every penny spent once");
+        assert_eq!(applied, d("1000.00"), "{name}: 2,000 requests averaging 5.00 use it all");
+        assert_audit_clean(&pool);
+    }
+}
+
+#[test]
+fn a_capture_and_a_void_racing_on_one_hold_have_exactly_one_winner() {
+    for (name, pool, _dir) in pools() {
+        let m = MerchantId::new("merchant-a").unwrap();
+        open(&pool, &m, "acme", "1000000.00");
+        let pool = Arc::new(pool);
+        let (mut captures, mut voids) = (0, 0);
+        for round in 0..100 {
+            let req = AuthorizeRequest { account_id: "acme".into(), order_id: format!("R{round}"), amount: gbp("10.00"), hold_ttl_s: None };
+            let Authorization::Approved(a) = pool.with(|l| l.authorize(&m, &ctx(format!("a{round}")), &req)).unwrap().unwrap() else {
+                panic!("approval expected")
+            };
+            let barrier = Arc::new(Barrier::new(2));
+            let hold = a.hold.hold_id.clone();
+            let capture = {
+                let (pool, m, barrier, hold) = (pool.clone(), m.clone(), barrier.clone(), hold.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let req = CaptureRequest { hold_id: hold, amount: gbp("10.00"), lines: vec![], delivery_date: None, terms: None };
+                    pool.with(|l| l.capture(&m, &ctx(format!("c{round}")), &req)).unwrap().map(|_| ())
+                })
+            };
+            let void = {
+                let (pool, m, barrier) = (pool.clone(), m.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    pool.with(|l| l.void_hold(&m, &ctx(format!("v{round}")), &hold)).unwrap().map(|_| ())
+                })
+            };
+            match (capture.join().unwrap(), void.join().unwrap()) {
+                (Ok(()), Err(CreditError::HoldAlreadyCaptured)) => captures += 1,
+                (Err(CreditError::HoldAlreadyVoided), Ok(())) => voids += 1,
+                other => panic!("{name} round {round}: not exactly one winner: {other:?}"),
+            }
+        }
+        assert_eq!(captures + voids, 100);
+        let s = pool.with(|l| l.get_account(&m, "acme", T0)).unwrap().unwrap();
+        assert_eq!(d(&s.figures.posted_debt), Decimal::from(captures * 10), "{name}");
+        assert_eq!(s.figures.open_holds, "0.00");
+        assert_audit_clean(&pool);
+    }
+}
