@@ -6,6 +6,7 @@ mod bad_input;
 mod billing;
 mod checkout;
 mod concurrency;
+mod crash;
 mod durability;
 mod faults;
 mod idempotency;

@@ -1,0 +1,268 @@
+//! Crash safety: the host runs as a separate process on a SQLite file and is
+//! killed with SIGKILL at random moments. After every restart, every call it
+//! acknowledged is there, nothing is half-applied, and the call that was in
+//! flight, retried with its key, has exactly one effect.
+//!
+//! `CREDIT_CRASH_ROUNDS` sets the number of kills (default 50; the README
+//! shows a longer run).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use credit_host::api::*;
+use credit_host::serve::{Call, Reply, execute};
+use credit_host::{Component, Ledger, audit};
+
+use crate::support::*;
+
+const MERCHANT: &str = "crash-shop";
+
+/// xorshift64*: the same stream of calls for the same seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pennies(&mut self, lo: u64, hi: u64) -> String {
+        let p = lo + self.below(hi - lo + 1);
+        format!("{}.{:02}", p / 100, p % 100)
+    }
+}
+
+/// Makes a plausible stream of mutating calls, learning hold and payment
+/// ids from the answers.
+struct Storefront {
+    rng: Rng,
+    now_ms: i64,
+    n: u64,
+    holds: Vec<(String, String, String)>, // (hold, account, amount)
+    shipped: Vec<(String, String)>,       // (account, order)
+    payments: Vec<String>,
+}
+
+const ACCOUNTS: [&str; 3] = ["acme", "birch", "cobalt"];
+
+impl Storefront {
+    fn new(seed: u64) -> Self {
+        Storefront { rng: Rng(seed), now_ms: T0, n: 0, holds: vec![], shipped: vec![], payments: vec![] }
+    }
+
+    fn ctx(&mut self) -> CallContext {
+        self.n += 1;
+        self.now_ms += (self.rng.below(6 * 60) as i64) * 60_000;
+        CallContext { idempotency_key: format!("call-{}", self.n), now_ms: self.now_ms }
+    }
+
+    fn next_call(&mut self) -> Call {
+        let merchant = MERCHANT.to_owned();
+        if self.n < ACCOUNTS.len() as u64 {
+            let account = ACCOUNTS[self.n as usize];
+            let ctx = self.ctx();
+            let mut req = open_req(account, "GBP", "5000.00", Tolerance::Percent("5".into()));
+            req.policy.late_fee = Some("10.00".into());
+            req.policy.grace_days = 3;
+            req.policy.reminders = vec![ReminderStep { offset_days: 0, level: 1 }, ReminderStep { offset_days: 7, level: 2 }];
+            return Call::OpenAccount { merchant, ctx, req };
+        }
+        let account = ACCOUNTS[self.rng.below(3) as usize].to_owned();
+        let ctx = self.ctx();
+        match self.rng.below(100) {
+            0..35 => {
+                let amount = self.rng.pennies(100, 90_000);
+                Call::Authorize {
+                    merchant,
+                    req: AuthorizeRequest { account_id: account, order_id: format!("SO-{}", ctx.idempotency_key), amount: gbp(&amount), hold_ttl_s: None },
+                    ctx,
+                }
+            }
+            35..55 if !self.holds.is_empty() => {
+                let (hold, _, amount) = self.holds.swap_remove(self.rng.below(self.holds.len() as u64) as usize);
+                Call::Capture { merchant, ctx, req: CaptureRequest { hold_id: hold, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None } }
+            }
+            55..63 if !self.holds.is_empty() => {
+                let (hold, _, _) = self.holds.swap_remove(self.rng.below(self.holds.len() as u64) as usize);
+                Call::VoidHold { merchant, ctx, hold_id: hold }
+            }
+            63..80 => {
+                let amount = self.rng.pennies(100, 200_000);
+                Call::RecordPayment {
+                    merchant,
+                    req: RecordPaymentRequest {
+                        account_id: account,
+                        amount: gbp(&amount),
+                        received_on: day_of(ctx.now_ms),
+                        method: "bank-transfer".into(),
+                        reference: ctx.idempotency_key.clone(),
+                        allocations: vec![],
+                    },
+                    ctx,
+                }
+            }
+            80..86 => {
+                let amount = self.rng.pennies(100, 20_000);
+                Call::ApplyBalance { merchant, req: ApplyBalanceRequest { account_id: account, order_id: format!("SB-{}", ctx.idempotency_key), amount: gbp(&amount) }, ctx }
+            }
+            86..91 if !self.shipped.is_empty() => {
+                let (account, order) = self.shipped[self.rng.below(self.shipped.len() as u64) as usize].clone();
+                let amount = self.rng.pennies(1, 5_000);
+                let credit_to = if self.rng.below(2) == 0 { CreditTarget::OwedFirst } else { CreditTarget::StoredBalance };
+                Call::RecordReturn { merchant, ctx, req: RecordReturnRequest { account_id: account, order_id: order, amount: gbp(&amount), credit_to, reason: "returned".into() } }
+            }
+            91..96 => {
+                let date = day_of(ctx.now_ms);
+                Call::DayClose { merchant, ctx, account_id: account, date }
+            }
+            96..98 if !self.payments.is_empty() => {
+                let p = self.payments.swap_remove(self.rng.below(self.payments.len() as u64) as usize);
+                Call::ReversePayment { merchant, ctx, payment_id: p, reason: "bounced".into() }
+            }
+            _ => Call::AllocateBalance { merchant, ctx, req: AllocateBalanceRequest { account_id: account, amount: None, allocations: vec![] } },
+        }
+    }
+
+    /// Learns from an acknowledged answer.
+    fn observe(&mut self, call: &Call, reply: &Reply) {
+        let Reply::Ok(value) = reply else { return };
+        match call {
+            Call::Authorize { req, .. } => {
+                if let Ok(Authorization::Approved(a)) = serde_json::from_value::<Authorization>(value.clone()) {
+                    self.holds.push((a.hold.hold_id, req.account_id.clone(), a.hold.amount));
+                }
+            }
+            Call::Capture { .. } => {
+                if let Ok(r) = serde_json::from_value::<CaptureReceipt>(value.clone()) {
+                    self.shipped.push((r.hold.account_id, r.hold.order_id));
+                }
+            }
+            Call::RecordPayment { .. } => {
+                if let Ok(r) = serde_json::from_value::<PaymentReceipt>(value.clone()) {
+                    self.payments.push(r.payment.payment_id);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn dump(ledger: &mut Ledger) -> Vec<(String, String, Vec<u8>)> {
+    let backend = ledger.backend();
+    let mut out = Vec::new();
+    for m in backend.merchants().unwrap() {
+        let mut after: Option<String> = None;
+        loop {
+            let page = backend.scan(&m, "", after.as_deref(), 1000).unwrap();
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            out.extend(page.into_iter().map(|(k, v)| (m.clone(), k, v)));
+        }
+    }
+    out
+}
+
+#[test]
+fn acknowledged_calls_survive_sigkill_and_retries_have_one_effect() {
+    let rounds: u32 = std::env::var("CREDIT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.sqlite");
+    let cache = dir.path().join("cache");
+    let component = Component::embedded_cached(&cache).unwrap();
+    let exe = env!("CARGO_BIN_EXE_credit-host-cli");
+    let mut shop = Storefront::new(0x5EED_CAFE_F00D_0001);
+    let mut kill_rng = Rng(0xBADC_0FFE_E0DD_F00D);
+    let mut history: Vec<(Call, Reply)> = Vec::new();
+    let mut in_flight: Option<Call> = None;
+    let (mut retried_in_flight, mut killed_mid_call) = (0, 0);
+
+    for round in 0..rounds {
+        let child = Command::new(exe)
+            .args(["--component-cache"])
+            .arg(&cache)
+            .arg("serve")
+            .arg("--db")
+            .arg(&db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the host starts");
+        let child = Arc::new(Mutex::new(child));
+        let (mut stdin, stdout) = {
+            let mut c = child.lock().unwrap();
+            (c.stdin.take().unwrap(), c.stdout.take().unwrap())
+        };
+        let mut stdout = BufReader::new(stdout);
+        let delay = Duration::from_millis(30 + kill_rng.below(150));
+        let killer = {
+            let child = child.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                child.lock().unwrap().kill().expect("SIGKILL");
+            })
+        };
+        loop {
+            let retry = in_flight.is_some();
+            let call = in_flight.take().unwrap_or_else(|| shop.next_call());
+            let line = serde_json::to_string(&call).unwrap();
+            if writeln!(stdin, "{line}").and_then(|_| stdin.flush()).is_err() {
+                in_flight = Some(call);
+                break;
+            }
+            let mut answer = String::new();
+            match stdout.read_line(&mut answer) {
+                // A whole line is an acknowledgement; a cut one is not.
+                Ok(n) if n > 0 && answer.ends_with('\n') => {
+                    let reply: Reply = serde_json::from_str(&answer).expect("an answer line");
+                    assert!(!matches!(reply, Reply::HostError(_)), "round {round}: {reply:?}");
+                    if retry {
+                        retried_in_flight += 1;
+                    }
+                    shop.observe(&call, &reply);
+                    history.push((call, reply));
+                }
+                _ => {
+                    // Killed before it answered: it may or may not have committed.
+                    killed_mid_call += 1;
+                    in_flight = Some(call);
+                    break;
+                }
+            }
+        }
+        killer.join().unwrap();
+        child.lock().unwrap().wait().unwrap();
+
+        // After the restart: nothing half-applied, every figure adds up, and
+        // the last acknowledged call is there: retried, it answers the same
+        // and changes nothing.
+        let mut ledger = Ledger::open_sqlite(&component, &db).unwrap();
+        let report = audit::audit(ledger.backend()).unwrap();
+        assert!(report.is_clean(), "round {round}: {:#?}", report.discrepancies);
+        if let Some((call, reply)) = history.last() {
+            let before = dump(&mut ledger);
+            assert_eq!(&execute(&mut ledger, call), reply, "round {round}: the acknowledged answer stands");
+            assert_eq!(dump(&mut ledger), before, "round {round}: a retry changes nothing");
+        }
+    }
+
+    // Exactly once: replaying every acknowledged call, once each and in
+    // order, on a fresh store gives the same answers and the same data.
+    let mut replay = Ledger::open_in_memory(&component);
+    for (i, (call, reply)) in history.iter().enumerate() {
+        assert_eq!(&execute(&mut replay, call), reply, "call {i} answered differently on replay");
+    }
+    let mut durable = Ledger::open_sqlite(&component, &db).unwrap();
+    assert!(dump(&mut durable) == dump(&mut replay), "the crashed store equals a clean replay");
+    let ok = history.iter().filter(|(_, r)| matches!(r, Reply::Ok(_))).count();
+    println!(
+        "{rounds} kills, {} acknowledged calls ({ok} ok), {killed_mid_call} killed mid-call, {retried_in_flight} in-flight calls retried",
+        history.len()
+    );
+    assert!(history.len() as u32 > rounds * 3, "the host did work between kills");
+}
