@@ -19,20 +19,11 @@ fn main() {
 
     ensure_target_installed();
 
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&root)
-        .args(["build", "--package", "credit-guest", "--target", TARGET, "--profile", PROFILE])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("CARGO_MAKEFLAGS")
-        .status()
-        .expect("failed to run cargo for the guest");
-    assert!(status.success(), "building the guest component failed (see the errors above)");
+    build_guest(&root, &target_dir, &["--profile", PROFILE]);
+    // A second build with deliberate faults, for the host's tests only.
+    let faulty_dir = out_dir.join("guest-target-faulty");
+    build_guest(&root, &faulty_dir, &["--release", "--features", "fault-injection"]);
+    let faulty = faulty_dir.join(TARGET).join("release").join("credit_guest.wasm");
 
     let artifact_dir = target_dir.join(TARGET).join(PROFILE);
     let wasm = artifact_dir.join("credit_guest.wasm");
@@ -48,8 +39,32 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
 
-    let generated = format!("/// Path of the guest component built by `build.rs`.\npub const COMPONENT_PATH: &str = {:?};\n", wasm.display().to_string());
-    std::fs::write(out_dir.join("component_path.rs"), generated).unwrap();
+    let generated = format!(
+        "/// Where `build.rs` left the component built with deliberate faults\n\
+         /// (`guest` feature `fault-injection`), for tests of fault handling.\n\
+         pub const FAULTY_COMPONENT_PATH: &str = {:?};\n",
+        faulty.display().to_string()
+    );
+    std::fs::write(out_dir.join("faulty_component.rs"), generated).unwrap();
+}
+
+/// Runs cargo for the guest with its own target directory.
+fn build_guest(root: &Path, target_dir: &Path, args: &[&str]) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--package", "credit-guest", "--target", TARGET])
+        .args(args)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_MAKEFLAGS")
+        .status()
+        .expect("failed to run cargo for the guest");
+    assert!(status.success(), "building the guest component failed (see the errors above)");
 }
 
 /// Adds the wasm32-wasip2 target through rustup when it is missing, so a

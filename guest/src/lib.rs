@@ -6,6 +6,8 @@
 
 pub mod dates;
 pub mod engine;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 pub mod error;
 pub mod kv;
 pub mod limits;

@@ -88,6 +88,8 @@ use bindings::CreditAccount;
 pub const COMPONENT_WASM: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/guest-target/wasm32-wasip2/guest/credit_guest.wasm"));
 
+include!(concat!(env!("OUT_DIR"), "/faulty_component.rs"));
+
 /// Fuel one call may burn before it is stopped (about one wasm instruction
 /// each). A normal call uses well under 1% of it.
 pub const FUEL_PER_CALL_DEFAULT: u64 = 200_000_000;

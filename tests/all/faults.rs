@@ -82,3 +82,43 @@ fn a_memory_blow_up_in_the_guest_rolls_back_and_the_next_call_works() {
     let Authorization::Approved(a) = h.authorize_with(&c, &req).unwrap() else { panic!("approval expected") };
     assert_eq!(a.after.open_holds, "150.00");
 }
+
+/// The component built with deliberate faults (never shipped).
+fn faulty() -> &'static credit_host::Component {
+    static C: std::sync::OnceLock<credit_host::Component> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let wasm = std::fs::read(credit_host::FAULTY_COMPONENT_PATH).expect("build.rs built the faulty component");
+        credit_host::Component::from_bytes(&wasm).unwrap()
+    })
+}
+
+#[test]
+fn a_panic_an_endless_loop_and_a_huge_allocation_in_the_guest_each_roll_back() {
+    // (order id that triggers the fault, what the host error says)
+    let rows = [("FAULT-PANIC", "unreachable"), ("FAULT-LOOP", "fuel"), ("FAULT-ALLOC", "unreachable")];
+    for (order, says) in rows {
+        let mut h = H::on(credit_host::Ledger::open_in_memory(faulty()));
+        h.ledger.set_fuel_per_call(20_000_000);
+        h.open("acme", "1000.00");
+        h.approve("acme", "SO-1", "100.00");
+        let before = h.dump();
+        let c = h.ctx();
+        let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp("50.00"), hold_ttl_s: None };
+        let err = h.ledger.authorize(&h.m, &c, &req).expect_err(order);
+        let text = format!("{err:#}");
+        assert!(text.contains("trapped") && text.contains(says), "{order}: {text}");
+        assert_eq!(h.dump(), before, "{order}: the store is as it was");
+        h.check();
+        // The next call is served normally, by a fresh instance.
+        let a = h.approve("acme", "SO-2", "50.00");
+        assert_eq!(a.after.open_holds, "150.00", "{order}");
+    }
+}
+
+#[test]
+fn the_shipped_component_has_no_fault_hooks() {
+    let faulty = std::fs::read(credit_host::FAULTY_COMPONENT_PATH).unwrap();
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(has(&faulty, b"fault injected"), "the test build has them");
+    assert!(!has(credit_host::COMPONENT_WASM, b"fault injected"), "the shipped build does not");
+}

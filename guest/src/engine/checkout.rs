@@ -124,6 +124,9 @@ impl<K: Kv> Engine<K> {
                             expires_at_ms,
                         };
                         eng.save(&hold_key(&hold.id), &hold)?;
+                        // Test builds only: fail here, after a write, on request.
+                        #[cfg(feature = "fault-injection")]
+                        crate::faults::on_order(&req.order_id);
                         order.open_hold_id = Some(hold.id.clone());
                         eng.save(&order_key(&req.order_id), &order)?;
                         account.open_holds.push(OpenHoldRef { hold_id: hold.id.clone(), amount, expires_at_ms });
