@@ -10,5 +10,6 @@ mod crash;
 mod durability;
 mod faults;
 mod idempotency;
+mod model;
 mod support;
 mod tenancy;

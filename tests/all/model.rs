@@ -1,0 +1,326 @@
+//! Model-based testing: random sequences of every operation go through the
+//! component, and each answer is checked against a small, independent
+//! reference model of balances, holds and invoices. After every step the
+//! harness also checks the invariants (cached figures = sum of entries,
+//! debits = credits, posted debt = open items, nothing negative).
+//!
+//! `PROPTEST_CASES` raises the number of sequences (default 40).
+
+use std::collections::BTreeMap;
+
+use credit_host::api::*;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::support::*;
+
+const ACCOUNTS: [&str; 2] = ["a0", "a1"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Open { acct: usize, limit: u32, tolerance: u32 },
+    Authorize { acct: usize, cents: u32, short_ttl: bool },
+    Capture { pick: u8, percent: u8 },
+    Void { pick: u8 },
+    Advance { minutes: u32 },
+    ApplyBalance { acct: usize, cents: u32 },
+    Return { pick: u8, cents: u32, to_stored: bool },
+    Pay { acct: usize, cents: u32 },
+    Allocate { acct: usize },
+    DayClose { acct: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let acct = 0..ACCOUNTS.len();
+    prop_oneof![
+        1 => (acct.clone(), 0..300_000u32, 0..5_000u32).prop_map(|(acct, limit, tolerance)| Op::Open { acct, limit, tolerance }),
+        6 => (acct.clone(), 1..120_000u32, any::<bool>()).prop_map(|(acct, cents, short_ttl)| Op::Authorize { acct, cents, short_ttl }),
+        4 => (any::<u8>(), 1..=100u8).prop_map(|(pick, percent)| Op::Capture { pick, percent }),
+        2 => any::<u8>().prop_map(|pick| Op::Void { pick }),
+        2 => (0..(20 * 24 * 60u32)).prop_map(|minutes| Op::Advance { minutes }),
+        2 => (acct.clone(), 1..50_000u32).prop_map(|(acct, cents)| Op::ApplyBalance { acct, cents }),
+        2 => (any::<u8>(), 1..60_000u32, any::<bool>()).prop_map(|(pick, cents, to_stored)| Op::Return { pick, cents, to_stored }),
+        3 => (acct.clone(), 1..150_000u32).prop_map(|(acct, cents)| Op::Pay { acct, cents }),
+        1 => acct.clone().prop_map(|acct| Op::Allocate { acct }),
+        1 => acct.prop_map(|acct| Op::DayClose { acct }),
+    ]
+}
+
+fn money(cents: i64) -> String {
+    format!("{}{}.{:02}", if cents < 0 { "-" } else { "" }, cents.abs() / 100, cents.abs() % 100)
+}
+
+fn cents(text: &str) -> i64 {
+    let v = d(text) * Decimal::ONE_HUNDRED;
+    i64::try_from(v.trunc().mantissa()).unwrap() / 10i64.pow(v.trunc().scale())
+}
+
+/// What the model knows of one account; all money in pennies.
+#[derive(Default, Debug)]
+struct Acct {
+    limit: i64,
+    tolerance: i64,
+    stored: i64,
+    holds: Vec<ModelHold>,
+    invoices: BTreeMap<u64, ModelInvoice>, // by issue order
+}
+
+#[derive(Debug, Clone)]
+struct ModelHold {
+    id: String,
+    order: String,
+    amount: i64,
+    expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+struct ModelInvoice {
+    id: String,
+    order: String,
+    outstanding: i64,
+    due: String,
+}
+
+#[derive(Default, Debug)]
+struct Order {
+    acct: usize,
+    sold: i64,
+    credited: i64,
+}
+
+#[derive(Default)]
+struct Model {
+    accts: BTreeMap<usize, Acct>,
+    orders: BTreeMap<String, Order>,
+    next_order: u32,
+    issued: u64,
+}
+
+impl Model {
+    fn live(a: &Acct, now: i64) -> i64 {
+        a.holds.iter().filter(|h| h.expires_at_ms > now).map(|h| h.amount).sum()
+    }
+    fn owed(a: &Acct) -> i64 {
+        a.invoices.values().map(|i| i.outstanding).sum()
+    }
+    /// Settles open invoices with `money`: `first` (an order's) then oldest
+    /// due, then issue order. Returns what was used.
+    fn settle(a: &mut Acct, mut money: i64, first: Option<&str>) -> i64 {
+        let mut keys: Vec<u64> = a.invoices.keys().copied().collect();
+        keys.sort_by_key(|k| {
+            let i = &a.invoices[k];
+            (first != Some(i.order.as_str()), i.due.clone(), *k)
+        });
+        let start = money;
+        for k in keys {
+            if money == 0 {
+                break;
+            }
+            let inv = a.invoices.get_mut(&k).unwrap();
+            let x = inv.outstanding.min(money);
+            inv.outstanding -= x;
+            money -= x;
+        }
+        a.invoices.retain(|_, i| i.outstanding > 0);
+        start - money
+    }
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut h = H::memory();
+    let mut m = Model::default();
+    for (step, op) in ops.into_iter().enumerate() {
+        let now = h.now_ms;
+        match op {
+            Op::Open { acct, limit, tolerance } => {
+                let r = h.open_with(&open_req(ACCOUNTS[acct], "GBP", &money(limit.into()), Tolerance::Amount(money(tolerance.into()))));
+                if m.accts.contains_key(&acct) {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountAlreadyExists(ACCOUNTS[acct].into())));
+                } else {
+                    prop_assert!(r.is_ok());
+                    m.accts.insert(acct, Acct { limit: limit.into(), tolerance: tolerance.into(), ..Default::default() });
+                }
+            }
+            Op::Authorize { acct, cents: amount, short_ttl } => {
+                m.next_order += 1;
+                let order = format!("O{}", m.next_order);
+                let c = h.ctx();
+                let req = AuthorizeRequest {
+                    account_id: ACCOUNTS[acct].into(),
+                    order_id: order.clone(),
+                    amount: gbp(&money(amount.into())),
+                    hold_ttl_s: short_ttl.then_some(3600),
+                };
+                let r = h.authorize_with(&c, &req);
+                let Some(a) = m.accts.get_mut(&acct) else {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
+                    continue;
+                };
+                a.holds.retain(|x| x.expires_at_ms > now);
+                let available = a.limit + a.tolerance + a.stored - Model::owed(a) - Model::live(a, now);
+                let amount = i64::from(amount);
+                if amount > available {
+                    match r {
+                        Ok(Authorization::Declined(dcl)) => prop_assert_eq!(cents(&dcl.shortfall), amount - available),
+                        other => prop_assert!(false, "step {}: expected a decline, got {:?}", step, other),
+                    }
+                } else if a.holds.len() >= 64 {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::TooManyOpenHolds));
+                } else {
+                    match r {
+                        Ok(Authorization::Approved(ap)) => {
+                            // Exposure never above limit + tolerance + stored at approval.
+                            prop_assert!(cents(&ap.after.exposure) <= a.limit + a.tolerance + a.stored);
+                            let ttl = if short_ttl { 3_600_000 } else { 7 * DAY_MS };
+                            a.holds.push(ModelHold { id: ap.hold.hold_id, order: order.clone(), amount, expires_at_ms: now + ttl });
+                            m.orders.insert(order, Order { acct, ..Default::default() });
+                        }
+                        other => prop_assert!(false, "step {}: expected approval of {}, got {:?}", step, amount, other),
+                    }
+                }
+            }
+            Op::Capture { .. } | Op::Void { .. } if !m.accts.values().any(|a| !a.holds.is_empty()) => {}
+            Op::Capture { pick, percent } => {
+                let all: Vec<(usize, ModelHold)> = m.accts.iter().flat_map(|(k, a)| a.holds.iter().map(|x| (*k, x.clone()))).collect();
+                let (acct, hold) = all[usize::from(pick) % all.len()].clone();
+                let amount = (hold.amount * i64::from(percent) / 100).max(1);
+                let r = h.capture(&hold.id, &money(amount));
+                let a = m.accts.get_mut(&acct).unwrap();
+                a.holds.retain(|x| x.id != hold.id);
+                if hold.expires_at_ms <= now {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::HoldExpired));
+                } else {
+                    let inv = r.map_err(|e| TestCaseError::fail(format!("step {step}: capture failed: {e:?}")))?.invoice;
+                    prop_assert_eq!(cents(&inv.total), amount);
+                    m.issued += 1;
+                    a.invoices.insert(m.issued, ModelInvoice { id: inv.invoice_id, order: hold.order.clone(), outstanding: amount, due: inv.due_date });
+                    m.orders.get_mut(&hold.order).unwrap().sold += amount;
+                }
+            }
+            Op::Void { pick } => {
+                let all: Vec<(usize, ModelHold)> = m.accts.iter().flat_map(|(k, a)| a.holds.iter().map(|x| (*k, x.clone()))).collect();
+                let (acct, hold) = all[usize::from(pick) % all.len()].clone();
+                let r = h.void(&hold.id);
+                m.accts.get_mut(&acct).unwrap().holds.retain(|x| x.id != hold.id);
+                if hold.expires_at_ms <= now {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::HoldExpired));
+                } else {
+                    prop_assert_eq!(cents(&r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?.released), hold.amount);
+                }
+            }
+            Op::Advance { minutes } => h.now_ms += i64::from(minutes) * 60_000,
+            Op::ApplyBalance { acct, cents: amount } => {
+                m.next_order += 1;
+                let order = format!("O{}", m.next_order);
+                let r = h.apply_balance(ACCOUNTS[acct], &order, &money(amount.into()));
+                let Some(a) = m.accts.get_mut(&acct) else {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
+                    continue;
+                };
+                let applied = a.stored.min(amount.into());
+                a.stored -= applied;
+                let r = r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!((cents(&r.applied), cents(&r.remaining)), (applied, i64::from(amount) - applied));
+                if applied > 0 {
+                    m.orders.insert(order, Order { acct, sold: applied, credited: 0 });
+                }
+            }
+            Op::Return { pick, cents: amount, to_stored } if !m.orders.is_empty() => {
+                let keys: Vec<String> = m.orders.keys().cloned().collect();
+                let order = keys[usize::from(pick) % keys.len()].clone();
+                let o = &m.orders[&order];
+                let acct = o.acct;
+                let target = if to_stored { CreditTarget::StoredBalance } else { CreditTarget::OwedFirst };
+                let r = h.ret(ACCOUNTS[acct], &order, &money(amount.into()), target);
+                let amount = i64::from(amount);
+                if o.sold == 0 {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::OrderNotFound(order.clone())));
+                } else if amount > o.sold - o.credited {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::ReturnExceedsOrder));
+                } else {
+                    let cn = r.map_err(|e| TestCaseError::fail(format!("step {step}: {e:?}")))?;
+                    let a = m.accts.get_mut(&acct).unwrap();
+                    let to_debt = if to_stored { 0 } else { Model::settle(a, amount, Some(&order)) };
+                    a.stored += amount - to_debt;
+                    prop_assert_eq!((cents(&cn.applied_to_debt), cents(&cn.added_to_stored_balance)), (to_debt, amount - to_debt));
+                    m.orders.get_mut(&order).unwrap().credited += amount;
+                }
+            }
+            Op::Return { .. } => {}
+            Op::Pay { acct, cents: amount } => {
+                let r = h.pay(ACCOUNTS[acct], &money(amount.into()));
+                let Some(a) = m.accts.get_mut(&acct) else {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
+                    continue;
+                };
+                let used = Model::settle(a, amount.into(), None);
+                a.stored += i64::from(amount) - used;
+                let p = r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!(cents(&p.payment.added_to_stored_balance), i64::from(amount) - used);
+            }
+            Op::Allocate { acct } => {
+                let c = h.ctx();
+                let req = AllocateBalanceRequest { account_id: ACCOUNTS[acct].into(), amount: None, allocations: vec![] };
+                let r = h.ledger.allocate_balance(&h.m, &c, &req).unwrap();
+                h.check();
+                let Some(a) = m.accts.get_mut(&acct) else {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
+                    continue;
+                };
+                let used = Model::settle(a, a.stored, None);
+                a.stored -= used;
+                prop_assert_eq!(cents(&r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?.used), used);
+            }
+            Op::DayClose { acct } => {
+                let today = h.today();
+                let r = h.day_close(ACCOUNTS[acct], &today);
+                match m.accts.get_mut(&acct) {
+                    None => prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into()))),
+                    Some(a) => {
+                        // The quiet policy charges nothing; expired holds go.
+                        let r = r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                        prop_assert!(r.late_fees.is_empty() && r.interest.is_empty());
+                        a.holds.retain(|x| x.expires_at_ms > now);
+                    }
+                }
+            }
+        }
+        // The component's figures equal the model's.
+        for (k, a) in &m.accts {
+            let s = h.summary(ACCOUNTS[*k]);
+            let f = &s.figures;
+            prop_assert_eq!(cents(&f.posted_debt), Model::owed(a), "step {}: {} posted debt", step, ACCOUNTS[*k]);
+            prop_assert_eq!(cents(&f.stored_balance), a.stored, "step {}: {} stored balance", step, ACCOUNTS[*k]);
+            prop_assert_eq!(cents(&f.open_holds), Model::live(a, h.now_ms), "step {}: {} holds", step, ACCOUNTS[*k]);
+            let today = h.today();
+            let open = h.ledger.open_invoices(&h.m, ACCOUNTS[*k], &today).unwrap().unwrap();
+            let mut got: Vec<(String, i64)> = open.iter().map(|i| (i.invoice_id.clone(), cents(&i.outstanding))).collect();
+            let mut want: Vec<(String, i64)> = a.invoices.values().map(|i| (i.id.clone(), i.outstanding)).collect();
+            got.sort();
+            want.sort();
+            prop_assert_eq!(got, want, "step {}: {} open invoices", step, ACCOUNTS[*k]);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(40),
+        max_shrink_iters: 200,
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_sequences_agree_with_the_reference_model(
+        ops in prop::collection::vec(op(), 1..45).prop_map(|mut ops| {
+            // Every sequence starts by opening both accounts.
+            ops.insert(0, Op::Open { acct: 1, limit: 80_000, tolerance: 1_000 });
+            ops.insert(0, Op::Open { acct: 0, limit: 150_000, tolerance: 0 });
+            ops
+        })
+    ) {
+        run(ops)?;
+    }
+}
