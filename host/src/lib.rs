@@ -95,6 +95,8 @@ include!(concat!(env!("OUT_DIR"), "/faulty_component.rs"));
 pub const FUEL_PER_CALL_DEFAULT: u64 = 200_000_000;
 /// Linear memory one instance may grow to.
 pub const MEMORY_BYTES_MAX: usize = 64 << 20;
+/// Instances alive at once per `Component` (the pooling allocator's slots).
+pub const INSTANCES_MAX: u32 = 256;
 /// Keys the component may write: printable ASCII up to this length.
 pub const KEY_LEN_MAX: usize = 256;
 /// Values the component may write, in bytes.
@@ -160,6 +162,15 @@ impl Component {
     fn engine() -> Result<wasmtime::Engine> {
         let mut config = Config::new();
         config.consume_fuel(true);
+        // Instances come from a pool of pre-reserved slots, so a fresh
+        // instance per call costs microseconds, not a memory mapping.
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        pool.total_component_instances(INSTANCES_MAX)
+            .total_core_instances(INSTANCES_MAX)
+            .total_memories(INSTANCES_MAX)
+            .total_tables(INSTANCES_MAX)
+            .max_memory_size(MEMORY_BYTES_MAX);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         wasmtime::Engine::new(&config).map_err(anyhow::Error::from)
     }
 
@@ -339,6 +350,7 @@ pub struct Ledger {
     store: Option<Store<HostState>>,
     instance: Option<CreditAccount>,
     fuel_per_call: u64,
+    fresh_instance_per_call: bool,
 }
 
 impl Ledger {
@@ -355,12 +367,24 @@ impl Ledger {
     /// A ledger on any `Backend`.
     pub fn with_backend(component: &Component, backend: Box<dyn Backend>) -> Ledger {
         let store = new_store(component, backend);
-        Ledger { component: component.clone(), store: Some(store), instance: None, fuel_per_call: FUEL_PER_CALL_DEFAULT }
+        Ledger {
+            component: component.clone(),
+            store: Some(store),
+            instance: None,
+            fuel_per_call: FUEL_PER_CALL_DEFAULT,
+            fresh_instance_per_call: false,
+        }
     }
 
     /// Sets the fuel budget of each call (see `FUEL_PER_CALL_DEFAULT`).
     pub fn set_fuel_per_call(&mut self, fuel: u64) {
         self.fuel_per_call = fuel;
+    }
+
+    /// Gives every call a fresh instance (and store), so no call can see
+    /// anything a previous one left in memory; slower than reusing one.
+    pub fn set_fresh_instance_per_call(&mut self, on: bool) {
+        self.fresh_instance_per_call = on;
     }
 
     /// Makes the next call fail as `fault` says (a test hook for rollback).
@@ -388,6 +412,9 @@ impl Ledger {
         merchant: &MerchantId,
         f: impl FnOnce(&CreditAccount, &mut Store<HostState>) -> wasmtime::Result<std::result::Result<R, CreditError>>,
     ) -> Result<std::result::Result<R, CreditError>> {
+        if self.fresh_instance_per_call && self.instance.is_some() {
+            self.reset();
+        }
         let store = self.store.as_mut().expect("store present between calls");
         store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
         if self.instance.is_none() {

@@ -1,6 +1,7 @@
 //! The `credit-host` command line: a storefront simulator around the
 //! credit-account component.
 
+mod bench;
 mod demo;
 mod tables;
 
@@ -63,6 +64,17 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Measures what calls cost (build with --release): through the
+    /// component and natively, warm and fresh, memory and SQLite, small and
+    /// large histories. Prints Markdown tables.
+    Bench {
+        /// Calls per operation.
+        #[arg(long, default_value_t = 20_000)]
+        calls: usize,
+        /// The largest history to measure (100, 10,000 and 1,000,000).
+        #[arg(long, default_value_t = 1_000_000)]
+        history: usize,
+    },
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
     Serve {
@@ -96,6 +108,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Demo { db } => {
             demo::run(&component()?, db)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { calls, history } => {
+            bench::run(&component()?, *calls, *history)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { db } => {

@@ -1,0 +1,424 @@
+//! `credit-host bench`: what a call costs, through the component and
+//! natively, warm and fresh, in memory and on SQLite, with small and large
+//! histories. Prints Markdown tables (pasted into BENCHMARKS.md).
+//!
+//! Timings are wall-clock per call (the host's clock, never the
+//! component's); medians and p99s are over every call of a run.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use credit_guest::engine::Engine;
+use credit_guest::kv::MemKv;
+use credit_guest::model as m;
+
+use crate::api::*;
+use crate::pool::LedgerPool;
+use crate::{COMPONENT_WASM, Component, Ledger, MerchantId};
+
+const T0: i64 = 1_772_409_600_000;
+const ACCOUNTS: usize = 500;
+
+/// Latency and throughput of one run.
+struct Stats {
+    name: String,
+    calls: usize,
+    median: Duration,
+    p99: Duration,
+    per_sec: f64,
+}
+
+fn stats(name: impl Into<String>, mut samples: Vec<Duration>, wall: Duration) -> Stats {
+    samples.sort();
+    let n = samples.len().max(1);
+    Stats {
+        name: name.into(),
+        calls: samples.len(),
+        median: samples[n / 2],
+        p99: samples[(n * 99 / 100).min(n - 1)],
+        per_sec: samples.len() as f64 / wall.as_secs_f64(),
+    }
+}
+
+fn time(n: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(Vec<Duration>, Duration)> {
+    let mut samples = Vec::with_capacity(n);
+    let start = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        f(i)?;
+        samples.push(t.elapsed());
+    }
+    Ok((samples, start.elapsed()))
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e6)
+}
+
+fn ok<T>(r: Result<std::result::Result<T, CreditError>>) -> Result<T> {
+    r?.map_err(|e| anyhow!("refused: {e:?}"))
+}
+
+fn ctx(key: String) -> CallContext {
+    CallContext { idempotency_key: key, now_ms: T0 }
+}
+
+fn nctx(key: String) -> m::Ctx {
+    m::Ctx { idempotency_key: key, now_ms: T0 }
+}
+
+fn gbp(a: &str) -> Money {
+    Money { amount: a.into(), currency: "GBP".into() }
+}
+
+fn ngbp(a: &str) -> m::MoneyInput {
+    m::MoneyInput { amount: a.into(), currency: "GBP".into() }
+}
+
+fn policy() -> BillingPolicy {
+    BillingPolicy {
+        grace_days: 7,
+        late_fee: Some("15.00".into()),
+        interest: Some(InterestRule { annual_rate_percent: "8".into(), day_count: DayCount::Actual365Fixed }),
+        reminders: vec![ReminderStep { offset_days: 0, level: 1 }, ReminderStep { offset_days: 7, level: 2 }],
+        hold_after_days_overdue: Some(30),
+        small_difference_max: "0.05".into(),
+        small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+    }
+}
+
+fn open_request(id: &str, limit: &str) -> OpenAccountRequest {
+    OpenAccountRequest {
+        account_id: id.into(),
+        customer_id: format!("c-{id}"),
+        currency: "GBP".into(),
+        credit_limit: limit.into(),
+        tolerance: Tolerance::None,
+        terms: PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![] },
+        policy: policy(),
+        opened_by: "bench".into(),
+    }
+}
+
+fn native_open(id: &str, limit: &str) -> m::OpenAccount {
+    m::OpenAccount {
+        account_id: id.into(),
+        customer_id: format!("c-{id}"),
+        currency: "GBP".into(),
+        credit_limit: limit.into(),
+        tolerance: m::ToleranceInput::None,
+        terms: m::TermsInput { net_days: 30, basis: m::TermBasis::InvoiceDate, discount: None, instalments: vec![] },
+        policy: m::PolicyInput {
+            grace_days: 7,
+            late_fee: Some("15.00".into()),
+            interest: Some(m::InterestInput { annual_rate_percent: "8".into(), day_count: m::DayCount::Actual365Fixed }),
+            reminders: vec![m::ReminderStep { offset_days: 0, level: 1 }, m::ReminderStep { offset_days: 7, level: 2 }],
+            hold_after_days_overdue: Some(30),
+            small_difference_max: "0.05".into(),
+            small_difference_treatment: m::SmallDifferenceTreatment::WriteOff,
+        },
+        opened_by: "bench".into(),
+    }
+}
+
+fn acct(i: usize) -> String {
+    format!("a{:04}", i % ACCOUNTS)
+}
+
+/// The operations measured, on the component (`ledger`) or natively.
+enum Target<'a> {
+    Component(&'a mut Ledger, &'a MerchantId),
+    Native(&'a mut Engine<MemKv>),
+}
+
+impl Target<'_> {
+    fn open_all(&mut self, limit: &str) -> Result<()> {
+        for i in 0..ACCOUNTS {
+            let id = acct(i);
+            match self {
+                Target::Component(l, mm) => drop(ok(l.open_account(mm, &ctx(format!("open-{id}")), &open_request(&id, limit)))?),
+                Target::Native(e) => drop(e.open_account(&nctx(format!("open-{id}")), &native_open(&id, limit)).map_err(|e| anyhow!("{e:?}"))?),
+            }
+        }
+        Ok(())
+    }
+
+    fn authorize(&mut self, key: String, account: &str, order: String, amount: &str) -> Result<Option<String>> {
+        Ok(match self {
+            Target::Component(l, mm) => {
+                let req = AuthorizeRequest { account_id: account.into(), order_id: order, amount: gbp(amount), hold_ttl_s: None };
+                match ok(l.authorize(mm, &ctx(key), &req))? {
+                    Authorization::Approved(a) => Some(a.hold.hold_id),
+                    Authorization::Declined(_) => None,
+                }
+            }
+            Target::Native(e) => {
+                let req = m::Authorize { account_id: account.into(), order_id: order, amount: ngbp(amount), hold_ttl_s: None };
+                match e.authorize(&nctx(key), &req).map_err(|e| anyhow!("{e:?}"))? {
+                    m::Authorization::Approved { hold, .. } => Some(hold.hold_id),
+                    m::Authorization::Declined { .. } => None,
+                }
+            }
+        })
+    }
+
+    fn capture(&mut self, key: String, hold: &str, amount: &str) -> Result<()> {
+        match self {
+            Target::Component(l, mm) => {
+                let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None };
+                ok(l.capture(mm, &ctx(key), &req)).map(drop)
+            }
+            Target::Native(e) => {
+                let req = m::Capture { hold_id: hold.into(), amount: ngbp(amount), lines: vec![], delivery_date: None, terms: None };
+                e.capture(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
+            }
+        }
+    }
+
+    fn void(&mut self, key: String, hold: &str) -> Result<()> {
+        match self {
+            Target::Component(l, mm) => ok(l.void_hold(mm, &ctx(key), hold)).map(drop),
+            Target::Native(e) => e.void_hold(&nctx(key), hold).map(drop).map_err(|e| anyhow!("{e:?}")),
+        }
+    }
+
+    fn apply_balance(&mut self, key: String, account: &str, order: String) -> Result<()> {
+        match self {
+            Target::Component(l, mm) => {
+                let req = ApplyBalanceRequest { account_id: account.into(), order_id: order, amount: gbp("0.01") };
+                ok(l.apply_balance(mm, &ctx(key), &req)).map(drop)
+            }
+            Target::Native(e) => {
+                let req = m::ApplyBalance { account_id: account.into(), order_id: order, amount: ngbp("0.01") };
+                e.apply_balance(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
+            }
+        }
+    }
+
+    fn pay(&mut self, key: String, account: &str, amount: &str) -> Result<()> {
+        match self {
+            Target::Component(l, mm) => {
+                let req = RecordPaymentRequest {
+                    account_id: account.into(),
+                    amount: gbp(amount),
+                    received_on: "2026-03-02".into(),
+                    method: "card".into(),
+                    reference: "bench".into(),
+                    allocations: vec![],
+                };
+                ok(l.record_payment(mm, &ctx(key), &req)).map(drop)
+            }
+            Target::Native(e) => {
+                let req = m::RecordPayment {
+                    account_id: account.into(),
+                    amount: ngbp(amount),
+                    received_on: "2026-03-02".into(),
+                    method: "card".into(),
+                    reference: "bench".into(),
+                    allocations: vec![],
+                };
+                e.record_payment(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
+            }
+        }
+    }
+
+    fn day_close(&mut self, key: String, account: &str, date: &str) -> Result<()> {
+        match self {
+            Target::Component(l, mm) => ok(l.day_close(mm, &ctx(key), account, date)).map(drop),
+            Target::Native(e) => e.day_close(&nctx(key), account, date).map(drop).map_err(|e| anyhow!("{e:?}")),
+        }
+    }
+}
+
+/// Runs the six operations on a fresh target; returns one `Stats` each.
+fn suite(label: &str, mut t: Target<'_>, n: usize) -> Result<Vec<Stats>> {
+    let mut out = Vec::new();
+    t.open_all("1000000.00")?;
+    // Approvals, spread over the accounts (holds per account stay < 64).
+    let mut holds = Vec::with_capacity(n);
+    let (s, w) = time(n, |i| {
+        let h = t.authorize(format!("ap-{i}"), &acct(i), format!("O{i}"), "1.00")?.ok_or_else(|| anyhow!("declined"))?;
+        holds.push(h);
+        Ok(())
+    })?;
+    out.push(stats(format!("authorize (approve) [{label}]"), s, w));
+    let (s, w) = time(n, |i| {
+        t.authorize(format!("de-{i}"), &acct(i), format!("D{i}"), "9999999.00")?.map_or(Ok(()), |_| Err(anyhow!("approved")))
+    })?;
+    out.push(stats(format!("authorize (decline) [{label}]"), s, w));
+    let (s, w) = time(n / 2, |i| t.capture(format!("ca-{i}"), &holds[i], "1.00"))?;
+    out.push(stats(format!("capture [{label}]"), s, w));
+    for (i, h) in holds.iter().enumerate().skip(n / 2) {
+        t.void(format!("vo-{i}"), h)?;
+    }
+    let (s, w) = time(n, |i| t.pay(format!("pa-{i}"), &acct(i), "2.00"))?;
+    out.push(stats(format!("record-payment [{label}]"), s, w));
+    let (s, w) = time(n, |i| t.apply_balance(format!("ab-{i}"), &acct(i), format!("B{i}")))?;
+    out.push(stats(format!("apply-balance [{label}]"), s, w));
+    let days = (n / ACCOUNTS).max(1);
+    let (s, w) = time(ACCOUNTS * days, |i| {
+        let date = credit_guest::dates::format(credit_guest::dates::add_days(credit_guest::dates::day_of(T0), (i / ACCOUNTS) as u32));
+        t.day_close(format!("dc-{i}"), &acct(i), &date)
+    })?;
+    out.push(stats(format!("day-close [{label}]"), s, w));
+    Ok(out)
+}
+
+fn table(title: &str, rows: &[Stats]) {
+    println!("\n### {title}\n");
+    println!("| operation | calls | median µs | p99 µs | calls/s |");
+    println!("|---|---:|---:|---:|---:|");
+    for r in rows {
+        println!("| {} | {} | {} | {} | {:.0} |", r.name, r.calls, us(r.median), us(r.p99), r.per_sec);
+    }
+}
+
+/// Runs every measurement; `n` calls per operation.
+pub fn run(component: &Component, n: usize, history_max: usize) -> Result<()> {
+    let merchant = MerchantId::new("bench")?;
+    println!("## Results\n");
+    println!("Component: {} bytes. Calls per operation: {n}.", COMPONENT_WASM.len());
+
+    // 1. Through the component (warm instance, memory store) vs natively.
+    let mut ledger = Ledger::open_in_memory(component);
+    let through = suite("component", Target::Component(&mut ledger, &merchant), n)?;
+    let mut engine = Engine::new(MemKv::default());
+    let native = suite("native", Target::Native(&mut engine), n)?;
+    println!("\n### Component vs native (memory store, warm instance, 1 thread)\n");
+    println!("| operation | component median µs | p99 µs | calls/s | native median µs | p99 µs | calls/s | ratio (median) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (c, nat) in through.iter().zip(&native) {
+        let name = c.name.split(" [").next().unwrap_or(&c.name);
+        println!(
+            "| {name} | {} | {} | {:.0} | {} | {} | {:.0} | {:.2}x |",
+            us(c.median),
+            us(c.p99),
+            c.per_sec,
+            us(nat.median),
+            us(nat.p99),
+            nat.per_sec,
+            c.median.as_secs_f64() / nat.median.as_secs_f64()
+        );
+    }
+
+    // 2. Fuel of one authorize.
+    let mut fuel_ledger = Ledger::open_in_memory(component);
+    ok(fuel_ledger.open_account(&merchant, &ctx("f-open".into()), &open_request("f", "1000.00")))?;
+    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F1".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    ok(fuel_ledger.authorize(&merchant, &ctx("f-1".into()), &req))?;
+    let fuel_approve = fuel_ledger.last_call_fuel();
+    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F2".into(), amount: gbp("5000.00"), hold_ttl_s: None };
+    ok(fuel_ledger.authorize(&merchant, &ctx("f-2".into()), &req))?;
+    let fuel_decline = fuel_ledger.last_call_fuel();
+    println!("\nFuel: one approving `authorize` {fuel_approve}, one declining {fuel_decline}.");
+
+    // 3. Warm instance vs a fresh instance per call.
+    let mut fresh = Ledger::open_in_memory(component);
+    fresh.set_fresh_instance_per_call(true);
+    ok(fresh.open_account(&merchant, &ctx("open".into()), &open_request("x", "1000000.00")))?;
+    let (s, w) = time(n, |i| {
+        let req = AuthorizeRequest { account_id: "x".into(), order_id: format!("O{i}"), amount: gbp("9999999.00"), hold_ttl_s: None };
+        ok(fresh.authorize(&merchant, &ctx(format!("k{i}")), &req)).map(drop)
+    })?;
+    let fresh_stats = stats("authorize (decline), fresh instance per call", s, w);
+    let warm = through.iter().find(|s| s.name.starts_with("authorize (decline)")).map(|s| (s.median, s.p99, s.per_sec));
+    println!("\n### Warm instance vs fresh instance per call (pooling allocator, memory store)\n");
+    println!("| mode | median µs | p99 µs | calls/s |\n|---|---:|---:|---:|");
+    if let Some((m50, m99, ps)) = warm {
+        println!("| warm instance, authorize (decline) | {} | {} | {ps:.0} |", us(m50), us(m99));
+    }
+    println!("| {} | {} | {} | {:.0} |", fresh_stats.name, us(fresh_stats.median), us(fresh_stats.p99), fresh_stats.per_sec);
+
+    // 4. Stores and threads: record-payment (a durable write each).
+    let dir = tempfile_dir()?;
+    let mut rows = Vec::new();
+    for threads in [1usize, 4] {
+        for store in ["memory", "sqlite"] {
+            let pool = match store {
+                "memory" => LedgerPool::in_memory(component, threads),
+                _ => LedgerPool::sqlite(component, dir.join(format!("bench-{threads}.sqlite")), threads)?,
+            };
+            pool.with(|l| ok(l.open_account(&merchant, &ctx("open".into()), &open_request("p", "1000.00"))))?;
+            let per_thread = (n / threads).max(1);
+            let start = Instant::now();
+            let samples: Vec<Duration> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (pool, merchant) = (&pool, &merchant);
+                        scope.spawn(move || {
+                            time(per_thread, |i| {
+                                let req = RecordPaymentRequest {
+                                    account_id: "p".into(),
+                                    amount: gbp("1.00"),
+                                    received_on: "2026-03-02".into(),
+                                    method: "card".into(),
+                                    reference: "r".into(),
+                                    allocations: vec![],
+                                };
+                                pool.with(|l| ok(l.record_payment(merchant, &ctx(format!("t{t}-{i}")), &req))).map(drop)
+                            })
+                            .map(|(s, _)| s)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().flat_map(|h| h.join().expect("bench thread").expect("bench calls")).collect()
+            });
+            rows.push(stats(format!("record-payment, {store}, {threads} thread(s)"), samples, start.elapsed()));
+        }
+    }
+    table("Stores and threads (record-payment; SQLite commits with fsync each call)", &rows);
+
+    // 5. History size and open items.
+    let mut rows = Vec::new();
+    let mut sizes = vec![100usize, 10_000];
+    if history_max >= 1_000_000 {
+        sizes.push(1_000_000);
+    }
+    for size in sizes {
+        let mut l = Ledger::open_in_memory(component);
+        ok(l.open_account(&merchant, &ctx("open".into()), &open_request("h", "1000000000.00")))?;
+        // Each hold + void writes 2 entries.
+        for i in 0..size / 2 {
+            let req = AuthorizeRequest { account_id: "h".into(), order_id: format!("G{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("g{i}")), &req))? {
+                ok(l.void_hold(&merchant, &ctx(format!("gv{i}")), &a.hold.hold_id))?;
+            }
+        }
+        let (s, w) = time(n.min(20_000), |i| {
+            let req = AuthorizeRequest { account_id: "h".into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
+            ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
+        })?;
+        rows.push(stats(format!("authorize (decline), {size} entries in history"), s, w));
+    }
+    {
+        let mut l = Ledger::open_in_memory(component);
+        ok(l.open_account(&merchant, &ctx("open".into()), &open_request("big", "1000000000.00")))?;
+        for i in 0..60 {
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("H{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            ok(l.authorize(&merchant, &ctx(format!("bh{i}")), &req))?;
+        }
+        for i in 0..190 {
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("bi{i}")), &req))? {
+                let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None };
+                ok(l.capture(&merchant, &ctx(format!("bc{i}")), &cap))?;
+            }
+        }
+        let (s, w) = time(n.min(20_000), |i| {
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
+            ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
+        })?;
+        rows.push(stats("authorize (decline), 60 open holds and 190 open invoices", s, w));
+    }
+    table("History size and open items (component, memory store)", &rows);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("credit-bench-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
