@@ -31,6 +31,17 @@ pub trait Backend: Send {
     fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>>;
     /// The merchants that have data, in order.
     fn merchants(&mut self) -> Result<Vec<String>>;
+    /// Starts a group of units of work made durable together by
+    /// `commit_group` (group commit). Inside a group, each unit's `commit`
+    /// only ends the unit; `rollback` still discards exactly that unit.
+    /// Backends without groups make every unit durable on its own.
+    fn begin_group(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Makes every unit committed since `begin_group` durable at once.
+    fn commit_group(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The first key after every key that starts with `prefix` (prefixes are
@@ -154,6 +165,8 @@ impl Backend for MemoryBackend {
 /// storefront survives a crash of the process or the machine.
 pub struct SqliteBackend {
     conn: Connection,
+    /// Inside a group, units are savepoints of one transaction.
+    grouped: bool,
 }
 
 impl SqliteBackend {
@@ -181,23 +194,35 @@ impl SqliteBackend {
                  PRIMARY KEY (merchant, key)
              ) WITHOUT ROWID;",
         )?;
-        Ok(SqliteBackend { conn })
+        Ok(SqliteBackend { conn, grouped: false })
     }
 }
 
 impl Backend for SqliteBackend {
     fn begin(&mut self) -> Result<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn.execute_batch(if self.grouped { "SAVEPOINT unit" } else { "BEGIN IMMEDIATE" })?;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT")?;
+        self.conn.execute_batch(if self.grouped { "RELEASE unit" } else { "COMMIT" })?;
         Ok(())
     }
 
     fn rollback(&mut self) -> Result<()> {
-        self.conn.execute_batch("ROLLBACK")?;
+        self.conn.execute_batch(if self.grouped { "ROLLBACK TO unit; RELEASE unit" } else { "ROLLBACK" })?;
+        Ok(())
+    }
+
+    fn begin_group(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    fn commit_group(&mut self) -> Result<()> {
+        self.grouped = false;
+        self.conn.execute_batch("COMMIT")?;
         Ok(())
     }
 

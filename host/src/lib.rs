@@ -34,6 +34,8 @@
 pub mod audit;
 pub mod backend;
 pub mod cli;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod mail;
 pub mod pool;
 pub mod serve;

@@ -11,12 +11,15 @@
 //! ```
 
 use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::mpsc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::api::*;
-use crate::{Ledger, MerchantId};
+use crate::backend::SqliteBackend;
+use crate::{Component, Ledger, MerchantId};
 
 /// One call to the component, with the merchant it is made for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,4 +119,113 @@ pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write) -
         output.flush()?;
     }
     Ok(())
+}
+
+/// A call waiting for its group to commit, with where its answer goes.
+struct Job {
+    call: Call,
+    answer: mpsc::Sender<Reply>,
+}
+
+/// Group commit: one thread runs calls from many clients on one instance
+/// over SQLite, up to `max_group` calls per transaction, each call in its
+/// own savepoint (so a refused or trapped call still changes nothing), and
+/// answers them all only after the one `COMMIT` (one fsync) made them
+/// durable. If that commit fails, every call of the group is answered with
+/// a host error and none took effect.
+#[derive(Clone)]
+pub struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    /// Starts the committing thread on the database at `path`.
+    pub fn sqlite(component: &Component, path: &Path, max_group: usize) -> Result<GroupCommit> {
+        let backend = SqliteBackend::open(path)?;
+        let mut ledger = Ledger::with_backend(component, Box::new(backend));
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    let mut group = vec![first];
+                    while group.len() < max_group.max(1) {
+                        match queue.try_recv() {
+                            Ok(job) => group.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let answers = run_group(&mut ledger, &group);
+                    for (job, answer) in group.into_iter().zip(answers) {
+                        let _ = job.answer.send(answer);
+                    }
+                }
+            })
+            .context("starting the group-commit thread")?;
+        Ok(GroupCommit { jobs })
+    }
+
+    /// Makes one call; returns once it is durable (or refused).
+    pub fn call(&self, call: Call) -> Reply {
+        let (answer, reply) = mpsc::channel();
+        if self.jobs.send(Job { call, answer }).is_err() {
+            return Reply::HostError("the group-commit thread has stopped".into());
+        }
+        reply.recv().unwrap_or_else(|_| Reply::HostError("the group-commit thread has stopped".into()))
+    }
+
+    /// Queues a call and returns where its answer will arrive (for clients
+    /// that pipeline).
+    pub fn submit(&self, call: Call) -> mpsc::Receiver<Reply> {
+        let (answer, reply) = mpsc::channel();
+        let _ = self.jobs.send(Job { call, answer });
+        reply
+    }
+}
+
+fn run_group(ledger: &mut Ledger, group: &[Job]) -> Vec<Reply> {
+    if let Err(e) = ledger.backend().begin_group() {
+        return group.iter().map(|_| Reply::HostError(format!("begin: {e:#}"))).collect();
+    }
+    let answers: Vec<Reply> = group.iter().map(|job| execute(ledger, &job.call)).collect();
+    match ledger.backend().commit_group() {
+        Ok(()) => answers,
+        Err(e) => group.iter().map(|_| Reply::HostError(format!("commit: {e:#}"))).collect(),
+    }
+}
+
+/// Like `serve`, with group commit: calls are read as they arrive (a client
+/// may send many before reading answers), committed in groups, and
+/// answered in order, each only after its group is durable.
+pub fn serve_grouped(group: &GroupCommit, input: impl BufRead + Send, mut output: impl Write) -> Result<()> {
+    let (pending, answers) = mpsc::channel::<mpsc::Receiver<Reply>>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> Result<()> {
+            for line in input.lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let rx = match serde_json::from_str::<Call>(&line) {
+                    Ok(call) => group.submit(call),
+                    Err(e) => {
+                        let (tx, rx) = mpsc::channel();
+                        let _ = tx.send(Reply::HostError(format!("not a call: {e}")));
+                        rx
+                    }
+                };
+                if pending.send(rx).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        for rx in answers {
+            let answer = rx.recv().unwrap_or_else(|_| Reply::HostError("no answer".into()));
+            serde_json::to_writer(&mut output, &answer)?;
+            output.write_all(b"\n")?;
+            output.flush()?;
+        }
+        reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
+    })
 }

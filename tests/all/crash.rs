@@ -6,6 +6,7 @@
 //! `CREDIT_CRASH_ROUNDS` sets the number of kills (default 50; the README
 //! shows a longer run).
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -170,29 +171,37 @@ fn dump(ledger: &mut Ledger) -> Vec<(String, String, Vec<u8>)> {
 #[test]
 fn acknowledged_calls_survive_sigkill_and_retries_have_one_effect() {
     let rounds: u32 = std::env::var("CREDIT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    crash_rounds(rounds, None, 1);
+}
+
+#[test]
+fn with_group_commit_and_pipelined_calls_too() {
+    let rounds: u32 = std::env::var("CREDIT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50) / 2;
+    crash_rounds(rounds, Some(64), 16);
+}
+
+/// Kills the serving host `rounds` times. `group` turns on group commit;
+/// `window` is how many calls the client sends before reading an answer.
+fn crash_rounds(rounds: u32, group: Option<usize>, window: usize) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.sqlite");
     let cache = dir.path().join("cache");
     let component = Component::embedded_cached(&cache).unwrap();
     let exe = env!("CARGO_BIN_EXE_credit-host-cli");
-    let mut shop = Storefront::new(0x5EED_CAFE_F00D_0001);
+    let mut shop = Storefront::new(0x5EED_CAFE_F00D_0001 ^ window as u64);
     let mut kill_rng = Rng(0xBADC_0FFE_E0DD_F00D);
     let mut history: Vec<(Call, Reply)> = Vec::new();
-    let mut in_flight: Option<Call> = None;
-    let (mut retried_in_flight, mut killed_mid_call) = (0, 0);
+    // Sent and not answered when the host died: retried first, in order.
+    let mut unanswered: VecDeque<Call> = VecDeque::new();
+    let (mut retried, mut killed_mid_call) = (0, 0);
 
     for round in 0..rounds {
-        let child = Command::new(exe)
-            .args(["--component-cache"])
-            .arg(&cache)
-            .arg("serve")
-            .arg("--db")
-            .arg(&db)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the host starts");
+        let mut command = Command::new(exe);
+        command.arg("--component-cache").arg(&cache).arg("serve").arg("--db").arg(&db);
+        if let Some(max) = group {
+            command.arg("--group-commit").arg(max.to_string());
+        }
+        let child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the host starts");
         let child = Arc::new(Mutex::new(child));
         let (mut stdin, stdout) = {
             let mut c = child.lock().unwrap();
@@ -207,34 +216,39 @@ fn acknowledged_calls_survive_sigkill_and_retries_have_one_effect() {
                 child.lock().unwrap().kill().expect("SIGKILL");
             })
         };
-        loop {
-            let retry = in_flight.is_some();
-            let call = in_flight.take().unwrap_or_else(|| shop.next_call());
-            let line = serde_json::to_string(&call).unwrap();
-            if writeln!(stdin, "{line}").and_then(|_| stdin.flush()).is_err() {
-                in_flight = Some(call);
-                break;
+        let mut retries: VecDeque<Call> = std::mem::take(&mut unanswered);
+        let retry_count = retries.len();
+        let mut in_flight: VecDeque<Call> = VecDeque::new();
+        let mut answered_this_round = 0;
+        'serving: loop {
+            while in_flight.len() < window {
+                let call = retries.pop_front().unwrap_or_else(|| shop.next_call());
+                let line = serde_json::to_string(&call).unwrap();
+                in_flight.push_back(call);
+                if writeln!(stdin, "{line}").and_then(|_| stdin.flush()).is_err() {
+                    break 'serving;
+                }
             }
             let mut answer = String::new();
             match stdout.read_line(&mut answer) {
                 // A whole line is an acknowledgement; a cut one is not.
                 Ok(n) if n > 0 && answer.ends_with('\n') => {
+                    let call = in_flight.pop_front().expect("an answer to a call sent");
                     let reply: Reply = serde_json::from_str(&answer).expect("an answer line");
                     assert!(!matches!(reply, Reply::HostError(_)), "round {round}: {reply:?}");
-                    if retry {
-                        retried_in_flight += 1;
-                    }
+                    answered_this_round += 1;
                     shop.observe(&call, &reply);
                     history.push((call, reply));
                 }
-                _ => {
-                    // Killed before it answered: it may or may not have committed.
-                    killed_mid_call += 1;
-                    in_flight = Some(call);
-                    break;
-                }
+                _ => break,
             }
         }
+        // Killed: what was sent and not answered may or may not have
+        // committed. Retry it first, in order, with the same keys.
+        killed_mid_call += usize::from(!in_flight.is_empty());
+        retried += retry_count.min(answered_this_round);
+        unanswered = in_flight;
+        unanswered.extend(retries);
         killer.join().unwrap();
         child.lock().unwrap().wait().unwrap();
 
@@ -257,11 +271,15 @@ fn acknowledged_calls_survive_sigkill_and_retries_have_one_effect() {
     for (i, (call, reply)) in history.iter().enumerate() {
         assert_eq!(&execute(&mut replay, call), reply, "call {i} answered differently on replay");
     }
+    // Calls never answered are retried here, once, on both.
     let mut durable = Ledger::open_sqlite(&component, &db).unwrap();
+    for call in &unanswered {
+        assert_eq!(execute(&mut durable, call), execute(&mut replay, call));
+    }
     assert!(dump(&mut durable) == dump(&mut replay), "the crashed store equals a clean replay");
     let ok = history.iter().filter(|(_, r)| matches!(r, Reply::Ok(_))).count();
     println!(
-        "{rounds} kills, {} acknowledged calls ({ok} ok), {killed_mid_call} killed mid-call, {retried_in_flight} in-flight calls retried",
+        "window {window}, group {group:?}: {rounds} kills, {} acknowledged calls ({ok} ok), {killed_mid_call} killed with calls in flight, {retried} unanswered calls retried",
         history.len()
     );
     assert!(history.len() as u32 > rounds * 3, "the host did work between kills");

@@ -222,10 +222,17 @@ impl Target<'_> {
         }
     }
 
-    fn day_close(&mut self, key: String, account: &str, date: &str) -> Result<()> {
+    fn day_close(&mut self, key: String, account: &str, day: u32) -> Result<()> {
+        let now_ms = T0 + i64::from(day) * 86_400_000;
+        let date = credit_guest::dates::format(credit_guest::dates::day_of(now_ms));
         match self {
-            Target::Component(l, mm) => ok(l.day_close(mm, &ctx(key), account, date)).map(drop),
-            Target::Native(e) => e.day_close(&nctx(key), account, date).map(drop).map_err(|e| anyhow!("{e:?}")),
+            Target::Component(l, mm) => {
+                ok(l.day_close(mm, &CallContext { idempotency_key: key, now_ms }, account, &date)).map(drop)
+            }
+            Target::Native(e) => e
+                .day_close(&m::Ctx { idempotency_key: key, now_ms }, account, &date)
+                .map(drop)
+                .map_err(|e| anyhow!("{e:?}")),
         }
     }
 }
@@ -256,10 +263,7 @@ fn suite(label: &str, mut t: Target<'_>, n: usize) -> Result<Vec<Stats>> {
     let (s, w) = time(n, |i| t.apply_balance(format!("ab-{i}"), &acct(i), format!("B{i}")))?;
     out.push(stats(format!("apply-balance [{label}]"), s, w));
     let days = (n / ACCOUNTS).max(1);
-    let (s, w) = time(ACCOUNTS * days, |i| {
-        let date = credit_guest::dates::format(credit_guest::dates::add_days(credit_guest::dates::day_of(T0), (i / ACCOUNTS) as u32));
-        t.day_close(format!("dc-{i}"), &acct(i), &date)
-    })?;
+    let (s, w) = time(ACCOUNTS * days, |i| t.day_close(format!("dc-{i}"), &acct(i), (i / ACCOUNTS) as u32))?;
     out.push(stats(format!("day-close [{label}]"), s, w));
     Ok(out)
 }
@@ -366,7 +370,47 @@ pub fn run(component: &Component, n: usize, history_max: usize) -> Result<()> {
             rows.push(stats(format!("record-payment, {store}, {threads} thread(s)"), samples, start.elapsed()));
         }
     }
-    table("Stores and threads (record-payment; SQLite commits with fsync each call)", &rows);
+    for threads in [4usize, 8] {
+        let group = crate::serve::GroupCommit::sqlite(component, &dir.join(format!("group-{threads}.sqlite")), 256)?;
+        let open = crate::serve::Call::OpenAccount { merchant: "bench".into(), ctx: ctx("open".into()), req: open_request("p", "1000.00") };
+        match group.call(open) {
+            crate::serve::Reply::Ok(_) => {}
+            other => return Err(anyhow!("{other:?}")),
+        }
+        let per_thread = (n / threads).max(1);
+        let start = Instant::now();
+        let samples: Vec<Duration> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let group = group.clone();
+                    scope.spawn(move || {
+                        time(per_thread, |i| {
+                            let call = crate::serve::Call::RecordPayment {
+                                merchant: "bench".into(),
+                                ctx: ctx(format!("t{t}-{i}")),
+                                req: RecordPaymentRequest {
+                                    account_id: "p".into(),
+                                    amount: gbp("1.00"),
+                                    received_on: "2026-03-02".into(),
+                                    method: "card".into(),
+                                    reference: "r".into(),
+                                    allocations: vec![],
+                                },
+                            };
+                            match group.call(call) {
+                                crate::serve::Reply::Ok(_) => Ok(()),
+                                other => Err(anyhow!("{other:?}")),
+                            }
+                        })
+                        .map(|(s, _)| s)
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("bench thread").expect("bench calls")).collect()
+        });
+        rows.push(stats(format!("record-payment, sqlite group commit, {threads} threads"), samples, start.elapsed()));
+    }
+    table("Stores and threads (record-payment; durable: fsync per commit)", &rows);
 
     // 5. History size and open items.
     let mut rows = Vec::new();

@@ -81,6 +81,10 @@ enum Command {
         /// The SQLite file (created if missing).
         #[arg(long)]
         db: PathBuf,
+        /// Commit up to this many calls per transaction (group commit);
+        /// calls may then be sent before earlier answers are read.
+        #[arg(long)]
+        group_commit: Option<usize>,
     },
 }
 
@@ -114,11 +118,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench::run(&component()?, *calls, *history)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { db } => {
-            let mut ledger = Ledger::open_sqlite(&component()?, db)?;
-            let stdin = std::io::stdin().lock();
+        Command::Serve { db, group_commit } => {
             let stdout = std::io::stdout().lock();
-            serve::serve(&mut ledger, stdin, stdout)?;
+            match group_commit {
+                Some(max) => {
+                    let group = serve::GroupCommit::sqlite(&component()?, db, *max)?;
+                    serve::serve_grouped(&group, std::io::BufReader::new(std::io::stdin()), stdout)?;
+                }
+                None => {
+                    let mut ledger = Ledger::open_sqlite(&component()?, db)?;
+                    serve::serve(&mut ledger, std::io::stdin().lock(), stdout)?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Accounts { db, merchant, at } => {
