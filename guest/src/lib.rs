@@ -4,6 +4,7 @@
 //! builds and tests natively; `bindings` (only on wasm32) is the thin glue
 //! that turns it into the `storefront:credit` WebAssembly component.
 
+pub mod codec;
 pub mod dates;
 pub mod engine;
 #[cfg(feature = "fault-injection")]

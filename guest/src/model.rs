@@ -572,8 +572,8 @@ pub struct LimitChange {
 /// `idem/<key>`: the first answer given for an idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdemRecord {
-    /// The operation and its request, as compared on a retry.
-    pub request: String,
+    /// The operation and its request, encoded, as compared on a retry.
+    pub request: Vec<u8>,
     pub response: Response,
 }
 

@@ -1,12 +1,13 @@
 //! An independent check of stored data: recomputes every account's cached
 //! figures from its ledger entries, straight from storage, without the
-//! component. It reads the stored records as plain JSON (layout in the
-//! README, "Storage layout"), so a bug in the engine's arithmetic cannot
-//! hide itself here.
+//! component. It decodes the stored records with the engine's record types
+//! (layout in the README, "Storage layout") but does all the arithmetic
+//! itself, so a bug in the engine's sums cannot hide itself here.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
+use credit_guest::codec::decode;
+use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice};
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 use crate::backend::Backend;
 
@@ -45,15 +46,6 @@ impl AuditReport {
     }
 }
 
-fn dec(v: &Value, field: &str) -> Result<Decimal> {
-    let s = v.get(field).and_then(Value::as_str).ok_or_else(|| anyhow!("missing decimal field {field}"))?;
-    Decimal::from_str_exact(s).with_context(|| format!("field {field} = {s:?}"))
-}
-
-fn u64_of(v: &Value, field: &str) -> Result<u64> {
-    v.get(field).and_then(Value::as_u64).ok_or_else(|| anyhow!("missing integer field {field}"))
-}
-
 const PAGE: u32 = 500;
 
 /// Checks every account of every merchant in `backend`. Runs in its own
@@ -75,7 +67,7 @@ fn audit_inner(backend: &mut dyn Backend) -> Result<AuditReport> {
             let Some((last, _)) = accounts.last() else { break };
             after = Some(last.clone());
             for (key, bytes) in accounts {
-                let account: Value = serde_json::from_slice(&bytes).with_context(|| format!("{merchant}/{key}"))?;
+                let account: Account = decode(&bytes).with_context(|| format!("{merchant}/{key}"))?;
                 report.accounts += 1;
                 let problems = check_account(
                     backend,
@@ -101,12 +93,12 @@ fn audit_inner(backend: &mut dyn Backend) -> Result<AuditReport> {
 fn check_account(
     backend: &mut dyn Backend,
     merchant: &str,
-    account: &Value,
+    account: &Account,
     entries_seen: &mut u64,
     debits_total: &mut Decimal,
     credits_total: &mut Decimal,
 ) -> Result<Vec<String>> {
-    let id = account.get("id").and_then(Value::as_str).context("missing id")?;
+    let id = &account.id;
     let mut problems = Vec::new();
     let (mut debt, mut stored, mut held) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     let mut expected_seq = 1u64;
@@ -117,39 +109,38 @@ fn check_account(
         let Some((last, _)) = page.last() else { break };
         after = Some(last.clone());
         for (key, bytes) in page {
-            let e: Value = serde_json::from_slice(&bytes).with_context(|| key.clone())?;
-            let seq = u64_of(&e, "seq")?;
+            let e: Entry = decode(&bytes).with_context(|| key.clone())?;
+            let seq = e.seq;
             if seq != expected_seq {
                 problems.push(format!("entry {seq} found where {expected_seq} was expected"));
             }
             expected_seq = seq + 1;
-            debt += dec(&e, "debt_delta")?;
-            stored += dec(&e, "stored_delta")?;
-            held += dec(&e, "held_delta")?;
-            if dec(&e, "debt_after")? != debt || dec(&e, "stored_after")? != stored {
+            debt += e.debt_delta;
+            stored += e.stored_delta;
+            held += e.held_delta;
+            if e.debt_after != debt || e.stored_after != stored {
                 problems.push(format!("entry {seq}: running balances do not match the deltas before it"));
             }
             // Double entry: debits equal credits, and the receivable and
             // customer-credit books move exactly as the cached figures do.
             let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
             let (mut receivable, mut customer_credit) = (Decimal::ZERO, Decimal::ZERO);
-            for p in e.get("postings").and_then(Value::as_array).context("missing postings")? {
-                let (dr, cr) = (dec(p, "debit")?, dec(p, "credit")?);
-                if dr < Decimal::ZERO || cr < Decimal::ZERO {
+            for p in &e.postings {
+                if p.debit < Decimal::ZERO || p.credit < Decimal::ZERO {
                     problems.push(format!("entry {seq}: negative posting"));
                 }
-                debits += dr;
-                credits += cr;
-                match p.get("book").and_then(Value::as_str) {
-                    Some("Receivable") => receivable += dr - cr,
-                    Some("CustomerCredit") => customer_credit += cr - dr,
+                debits += p.debit;
+                credits += p.credit;
+                match p.book {
+                    Book::Receivable => receivable += p.debit - p.credit,
+                    Book::CustomerCredit => customer_credit += p.credit - p.debit,
                     _ => {}
                 }
             }
             if debits != credits {
                 problems.push(format!("entry {seq}: debits {debits} != credits {credits}"));
             }
-            if receivable != dec(&e, "debt_delta")? || customer_credit != dec(&e, "stored_delta")? {
+            if receivable != e.debt_delta || customer_credit != e.stored_delta {
                 problems.push(format!("entry {seq}: postings do not match its deltas"));
             }
             *debits_total += debits;
@@ -157,12 +148,14 @@ fn check_account(
             *entries_seen += 1;
         }
     }
-    let entry_count = u64_of(account, "entry_count")?;
-    if expected_seq - 1 != entry_count {
-        problems.push(format!("account says {entry_count} entries, ledger has {}", expected_seq - 1));
+    if expected_seq - 1 != account.entry_count {
+        problems.push(format!("account says {} entries, ledger has {}", account.entry_count, expected_seq - 1));
     }
-    for (field, sum) in [("posted_debt", debt), ("stored_balance", stored), ("held", held)] {
-        let cached = dec(account, field)?;
+    for (field, cached, sum) in [
+        ("posted_debt", account.posted_debt, debt),
+        ("stored_balance", account.stored_balance, stored),
+        ("held", account.held, held),
+    ] {
         if cached != sum {
             problems.push(format!("{field} is {cached} but its entries add up to {sum}"));
         }
@@ -171,16 +164,14 @@ fn check_account(
         }
     }
     let mut open_sum = Decimal::ZERO;
-    for h in account.get("open_holds").and_then(Value::as_array).context("missing open_holds")? {
-        let hold_id = h.get("hold_id").and_then(Value::as_str).context("open hold without id")?;
-        let amount = dec(h, "amount")?;
-        open_sum += amount;
-        match backend.get(merchant, &format!("hold/{hold_id}"))? {
-            None => problems.push(format!("open hold {hold_id} has no hold record")),
+    for h in &account.open_holds {
+        open_sum += h.amount;
+        match backend.get(merchant, &format!("hold/{}", h.hold_id))? {
+            None => problems.push(format!("open hold {} has no hold record", h.hold_id)),
             Some(bytes) => {
-                let hold: Value = serde_json::from_slice(&bytes)?;
-                if hold.get("state").and_then(Value::as_str) != Some("Open") || dec(&hold, "amount")? != amount {
-                    problems.push(format!("open hold {hold_id} disagrees with its hold record"));
+                let hold: Hold = decode(&bytes)?;
+                if hold.state != HoldState::Open || hold.amount != h.amount {
+                    problems.push(format!("open hold {} disagrees with its hold record", h.hold_id));
                 }
             }
         }
@@ -190,19 +181,17 @@ fn check_account(
     }
     // Open-item accounting: posted debt is what the open items still owe.
     let mut items_sum = Decimal::ZERO;
-    for item in account.get("open_items").and_then(Value::as_array).context("missing open_items")? {
-        let id = item.get("id").and_then(Value::as_str).context("open item without id")?;
-        let outstanding = dec(item, "outstanding")?;
-        items_sum += outstanding;
-        if outstanding <= Decimal::ZERO {
-            problems.push(format!("open item {id} owes nothing but is listed as open"));
+    for item in &account.open_items {
+        items_sum += item.outstanding;
+        if item.outstanding <= Decimal::ZERO {
+            problems.push(format!("open item {} owes nothing but is listed as open", item.id));
         }
-        match backend.get(merchant, &format!("invoice/{id}"))? {
-            None => problems.push(format!("open item {id} has no record")),
+        match backend.get(merchant, &format!("invoice/{}", item.id))? {
+            None => problems.push(format!("open item {} has no record", item.id)),
             Some(bytes) => {
-                let inv: Value = serde_json::from_slice(&bytes)?;
-                if dec(&inv, "outstanding")? != outstanding {
-                    problems.push(format!("open item {id} disagrees with its record"));
+                let inv: Invoice = decode(&bytes)?;
+                if inv.outstanding != item.outstanding {
+                    problems.push(format!("open item {} disagrees with its record", item.id));
                 }
             }
         }

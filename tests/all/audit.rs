@@ -16,9 +16,11 @@ fn the_audit_finds_a_cached_figure_that_does_not_match_its_entries() {
     let m = h.m.as_str().to_owned();
     let backend = h.ledger.backend();
     let raw = backend.get(&m, "acct/acme").unwrap().unwrap();
-    let damaged = String::from_utf8(raw).unwrap().replace("\"stored_balance\":\"20.00\"", "\"stored_balance\":\"20.01\"");
+    let mut account: credit_guest::model::Account = credit_guest::codec::decode(&raw).unwrap();
+    assert_eq!(account.stored_balance, d("20.00"));
+    account.stored_balance = d("20.01");
     backend.begin().unwrap();
-    backend.put(&m, "acct/acme", damaged.as_bytes()).unwrap();
+    backend.put(&m, "acct/acme", &credit_guest::codec::encode(&account).unwrap()).unwrap();
     backend.commit().unwrap();
 
     let report = audit::audit(h.ledger.backend()).unwrap();

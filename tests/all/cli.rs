@@ -36,10 +36,11 @@ fn the_demo_runs_and_verify_finds_damage() {
     // Damage a cached figure behind the component's back.
     let mut db = SqliteBackend::open(dir.path().join("demo.sqlite")).unwrap();
     db.begin().unwrap();
-    let raw = String::from_utf8(db.get("northwind-office", "acct/birch-architects").unwrap().unwrap()).unwrap();
-    let damaged = raw.replace("\"posted_debt\":\"1150.00\"", "\"posted_debt\":\"1149.00\"");
-    assert_ne!(raw, damaged);
-    db.put("northwind-office", "acct/birch-architects", damaged.as_bytes()).unwrap();
+    let raw = db.get("northwind-office", "acct/birch-architects").unwrap().unwrap();
+    let mut account: credit_guest::model::Account = credit_guest::codec::decode(&raw).unwrap();
+    assert_eq!(account.posted_debt.to_string(), "1150.00");
+    account.posted_debt = "1149.00".parse().unwrap();
+    db.put("northwind-office", "acct/birch-architects", &credit_guest::codec::encode(&account).unwrap()).unwrap();
     db.commit().unwrap();
     drop(db);
 

@@ -31,7 +31,7 @@ fn an_exhausted_fuel_budget_rolls_back_and_the_next_call_works() {
     let mut h = H::memory();
     h.open("acme", "1000.00");
     let before = h.dump();
-    h.ledger.set_fuel_per_call(20_000);
+    h.ledger.set_fuel_per_call(2_000);
     let c = h.ctx();
     let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None };
     let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the budget runs out");
@@ -42,7 +42,7 @@ fn an_exhausted_fuel_budget_rolls_back_and_the_next_call_works() {
     let Authorization::Approved(a) = h.authorize_with(&c, &req).unwrap() else { panic!("approval expected") };
     assert_eq!(a.after.available_credit, "900.00");
     let used = h.ledger.last_call_fuel();
-    assert!(used > 20_000 && used < FUEL_PER_CALL_DEFAULT / 100, "an approval used {used} fuel");
+    assert!(used > 2_000 && used < FUEL_PER_CALL_DEFAULT / 100, "an approval used {used} fuel");
 }
 
 #[test]

@@ -162,6 +162,11 @@ fn close_key(account: &str, date: &str) -> String {
     format!("close/{account}/{date}")
 }
 
+/// Decodes a stored record, naming its key when it cannot.
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, Error> {
+    crate::codec::decode(bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))
+}
+
 fn currency_of(account: &Account) -> Result<Currency, Error> {
     Currency::from_code(&account.currency)
         .map_err(|_| Error::StoreCorrupt(format!("account {} has currency {}", account.id, account.currency)))
@@ -337,14 +342,12 @@ impl<K: Kv> Engine<K> {
     fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         match self.kv.get(key) {
             None => Ok(None),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))
-            }
+            Some(bytes) => decode(key, &bytes).map(Some),
         }
     }
 
     fn save<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(value).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+        let bytes = crate::codec::encode(value).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
         self.kv.put(key, &bytes);
         Ok(())
     }
@@ -380,10 +383,8 @@ impl<K: Kv> Engine<K> {
         unwrap: fn(Response) -> Option<R>,
         op: impl FnOnce(&mut Self) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let fingerprint = format!(
-            "{operation}:{}",
-            serde_json::to_string(request).map_err(|e| Error::StoreCorrupt(format!("request: {e}")))?
-        );
+        let fingerprint =
+            crate::codec::encode(&(operation, request)).map_err(|e| Error::StoreCorrupt(format!("request: {e}")))?;
         let key = idem_key(&ctx.idempotency_key);
         if let Some(record) = self.load::<IdemRecord>(&key)? {
             if record.request != fingerprint {

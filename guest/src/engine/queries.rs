@@ -83,7 +83,7 @@ impl<K: Kv> Engine<K> {
         let start = after_seq.map(|s| entry_key(account_id, s));
         let mut entries = Vec::new();
         for (key, bytes) in self.kv.scan(&entry_prefix(account_id), start.as_deref(), limit) {
-            let e: Entry = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            let e: Entry = decode(&key, &bytes)?;
             entries.push(EntryView {
                 seq: e.seq,
                 at_ms: e.at_ms,
@@ -143,7 +143,7 @@ impl<K: Kv> Engine<K> {
         let start = after_seq.map(|s| limit_key(account_id, s));
         let mut changes = Vec::new();
         for (key, bytes) in self.kv.scan(&limit_prefix(account_id), start.as_deref(), limit) {
-            let l: LimitChange = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            let l: LimitChange = decode(&key, &bytes)?;
             changes.push(LimitChangeView {
                 seq: l.seq,
                 at_ms: l.at_ms,
@@ -186,7 +186,7 @@ impl<K: Kv> Engine<K> {
         let start = after.map(|s| account_payment_key(account_id, s));
         let mut out = Vec::new();
         for (key, bytes) in self.kv.scan(&account_payment_prefix(account_id), start.as_deref(), limit) {
-            let id: String = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            let id: String = decode(&key, &bytes)?;
             let p: Payment = self.load(&payment_key(&id))?.ok_or_else(|| Error::StoreCorrupt(format!("{key}: no payment {id}")))?;
             out.push(payment_view(&p, c));
         }
@@ -202,7 +202,7 @@ impl<K: Kv> Engine<K> {
         self.kv
             .scan(&reminder_prefix(account_id), start.as_deref(), limit)
             .into_iter()
-            .map(|(key, bytes)| serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}"))))
+            .map(|(key, bytes)| decode(&key, &bytes))
             .collect()
     }
 
@@ -225,7 +225,7 @@ impl<K: Kv> Engine<K> {
             volume_12m: Decimal::ZERO,
         };
         for (key, bytes) in self.kv.scan(&account_invoice_prefix(account_id), start.as_deref(), REVIEW_INVOICES_MAX as u32) {
-            let id: String = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+            let id: String = decode(&key, &bytes)?;
             let inv = self.invoice(&id)?;
             if inv.kind != ItemKind::Invoice {
                 continue;
