@@ -245,13 +245,14 @@ pub struct RecordReturn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToleranceRule {
     None,
-    Amount(Decimal),
-    Percent(Decimal),
+    Amount(#[serde(with = "crate::codec::dec")] Decimal),
+    Percent(#[serde(with = "crate::codec::dec")] Decimal),
 }
 
 /// A validated early-payment discount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discount {
+    #[serde(with = "crate::codec::dec")]
     pub percent: Decimal,
     pub days: u32,
 }
@@ -259,6 +260,7 @@ pub struct Discount {
 /// A validated instalment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instalment {
+    #[serde(with = "crate::codec::dec")]
     pub percent: Decimal,
     pub days: u32,
 }
@@ -275,6 +277,7 @@ pub struct Terms {
 /// A validated interest rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interest {
+    #[serde(with = "crate::codec::dec")]
     pub annual_rate_percent: Decimal,
     pub day_count: DayCount,
 }
@@ -283,10 +286,12 @@ pub struct Interest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub grace_days: u32,
+    #[serde(with = "crate::codec::dec_opt")]
     pub late_fee: Option<Decimal>,
     pub interest: Option<Interest>,
     pub reminders: Vec<ReminderStep>,
     pub hold_after_days_overdue: Option<u32>,
+    #[serde(with = "crate::codec::dec")]
     pub small_difference_max: Decimal,
     pub small_difference_treatment: SmallDifferenceTreatment,
 }
@@ -307,7 +312,9 @@ pub struct OpenItemRef {
     pub id: String,
     pub seq: u64,
     pub kind: ItemKind,
+    #[serde(with = "crate::codec::dec")]
     pub total: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub outstanding: Decimal,
     pub schedule: Vec<crate::rules::Portion>,
 }
@@ -316,6 +323,7 @@ pub struct OpenItemRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenHoldRef {
     pub hold_id: String,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
     pub expires_at_ms: i64,
 }
@@ -327,13 +335,17 @@ pub struct Account {
     pub id: String,
     pub customer_id: String,
     pub currency: String,
+    #[serde(with = "crate::codec::dec")]
     pub credit_limit: Decimal,
     pub tolerance: ToleranceRule,
     pub terms: Terms,
     pub status: Status,
     pub opened_at_ms: i64,
+    #[serde(with = "crate::codec::dec")]
     pub posted_debt: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub stored_balance: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub held: Decimal,
     pub entry_count: u64,
     pub limit_change_count: u64,
@@ -345,6 +357,7 @@ pub struct Account {
     pub payment_count: u64,
     pub reminder_count: u64,
     pub last_close: Option<String>,
+    #[serde(with = "crate::codec::dec")]
     pub highest_debt: Decimal,
 }
 
@@ -364,7 +377,9 @@ pub struct Hold {
     pub id: String,
     pub account_id: String,
     pub order_id: String,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub captured: Decimal,
     pub state: HoldState,
     pub placed_at_ms: i64,
@@ -377,8 +392,11 @@ pub struct Order {
     pub account_id: String,
     pub open_hold_id: Option<String>,
     pub invoices: Vec<String>,
+    #[serde(with = "crate::codec::dec")]
     pub captured: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub balance_applied: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub credited: Decimal,
 }
 
@@ -425,7 +443,9 @@ pub enum Book {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Posting {
     pub book: Book,
+    #[serde(with = "crate::codec::dec")]
     pub debit: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub credit: Decimal,
 }
 
@@ -448,6 +468,7 @@ pub struct Allocation {
     pub date: String,
     pub source: AllocationSource,
     pub document_id: Option<String>,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
 }
 
@@ -455,10 +476,15 @@ pub struct Allocation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub description: String,
+    #[serde(with = "crate::codec::dec")]
     pub quantity: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub unit_price: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub net: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub tax: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub total: Decimal,
 }
 
@@ -474,21 +500,29 @@ pub struct Invoice {
     pub invoice_date: String,
     pub delivery_date: Option<String>,
     pub lines: Vec<Line>,
+    #[serde(with = "crate::codec::dec")]
     pub net_total: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub tax_total: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub total: Decimal,
     pub terms: Terms,
     pub due_date: String,
     pub discount_until: Option<String>,
+    #[serde(with = "crate::codec::dec")]
     pub discount_amount: Decimal,
     pub discount_taken: bool,
     pub schedule: Vec<crate::rules::Portion>,
+    #[serde(with = "crate::codec::dec")]
     pub outstanding: Decimal,
     pub settled_on: Option<String>,
     pub allocations: Vec<Allocation>,
+    #[serde(with = "crate::codec::dec")]
     pub late_fees_charged: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub interest_accrued: Decimal,
     pub interest_accrued_to: Option<String>,
+    #[serde(with = "crate::codec::dec")]
     pub interest_charged: Decimal,
     /// The due date and index of the last reminder step sent for it.
     pub reminded: Option<(String, usize)>,
@@ -498,10 +532,14 @@ pub struct Invoice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedAllocation {
     pub invoice_id: String,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub discount: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub small_difference: Decimal,
     pub carried_to: Option<String>,
+    #[serde(with = "crate::codec::dec")]
     pub outstanding_after: Decimal,
 }
 
@@ -512,10 +550,12 @@ pub struct Payment {
     pub account_id: String,
     pub received_on: String,
     pub recorded_at_ms: i64,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
     pub method: String,
     pub reference: String,
     pub allocations: Vec<AppliedAllocation>,
+    #[serde(with = "crate::codec::dec")]
     pub to_stored: Decimal,
     pub reversed: bool,
 }
@@ -543,11 +583,17 @@ pub struct Entry {
     pub seq: u64,
     pub at_ms: i64,
     pub kind: EntryKind,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub debt_delta: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub stored_delta: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub held_delta: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub debt_after: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub stored_after: Decimal,
     pub hold_id: Option<String>,
     pub order_id: Option<String>,
@@ -565,7 +611,9 @@ pub struct LimitChange {
     pub at_ms: i64,
     pub changed_by: String,
     pub reason: String,
+    #[serde(with = "crate::codec::dec")]
     pub old_limit: Decimal,
+    #[serde(with = "crate::codec::dec")]
     pub new_limit: Decimal,
 }
 

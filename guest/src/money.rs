@@ -77,6 +77,10 @@ impl Currency {
     pub fn format(self, amount: Decimal) -> String {
         let mut a = amount;
         a.rescale(self.minor_units);
+        if a.is_zero() {
+            // Never "-0.00": a zero that came from a subtraction keeps its sign bit.
+            a.set_sign_positive(true);
+        }
         a.to_string()
     }
 }
@@ -175,13 +179,22 @@ pub fn percent_of_round_down(base: Decimal, percent: Decimal, currency: Currency
 }
 
 /// Checked addition that reports `amount-overflow` instead of panicking.
+/// A zero result is always +0.
 pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_add(b).ok_or(Error::AmountOverflow)
+    a.checked_add(b).map(positive_zero).ok_or(Error::AmountOverflow)
 }
 
 /// Checked subtraction that reports `amount-overflow` instead of panicking.
+/// A zero result is always +0.
 pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_sub(b).ok_or(Error::AmountOverflow)
+    a.checked_sub(b).map(positive_zero).ok_or(Error::AmountOverflow)
+}
+
+fn positive_zero(mut d: Decimal) -> Decimal {
+    if d.is_zero() {
+        d.set_sign_positive(true);
+    }
+    d
 }
 
 #[cfg(test)]
@@ -221,6 +234,16 @@ mod tests {
             let got = parse_amount(text, c, Sign::Positive, Field::Amount).map(|d| d.to_string());
             assert_eq!(got.as_deref().map_err(Clone::clone), want.map_err(|e: Error| e), "{code} {text:?}");
         }
+    }
+
+    #[test]
+    fn zero_is_never_negative() {
+        let gbp = Currency::from_code("GBP").unwrap();
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        let z = add(d("45.50"), -d("45.50")).unwrap();
+        assert!(z.is_sign_positive());
+        assert_eq!(gbp.format(-Decimal::ZERO), "0.00");
+        assert_eq!(gbp.format(sub(d("1.00"), d("1.00")).unwrap()), "0.00");
     }
 
     #[test]

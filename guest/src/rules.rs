@@ -39,6 +39,7 @@ pub fn line_net(quantity: Decimal, unit_price: Decimal, c: Currency) -> Result<D
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Portion {
     pub due: String,
+    #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
 }
 
