@@ -10,6 +10,7 @@ mod concurrency;
 mod crash;
 mod durability;
 mod faults;
+mod fuzz_regressions;
 mod idempotency;
 mod model;
 mod support;
