@@ -81,10 +81,7 @@ fn amount(a: &Amount) -> String {
 
 fn day(d: &Day, now_ms: i64) -> String {
     match d {
-        Day::Offset(o) => {
-            let t = chrono_day(now_ms - i64::from(*o % 400) * 86_400_000 + 86_400_000);
-            t
-        }
+        Day::Offset(o) => chrono_day(now_ms - i64::from(*o % 400) * 86_400_000 + 86_400_000),
         Day::Raw(s) => s.clone(),
     }
 }

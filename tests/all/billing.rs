@@ -48,7 +48,8 @@ fn with_policy(h: &mut H, account: &str, limit: &str, policy: BillingPolicy) {
 fn due_dates_for_each_term_basis() {
     use TermBasis::*;
     // (invoice day, terms, delivery day, due date, last day of the discount window)
-    let rows: &[(&str, PaymentTerms, Option<&str>, &str, Option<&str>)] = &[
+    type Row<'a> = (&'a str, PaymentTerms, Option<&'a str>, &'a str, Option<&'a str>);
+    let rows: &[Row] = &[
         ("2026-03-02", terms(30, InvoiceDate, None), None, "2026-04-01", None),
         ("2026-12-28", terms(7, InvoiceDate, None), None, "2027-01-04", None),
         // 2028 is a leap year: 15 Jan + 60 = 16 days of Jan + 29 of Feb + 15 of Mar.

@@ -75,7 +75,7 @@ fn ten_thousand_concurrent_authorizations_never_exceed_the_limit() {
                                 approved += 1;
                                 assert!(d(&a.after.available_with_tolerance) >= Decimal::ZERO, "{a:?}");
                                 // Cancel most orders so the limit keeps being contended.
-                                if rng.next() % 8 != 0 {
+                                if !rng.next().is_multiple_of(8) {
                                     pool.with(|l| l.void_hold(&m, &ctx(format!("void-{t}-{i}")), &a.hold.hold_id)).unwrap().unwrap();
                                 }
                             }
