@@ -12,23 +12,6 @@ use crate::support::*;
 
 const THREADS: usize = 8;
 
-/// A small deterministic generator (xorshift64*), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// An amount of `lo ..= hi` pennies, as GBP text.
-    fn pennies(&mut self, lo: u64, hi: u64) -> String {
-        let p = lo + self.next() % (hi - lo + 1);
-        format!("{}.{:02}", p / 100, p % 100)
-    }
-}
-
 fn pools() -> Vec<(&'static str, LedgerPool, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = LedgerPool::sqlite(component(), dir.path().join("pool.sqlite"), THREADS).unwrap();

@@ -20,24 +20,6 @@ use crate::support::*;
 
 const MERCHANT: &str = "crash-shop";
 
-/// xorshift64*: the same stream of calls for the same seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pennies(&mut self, lo: u64, hi: u64) -> String {
-        let p = lo + self.below(hi - lo + 1);
-        format!("{}.{:02}", p / 100, p % 100)
-    }
-}
-
 /// Makes a plausible stream of mutating calls, learning hold and payment
 /// ids from the answers.
 struct Storefront {
@@ -151,21 +133,6 @@ impl Storefront {
             _ => {}
         }
     }
-}
-
-fn dump(ledger: &mut Ledger) -> Vec<(String, String, Vec<u8>)> {
-    let backend = ledger.backend();
-    let mut out = Vec::new();
-    for m in backend.merchants().unwrap() {
-        let mut after: Option<String> = None;
-        loop {
-            let page = backend.scan(&m, "", after.as_deref(), 1000).unwrap();
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.clone());
-            out.extend(page.into_iter().map(|(k, v)| (m.clone(), k, v)));
-        }
-    }
-    out
 }
 
 #[test]

@@ -260,18 +260,7 @@ impl H {
     /// Every key and value of every merchant, to prove a refused call
     /// changed nothing.
     pub fn dump(&mut self) -> Vec<(String, String, Vec<u8>)> {
-        let backend = self.ledger.backend();
-        let mut out = Vec::new();
-        for m in backend.merchants().unwrap() {
-            let mut after: Option<String> = None;
-            loop {
-                let page = backend.scan(&m, "", after.as_deref(), 1000).unwrap();
-                let Some((last, _)) = page.last() else { break };
-                after = Some(last.clone());
-                out.extend(page.into_iter().map(|(k, v)| (m.clone(), k, v)));
-            }
-        }
-        out
+        dump(&mut self.ledger)
     }
 
     /// The invariants that hold after every call:
@@ -321,5 +310,44 @@ impl H {
                 assert!(d(v) >= Decimal::ZERO, "{id}: figure {v} must not be negative");
             }
         }
+    }
+}
+
+/// Every key and value of every merchant in a ledger's store.
+pub fn dump(ledger: &mut Ledger) -> Vec<(String, String, Vec<u8>)> {
+    let backend = ledger.backend();
+    let mut out = Vec::new();
+    for m in backend.merchants().unwrap() {
+        let mut after: Option<String> = None;
+        loop {
+            let page = backend.scan(&m, "", after.as_deref(), 1000).unwrap();
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            out.extend(page.into_iter().map(|(k, v)| (m.clone(), k, v)));
+        }
+    }
+    out
+}
+
+/// A small deterministic generator (xorshift64*): the same stream for the
+/// same seed, so a failing run can be repeated.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// An amount of `lo ..= hi` pennies, as text.
+    pub fn pennies(&mut self, lo: u64, hi: u64) -> String {
+        let p = lo + self.below(hi - lo + 1);
+        format!("{}.{:02}", p / 100, p % 100)
     }
 }

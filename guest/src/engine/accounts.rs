@@ -31,11 +31,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "open-account",
             req,
-            Response::Account,
-            |r| match r {
-                Response::Account(a) => Some(a),
-                _ => None,
-            },
             |eng| {
                 if eng.kv.get(&account_key(&req.account_id)).is_some() {
                     return Err(Error::AccountAlreadyExists(req.account_id.clone()));
@@ -111,11 +106,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "change-credit-limit",
             req,
-            Response::Account,
-            |r| match r {
-                Response::Account(a) => Some(a),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 ensure_currency(&account, currency)?;
@@ -155,11 +145,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "set-status",
             req,
-            Response::Account,
-            |r| match r {
-                Response::Account(a) => Some(a),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 if account.status == Status::Closed {
@@ -198,11 +183,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "set-billing-policy",
             req,
-            Response::Account,
-            |r| match r {
-                Response::Account(a) => Some(a),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 if account.status == Status::Closed {

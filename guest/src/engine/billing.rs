@@ -265,11 +265,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "record-payment",
             req,
-            Response::Payment,
-            |r| match r {
-                Response::Payment(p) => Some(p),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 ensure_currency(&account, currency)?;
@@ -325,11 +320,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "reverse-payment",
             &(payment_id, reason),
-            Response::Reversal,
-            |r| match r {
-                Response::Reversal(x) => Some(x),
-                _ => None,
-            },
             |eng| {
                 let mut payment: Payment =
                     eng.load(&payment_key(payment_id))?.ok_or_else(|| Error::PaymentNotFound(payment_id.to_owned()))?;
@@ -429,11 +419,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "allocate-balance",
             req,
-            Response::Allocation,
-            |r| match r {
-                Response::Allocation(a) => Some(a),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 let c = currency_of(&account)?;

@@ -75,11 +75,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "authorize",
             req,
-            Response::Authorization,
-            |r| match r {
-                Response::Authorization(a) => Some(a),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 eng.order_for(&account, &req.order_id)?;
@@ -178,11 +173,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "capture",
             req,
-            Response::Capture,
-            |r| match r {
-                Response::Capture(c) => Some(c),
-                _ => None,
-            },
             |eng| {
                 let (mut hold, mut account) = eng.open_hold(ctx, &req.hold_id)?;
                 ensure_currency(&account, currency)?;
@@ -253,11 +243,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "void-hold",
             &hold_id,
-            Response::Void,
-            |r| match r {
-                Response::Void(v) => Some(v),
-                _ => None,
-            },
             |eng| {
                 let (mut hold, mut account) = eng.open_hold(ctx, hold_id)?;
                 let currency = currency_of(&account)?;
@@ -291,11 +276,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "apply-balance",
             req,
-            Response::Balance,
-            |r| match r {
-                Response::Balance(b) => Some(b),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 ensure_currency(&account, currency)?;
@@ -338,11 +318,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "record-return",
             req,
-            Response::CreditNote,
-            |r| match r {
-                Response::CreditNote(c) => Some(c),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 ensure_currency(&account, currency)?;

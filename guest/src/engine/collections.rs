@@ -17,11 +17,6 @@ impl<K: Kv> Engine<K> {
             ctx,
             "day-close",
             &(account_id, date),
-            Response::DayClose,
-            |r| match r {
-                Response::DayClose(d) => Some(d),
-                _ => None,
-            },
             |eng| {
                 let mut account = eng.account(account_id)?;
                 if account.status == Status::Closed {

@@ -94,6 +94,41 @@ impl NewEntry {
     }
 }
 
+/// An answer that is remembered for its idempotency key.
+trait Remembered: Clone + Sized {
+    fn wrap(self) -> Response;
+    fn unwrap(r: Response) -> Option<Self>;
+}
+
+macro_rules! remembered {
+    ($($t:ty => $v:ident),* $(,)?) => {
+        $(impl Remembered for $t {
+            fn wrap(self) -> Response {
+                Response::$v(self)
+            }
+            fn unwrap(r: Response) -> Option<Self> {
+                match r {
+                    Response::$v(x) => Some(x),
+                    _ => None,
+                }
+            }
+        })*
+    };
+}
+
+remembered! {
+    AccountSummary => Account,
+    Authorization => Authorization,
+    CaptureReceipt => Capture,
+    VoidReceipt => Void,
+    BalanceApplication => Balance,
+    CreditNote => CreditNote,
+    PaymentReceipt => Payment,
+    ReversalReceipt => Reversal,
+    BalanceAllocation => Allocation,
+    DayCloseReport => DayClose,
+}
+
 /// The figures of an account at an instant, unformatted.
 struct RawFigures {
     credit_limit: Decimal,
@@ -374,13 +409,11 @@ impl<K: Kv> Engine<K> {
 
     /// Runs `op` once per idempotency key. A retry with the same request gets
     /// the remembered answer; another request under the key is refused.
-    fn idempotent<R: Clone>(
+    fn idempotent<R: Remembered>(
         &mut self,
         ctx: &Ctx,
         operation: &str,
         request: &impl Serialize,
-        wrap: fn(R) -> Response,
-        unwrap: fn(Response) -> Option<R>,
         op: impl FnOnce(&mut Self) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let fingerprint =
@@ -390,10 +423,10 @@ impl<K: Kv> Engine<K> {
             if record.request != fingerprint {
                 return Err(Error::IdempotencyKeyReused);
             }
-            return unwrap(record.response).ok_or_else(|| Error::StoreCorrupt(format!("{key}: answer of another kind")));
+            return R::unwrap(record.response).ok_or_else(|| Error::StoreCorrupt(format!("{key}: answer of another kind")));
         }
         let answer = op(self)?;
-        self.save(&key, &IdemRecord { request: fingerprint, response: wrap(answer.clone()) })?;
+        self.save(&key, &IdemRecord { request: fingerprint, response: answer.clone().wrap() })?;
         Ok(answer)
     }
 
