@@ -164,6 +164,11 @@ impl Component {
     fn engine() -> Result<wasmtime::Engine> {
         let mut config = Config::new();
         config.consume_fuel(true);
+        // Profilers such as valgrind cannot reserve the pool's address
+        // space (about 1 TiB): `CREDIT_HOST_NO_POOLING=1` turns it off.
+        if std::env::var_os("CREDIT_HOST_NO_POOLING").is_some() {
+            return wasmtime::Engine::new(&config).map_err(anyhow::Error::from);
+        }
         // Instances come from a pool of pre-reserved slots, so a fresh
         // instance per call costs microseconds, not a memory mapping.
         let mut pool = wasmtime::PoolingAllocationConfig::new();
