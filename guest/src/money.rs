@@ -77,11 +77,37 @@ impl Currency {
     pub fn format(self, amount: Decimal) -> String {
         let mut a = amount;
         a.rescale(self.minor_units);
-        if a.is_zero() {
-            // Never "-0.00": a zero that came from a subtraction keeps its sign bit.
-            a.set_sign_positive(true);
+        // Every answer formats a dozen figures, and rust_decimal's general
+        // formatter led the engine's profile: amounts here fit in 64 bits
+        // of minor units, so write the digits directly.
+        let minor = a.mantissa();
+        let Ok(units) = u64::try_from(minor.unsigned_abs()) else {
+            return a.to_string();
+        };
+        let scale = self.minor_units as usize;
+        let mut digits = [0u8; 20];
+        let mut n = units;
+        let mut len = 0;
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+            if n == 0 && len > scale {
+                break;
+            }
         }
-        a.to_string()
+        // Never "-0.00": a zero that came from a subtraction keeps its sign bit.
+        let mut out = String::with_capacity(len + 2);
+        if minor < 0 && units != 0 {
+            out.push('-');
+        }
+        for i in (0..len).rev() {
+            out.push(digits[i] as char);
+            if i == scale && scale > 0 {
+                out.push('.');
+            }
+        }
+        out
     }
 }
 
@@ -233,6 +259,30 @@ mod tests {
             let c = Currency::from_code(code).unwrap();
             let got = parse_amount(text, c, Sign::Positive, Field::Amount).map(|d| d.to_string());
             assert_eq!(got.as_deref().map_err(Clone::clone), want.map_err(|e: Error| e), "{code} {text:?}");
+        }
+    }
+
+    #[test]
+    fn formatting_has_exactly_the_minor_units() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        let (gbp, jpy, kwd) = (Currency::from_code("GBP").unwrap(), Currency::from_code("JPY").unwrap(), Currency::from_code("KWD").unwrap());
+        let cases = [
+            (gbp, "0", "0.00"),
+            (gbp, "0.5", "0.50"),
+            (gbp, "-0.05", "-0.05"),
+            (gbp, "12.3", "12.30"),
+            (gbp, "-1234567.89", "-1234567.89"),
+            (gbp, "1000000000000", "1000000000000.00"),
+            (jpy, "0", "0"),
+            (jpy, "-1200", "-1200"),
+            (kwd, "1.25", "1.250"),
+            (kwd, "0.001", "0.001"),
+            (kwd, "-999999999999999.999", "-999999999999999.999"),
+            (gbp, "92233720368547758.07", "92233720368547758.07"),
+            (gbp, "92233720368547758.08", "92233720368547758.08"),
+        ];
+        for (c, input, want) in cases {
+            assert_eq!(c.format(d(input)), want, "{input} in {}", c.code());
         }
     }
 
