@@ -107,11 +107,7 @@ impl<K: Kv> Engine<K> {
             "change-credit-limit",
             req,
             |eng| {
-                let mut account = eng.account(&req.account_id)?;
-                ensure_currency(&account, currency)?;
-                if account.status == Status::Closed {
-                    return Err(Error::AccountClosed);
-                }
+                let mut account = eng.account_for_money(&req.account_id, currency)?;
                 if account.credit_limit == new_limit {
                     return Err(Error::CreditLimitUnchanged);
                 }

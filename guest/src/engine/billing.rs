@@ -266,11 +266,7 @@ impl<K: Kv> Engine<K> {
             "record-payment",
             req,
             |eng| {
-                let mut account = eng.account(&req.account_id)?;
-                ensure_currency(&account, currency)?;
-                if account.status == Status::Closed {
-                    return Err(Error::AccountClosed);
-                }
+                let mut account = eng.account_for_money(&req.account_id, currency)?;
                 eng.release_expired(&mut account, ctx)?;
                 let source = Source::Payment {
                     small_max: account.policy.small_difference_max,

@@ -277,11 +277,7 @@ impl<K: Kv> Engine<K> {
             "apply-balance",
             req,
             |eng| {
-                let mut account = eng.account(&req.account_id)?;
-                ensure_currency(&account, currency)?;
-                if account.status == Status::Closed {
-                    return Err(Error::AccountClosed);
-                }
+                let mut account = eng.account_for_money(&req.account_id, currency)?;
                 eng.order_for(&account, &req.order_id)?;
                 eng.release_expired(&mut account, ctx)?;
                 let mut order = eng.order_for(&account, &req.order_id)?;
@@ -319,11 +315,7 @@ impl<K: Kv> Engine<K> {
             "record-return",
             req,
             |eng| {
-                let mut account = eng.account(&req.account_id)?;
-                ensure_currency(&account, currency)?;
-                if account.status == Status::Closed {
-                    return Err(Error::AccountClosed);
-                }
+                let mut account = eng.account_for_money(&req.account_id, currency)?;
                 let Some(mut order) = eng.load::<Order>(&order_key(&req.order_id))? else {
                     return Err(Error::OrderNotFound(req.order_id.clone()));
                 };

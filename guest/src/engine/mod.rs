@@ -391,6 +391,17 @@ impl<K: Kv> Engine<K> {
         self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))
     }
 
+    /// The account a money movement is for: it must exist, be in the
+    /// request's currency, and not be closed (checked in that order).
+    fn account_for_money(&self, id: &str, currency: Currency) -> Result<Account, Error> {
+        let account = self.account(id)?;
+        ensure_currency(&account, currency)?;
+        if account.status == Status::Closed {
+            return Err(Error::AccountClosed);
+        }
+        Ok(account)
+    }
+
     fn hold(&self, id: &str) -> Result<Hold, Error> {
         self.load(&hold_key(id))?.ok_or_else(|| Error::HoldNotFound(id.to_owned()))
     }
