@@ -8,6 +8,18 @@ use crate::support::*;
 
 type Call = Box<dyn Fn(&mut Ledger, &MerchantId, &CallContext) -> anyhow::Result<Result<(), CreditError>>>;
 
+/// Makes each call and checks it is refused with its error and leaves the
+/// whole store byte-for-byte as it was.
+fn assert_each_refused(h: &mut H, rows: Vec<(&str, Call, CreditError)>) {
+    for (name, call, expected) in rows {
+        let before = h.dump();
+        let c = h.ctx();
+        let got = call(&mut h.ledger, &h.m.clone(), &c).unwrap_or_else(|e| panic!("{name}: trapped: {e:#}"));
+        assert_eq!(got, Err(expected), "{name}");
+        assert_eq!(h.dump(), before, "{name}: the store changed");
+    }
+}
+
 fn open(req: OpenAccountRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.open_account(m, c, &req)?.map(|_| ())))
 }
@@ -155,13 +167,7 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
     ];
 
     let count = rows.len();
-    for (name, call, expected) in rows {
-        let before = h.dump();
-        let c = h.ctx();
-        let got = call(&mut h.ledger, &h.m.clone(), &c).unwrap_or_else(|e| panic!("{name}: trapped: {e:#}"));
-        assert_eq!(got, Err(expected), "{name}");
-        assert_eq!(h.dump(), before, "{name}: the store changed");
-    }
+    assert_each_refused(&mut h, rows);
     h.check();
     assert_eq!(count, 53);
 }
@@ -332,13 +338,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         ("negative small difference", open(policy(&|p| p.small_difference_max = "-0.01".into())), E::AmountMustNotBeNegative(field("policy.small-difference-max"))),
     ];
     let count = rows.len();
-    for (name, call, expected) in rows {
-        let before = h.dump();
-        let c = h.ctx();
-        let got = call(&mut h.ledger, &h.m.clone(), &c).unwrap_or_else(|e| panic!("{name}: trapped: {e:#}"));
-        assert_eq!(got, Err(expected), "{name}");
-        assert_eq!(h.dump(), before, "{name}: the store changed");
-    }
+    assert_each_refused(&mut h, rows);
     // A reversed payment cannot be reversed again.
     let p = h.pay("acme", "10.00").unwrap().payment.payment_id;
     let c = h.ctx();
