@@ -77,10 +77,10 @@ impl<K: Kv> Engine<K> {
             req,
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
-                eng.order_for(&account, &req.order_id)?;
-                eng.release_expired(&mut account, ctx)?;
-                // Read after the release, which may have freed this order.
-                let mut order = eng.order_for(&account, &req.order_id)?;
+                let order = eng.order_for(&account, &req.order_id)?;
+                let released = eng.release_expired(&mut account, ctx)?;
+                // Read again after a release, which may have freed this order.
+                let mut order = if released > 0 { eng.order_for(&account, &req.order_id)? } else { order };
                 if order.open_hold_id.is_some() {
                     return Err(Error::OrderAlreadyAuthorized(req.order_id.clone()));
                 }
@@ -138,7 +138,10 @@ impl<K: Kv> Engine<K> {
                         })
                     }
                 }?;
-                eng.save(&account_key(&account.id), &account)?;
+                // A decline changes nothing unless expired holds were released.
+                if released > 0 || matches!(answer, Authorization::Approved { .. }) {
+                    eng.save(&account_key(&account.id), &account)?;
+                }
                 Ok(answer)
             },
         )
