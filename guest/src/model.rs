@@ -349,7 +349,13 @@ pub struct Account {
     pub held: Decimal,
     pub entry_count: u64,
     pub limit_change_count: u64,
-    pub open_holds: Vec<OpenHoldRef>,
+    /// How many holds are open (placed, not yet captured, voided or
+    /// released); each is listed under `ohold/<account-id>/...`.
+    pub open_hold_count: u32,
+    /// No open hold expires before this instant (it may be earlier than the
+    /// first expiry, never later); `None` when no hold is open. A call acts
+    /// on expiries only once it is reached, so most calls read no list.
+    pub next_expiry_ms: Option<i64>,
     pub policy: Policy,
     pub held_for_overdue: bool,
     pub open_items: Vec<OpenItemRef>,

@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use credit_guest::codec::decode;
-use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice};
+use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice, OpenHoldRef};
 use rust_decimal::Decimal;
 
 use crate::backend::Backend;
@@ -163,8 +163,21 @@ fn check_account(
             problems.push(format!("{field} is negative: {cached}"));
         }
     }
+    // The open list: one `ohold/` key per open hold, counted on the
+    // account, none expiring before the account's `next_expiry_ms`.
+    let open_list = backend.scan(merchant, &format!("ohold/{id}/"), None, 1000)?;
+    if open_list.len() != account.open_hold_count as usize {
+        problems.push(format!("account counts {} open holds, {} are listed", account.open_hold_count, open_list.len()));
+    }
     let mut open_sum = Decimal::ZERO;
-    for h in &account.open_holds {
+    for (key, bytes) in &open_list {
+        let h: OpenHoldRef = decode(bytes).with_context(|| key.clone())?;
+        if key != &format!("ohold/{id}/{:020}/{}", h.expires_at_ms, h.hold_id) {
+            problems.push(format!("open hold {} is listed under {key}", h.hold_id));
+        }
+        if account.next_expiry_ms.is_none_or(|e| h.expires_at_ms < e) {
+            problems.push(format!("open hold {} expires before the account's next expiry", h.hold_id));
+        }
         open_sum += h.amount;
         match backend.get(merchant, &format!("hold/{}", h.hold_id))? {
             None => problems.push(format!("open hold {} has no hold record", h.hold_id)),

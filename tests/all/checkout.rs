@@ -170,6 +170,48 @@ fn a_hold_expires_at_the_exact_instant() {
 }
 
 #[test]
+fn holds_expire_in_their_own_order_whatever_was_placed_or_voided_before() {
+    // The account remembers only its earliest expiry; voiding the hold
+    // that set it leaves it early. Nothing may be released, counted or
+    // missed because of that.
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    let c = h.ctx();
+    let mut place = |h: &mut H, order: &str, amount: &str, ttl: u32| {
+        let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp(amount), hold_ttl_s: Some(ttl) };
+        let c = CallContext { idempotency_key: format!("{}-{order}", c.idempotency_key), now_ms: h.now_ms };
+        match h.authorize_with(&c, &req) {
+            Ok(Authorization::Approved(a)) => a.hold.hold_id,
+            other => panic!("approval expected, got {other:?}"),
+        }
+    };
+    let short = place(&mut h, "SO-1", "100.00", 60);
+    let long = place(&mut h, "SO-2", "200.00", 3600);
+    let middle = place(&mut h, "SO-3", "300.00", 600);
+    h.void(&short).unwrap();
+    // Past the voided hold's expiry: nothing expires, all 500.00 counts.
+    h.now_ms = T0 + 120_000;
+    assert_eq!(h.summary("acme").figures.open_holds, "500.00");
+    assert_eq!(h.decline("acme", "SO-4", gbp("500.01")).shortfall, "0.01");
+    assert!(!h.entries("acme").iter().any(|e| e.kind == EntryKind::HoldExpired));
+    // Past the middle hold: a query already leaves it out; the next call
+    // releases exactly it.
+    h.now_ms = T0 + 600_000;
+    assert_eq!(h.summary("acme").figures.open_holds, "200.00");
+    let holds: Vec<String> = h.ledger.open_holds(&h.m, "acme", h.now_ms).unwrap().unwrap().into_iter().map(|x| x.hold_id).collect();
+    assert_eq!(holds, vec![long.clone()]);
+    h.approve("acme", "SO-5", "800.00");
+    let expired: Vec<String> =
+        h.entries("acme").into_iter().filter(|e| e.kind == EntryKind::HoldExpired).filter_map(|e| e.hold_id).collect();
+    assert_eq!(expired, vec![middle]);
+    // Oldest first: the long hold, then the new one.
+    let holds: Vec<String> = h.ledger.open_holds(&h.m, "acme", h.now_ms).unwrap().unwrap().into_iter().map(|x| x.hold_id).collect();
+    assert_eq!(holds.len(), 2);
+    assert_eq!(holds[0], long);
+    assert_eq!(h.summary("acme").open_hold_count, 2);
+}
+
+#[test]
 fn apply_balance_uses_part_of_the_balance_and_never_more_than_it() {
     let mut h = H::memory();
     h.open("acme", "1000.00");

@@ -54,7 +54,8 @@ impl<K: Kv> Engine<K> {
                     held: Decimal::ZERO,
                     entry_count: 0,
                     limit_change_count: 0,
-                    open_holds: Vec::new(),
+                    open_hold_count: 0,
+                    next_expiry_ms: None,
                     policy,
                     held_for_overdue: false,
                     open_items: Vec::new(),
@@ -68,7 +69,7 @@ impl<K: Kv> Engine<K> {
                 let memo = format!("opened by {} with credit limit {}", req.opened_by, currency.format(credit_limit));
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::AccountOpened, credit_limit, memo))?;
                 eng.save(&account_key(&account.id), &account)?;
-                Self::summary(&account, ctx.now_ms)
+                eng.summary(&account, ctx.now_ms)
             },
         )
     }
@@ -124,7 +125,7 @@ impl<K: Kv> Engine<K> {
                 );
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::CreditLimitChanged, new_limit, memo))?;
                 eng.save(&account_key(&account.id), &account)?;
-                Self::summary(&account, ctx.now_ms)
+                eng.summary(&account, ctx.now_ms)
             },
         )
     }
@@ -153,7 +154,7 @@ impl<K: Kv> Engine<K> {
                 if req.status == Status::Closed
                     && (!account.posted_debt.is_zero()
                         || !account.stored_balance.is_zero()
-                        || !account.open_holds.is_empty())
+                        || account.open_hold_count > 0)
                 {
                     return Err(Error::AccountNotSettled);
                 }
@@ -162,7 +163,7 @@ impl<K: Kv> Engine<K> {
                 account.held_for_overdue = false;
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
                 eng.save(&account_key(&account.id), &account)?;
-                Self::summary(&account, ctx.now_ms)
+                eng.summary(&account, ctx.now_ms)
             },
         )
     }
@@ -191,7 +192,7 @@ impl<K: Kv> Engine<K> {
                 let memo = format!("terms and billing policy changed by {}: {}", req.changed_by, req.reason);
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::PolicyChanged, Decimal::ZERO, memo))?;
                 eng.save(&account_key(&account.id), &account)?;
-                Self::summary(&account, ctx.now_ms)
+                eng.summary(&account, ctx.now_ms)
             },
         )
     }

@@ -301,7 +301,7 @@ impl<K: Kv> Engine<K> {
                 eng.save(&account_payment_key(&account.id, account.payment_count), &payment_id)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
                 eng.save(&account_key(&account.id), &account)?;
-                Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: Self::summary(&account, ctx.now_ms)? })
+                Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&account, ctx.now_ms)? })
             },
         )
     }
@@ -396,7 +396,7 @@ impl<K: Kv> Engine<K> {
                     reopened,
                     taken_from_stored_balance: c.format(taken),
                     spent_balance_item: spent_item.map(|i| i.id),
-                    account: Self::summary(&account, ctx.now_ms)?,
+                    account: eng.summary(&account, ctx.now_ms)?,
                 })
             },
         )
@@ -444,7 +444,7 @@ impl<K: Kv> Engine<K> {
                 Ok(BalanceAllocation {
                     allocations: applied.iter().map(|a| applied_view(a, c)).collect(),
                     used: c.format(used),
-                    account: Self::summary(&account, ctx.now_ms)?,
+                    account: eng.summary(&account, ctx.now_ms)?,
                 })
             },
         )

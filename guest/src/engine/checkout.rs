@@ -84,7 +84,7 @@ impl<K: Kv> Engine<K> {
                 if order.open_hold_id.is_some() {
                     return Err(Error::OrderAlreadyAuthorized(req.order_id.clone()));
                 }
-                let before = Self::raw_figures(&account, ctx.now_ms)?;
+                let before = eng.raw_figures(&account, ctx.now_ms)?;
                 let acct_currency = currency_of(&account)?;
                 let decline = |reason, shortfall: Decimal| -> Result<Authorization, Error> {
                     Ok(Authorization::Declined {
@@ -105,7 +105,7 @@ impl<K: Kv> Engine<K> {
                         decline(DeclineReason::InsufficientCredit, sub(amount, before.available_with_tolerance)?)
                     }
                     Status::Active => {
-                        if account.open_holds.len() >= HOLDS_PER_ACCOUNT_MAX {
+                        if account.open_hold_count as usize >= HOLDS_PER_ACCOUNT_MAX {
                             return Err(Error::TooManyOpenHolds);
                         }
                         let hold = Hold {
@@ -124,7 +124,7 @@ impl<K: Kv> Engine<K> {
                         crate::faults::on_order(&req.order_id);
                         order.open_hold_id = Some(hold.id.clone());
                         eng.save(&order_key(&req.order_id), &order)?;
-                        account.open_holds.push(OpenHoldRef { hold_id: hold.id.clone(), amount, expires_at_ms });
+                        eng.add_open_hold(&mut account, OpenHoldRef { hold_id: hold.id.clone(), amount, expires_at_ms })?;
                         let memo = format!("hold {} for order {}", hold.id, req.order_id);
                         let e = NewEntry::new(EntryKind::HoldPlaced, amount, memo)
                             .held(amount)
@@ -134,7 +134,7 @@ impl<K: Kv> Engine<K> {
                         Ok(Authorization::Approved {
                             hold: Self::hold_view(&hold, currency, ctx.now_ms),
                             before: Self::figures_view(&account, &before)?,
-                            after: Self::figures(&account, ctx.now_ms)?,
+                            after: eng.figures(&account, ctx.now_ms)?,
                         })
                     }
                 }?;
@@ -202,7 +202,7 @@ impl<K: Kv> Engine<K> {
                 hold.state = HoldState::Captured;
                 hold.captured = amount;
                 eng.save(&hold_key(&hold.id), &hold)?;
-                account.open_holds.retain(|h| h.hold_id != hold.id);
+                eng.remove_open_hold(&mut account, &hold)?;
                 let mut order = eng.order_for(&account, &hold.order_id)?;
                 order.open_hold_id = None;
                 order.captured = add(order.captured, amount)?;
@@ -231,7 +231,7 @@ impl<K: Kv> Engine<K> {
                     captured: currency.format(amount),
                     released: currency.format(released),
                     invoice: Self::invoice_view(&invoice, currency, today)?,
-                    after: Self::figures(&account, ctx.now_ms)?,
+                    after: eng.figures(&account, ctx.now_ms)?,
                 })
             },
         )
@@ -251,7 +251,7 @@ impl<K: Kv> Engine<K> {
                 let currency = currency_of(&account)?;
                 hold.state = HoldState::Voided;
                 eng.save(&hold_key(&hold.id), &hold)?;
-                account.open_holds.retain(|h| h.hold_id != hold.id);
+                eng.remove_open_hold(&mut account, &hold)?;
                 eng.clear_open_hold(&hold.order_id, &hold.id)?;
                 let e = NewEntry::new(EntryKind::HoldVoided, hold.amount, format!("hold {} voided", hold.id))
                     .held(-hold.amount)
@@ -262,7 +262,7 @@ impl<K: Kv> Engine<K> {
                 Ok(VoidReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     released: currency.format(hold.amount),
-                    after: Self::figures(&account, ctx.now_ms)?,
+                    after: eng.figures(&account, ctx.now_ms)?,
                 })
             },
         )
@@ -367,7 +367,7 @@ impl<K: Kv> Engine<K> {
                     amount: currency.format(amount),
                     applied_to_debt: currency.format(to_debt),
                     added_to_stored_balance: currency.format(to_stored),
-                    after: Self::figures(&account, ctx.now_ms)?,
+                    after: eng.figures(&account, ctx.now_ms)?,
                 })
             },
         )

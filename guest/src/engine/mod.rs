@@ -160,6 +160,13 @@ fn limit_prefix(account: &str) -> String {
 fn limit_key(account: &str, seq: u64) -> String {
     format!("limit/{account}/{seq:020}")
 }
+fn open_hold_prefix(account: &str) -> String {
+    format!("ohold/{account}/")
+}
+/// Open holds list in order of expiry (then id) under their account.
+fn open_hold_key(account: &str, expires_at_ms: i64, hold_id: &str) -> String {
+    format!("ohold/{account}/{expires_at_ms:020}/{hold_id}")
+}
 fn hold_key(id: &str) -> String {
     format!("hold/{id}")
 }
@@ -478,24 +485,65 @@ impl<K: Kv> Engine<K> {
         Ok(entry.seq)
     }
 
+    /// Lists a newly placed hold as open on the account.
+    fn add_open_hold(&mut self, account: &mut Account, r: OpenHoldRef) -> Result<(), Error> {
+        account.open_hold_count += 1;
+        account.next_expiry_ms = Some(account.next_expiry_ms.map_or(r.expires_at_ms, |e| e.min(r.expires_at_ms)));
+        self.save(&open_hold_key(&account.id, r.expires_at_ms, &r.hold_id), &r)
+    }
+
+    /// Takes a hold off the account's open list (captured, voided or
+    /// expired). `next_expiry_ms` may now be early; the next call that
+    /// reaches it finds nothing to release and moves it on.
+    fn remove_open_hold(&mut self, account: &mut Account, hold: &Hold) -> Result<(), Error> {
+        account.open_hold_count = account
+            .open_hold_count
+            .checked_sub(1)
+            .ok_or_else(|| Error::StoreCorrupt(format!("account {} lists no open hold to remove", account.id)))?;
+        if account.open_hold_count == 0 {
+            account.next_expiry_ms = None;
+        }
+        self.kv.delete(&open_hold_key(&account.id, hold.expires_at_ms, &hold.id));
+        Ok(())
+    }
+
+    /// Every open hold of the account, in order of expiry.
+    fn open_hold_refs(&self, account: &Account) -> Result<Vec<OpenHoldRef>, Error> {
+        if account.open_hold_count == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = (HOLDS_PER_ACCOUNT_MAX + 1) as u32;
+        self.kv
+            .scan(&open_hold_prefix(&account.id), None, limit)
+            .into_iter()
+            .map(|(k, v)| decode::<OpenHoldRef>(&k, &v))
+            .collect()
+    }
+
     /// Releases every hold of the account whose expiry is at or before now.
-    /// Returns how many it released.
+    /// Returns how many it released. Reads the open list only once the
+    /// earliest expiry is reached.
     fn release_expired(&mut self, account: &mut Account, ctx: &Ctx) -> Result<u32, Error> {
-        let (expired, live): (Vec<_>, Vec<_>) =
-            core::mem::take(&mut account.open_holds).into_iter().partition(|h| h.expires_at_ms <= ctx.now_ms);
-        account.open_holds = live;
-        let count = expired.len() as u32;
-        for r in expired {
+        if account.next_expiry_ms.is_none_or(|e| e > ctx.now_ms) {
+            return Ok(0);
+        }
+        let refs = self.open_hold_refs(account)?;
+        let mut count = 0;
+        for r in refs.iter().filter(|h| h.expires_at_ms <= ctx.now_ms) {
             let mut hold = self.hold(&r.hold_id)?;
             hold.state = HoldState::Expired;
             self.save(&hold_key(&hold.id), &hold)?;
+            self.remove_open_hold(account, &hold)?;
             self.clear_open_hold(&hold.order_id, &hold.id)?;
             let e = NewEntry::new(EntryKind::HoldExpired, hold.amount, format!("hold {} expired", hold.id))
                 .held(-hold.amount)
                 .hold(&hold.id)
                 .order(&hold.order_id);
             self.append(account, ctx, e)?;
+            count += 1;
         }
+        // The list is in order of expiry: the first live hold is the next.
+        account.next_expiry_ms = refs.iter().map(|h| h.expires_at_ms).find(|&e| e > ctx.now_ms);
         Ok(count)
     }
 
@@ -546,14 +594,21 @@ impl<K: Kv> Engine<K> {
 
     // ------------------------------------------------------------ figures
 
-    fn raw_figures(account: &Account, now_ms: i64) -> Result<RawFigures, Error> {
+    fn raw_figures(&self, account: &Account, now_ms: i64) -> Result<RawFigures, Error> {
         let currency = currency_of(account)?;
-        let mut open_holds = Decimal::ZERO;
-        let mut open_hold_count = 0;
-        for h in account.open_holds.iter().filter(|h| h.expires_at_ms > now_ms) {
-            open_holds = add(open_holds, h.amount)?;
-            open_hold_count += 1;
-        }
+        // Until the earliest expiry every open hold counts: `held` is their
+        // sum. After it (a query between calls), add up the live ones.
+        let (open_holds, open_hold_count) = if account.next_expiry_ms.is_none_or(|e| e > now_ms) {
+            (account.held, account.open_hold_count)
+        } else {
+            let mut sum = Decimal::ZERO;
+            let mut count = 0;
+            for h in self.open_hold_refs(account)?.iter().filter(|h| h.expires_at_ms > now_ms) {
+                sum = add(sum, h.amount)?;
+                count += 1;
+            }
+            (sum, count)
+        };
         let tolerance = match &account.tolerance {
             ToleranceRule::None => Decimal::ZERO,
             ToleranceRule::Amount(a) => *a,
@@ -589,13 +644,13 @@ impl<K: Kv> Engine<K> {
         })
     }
 
-    fn figures(account: &Account, now_ms: i64) -> Result<Figures, Error> {
-        Self::figures_view(account, &Self::raw_figures(account, now_ms)?)
+    fn figures(&self, account: &Account, now_ms: i64) -> Result<Figures, Error> {
+        Self::figures_view(account, &self.raw_figures(account, now_ms)?)
     }
 
-    fn summary(account: &Account, now_ms: i64) -> Result<AccountSummary, Error> {
+    fn summary(&self, account: &Account, now_ms: i64) -> Result<AccountSummary, Error> {
         let c = currency_of(account)?;
-        let raw = Self::raw_figures(account, now_ms)?;
+        let raw = self.raw_figures(account, now_ms)?;
         let today = dates::day_of(now_ms);
         let overdue: Decimal =
             account.open_items.iter().map(|i| rules::overdue_at(&i.schedule, i.total, i.outstanding, today)).sum();

@@ -61,7 +61,7 @@ impl<K: Kv> Engine<K> {
     pub fn account_summary(&self, account_id: &str, now_ms: i64) -> Result<AccountSummary, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::timestamp(now_ms, Field::NowMs)?;
-        Self::summary(&self.account(account_id)?, now_ms)
+        self.summary(&self.account(account_id)?, now_ms)
     }
 
     /// `queries.list-accounts`.
@@ -117,12 +117,13 @@ impl<K: Kv> Engine<K> {
         validate::timestamp(now_ms, Field::NowMs)?;
         let account = self.account(account_id)?;
         let c = currency_of(&account)?;
-        account
-            .open_holds
-            .iter()
-            .filter(|h| h.expires_at_ms > now_ms)
-            .map(|h| Ok(Self::hold_view(&self.hold(&h.hold_id)?, c, now_ms)))
-            .collect()
+        let mut holds = Vec::new();
+        for r in self.open_hold_refs(&account)?.iter().filter(|h| h.expires_at_ms > now_ms) {
+            holds.push(self.hold(&r.hold_id)?);
+        }
+        // Oldest first: in the order they were placed (ids number them).
+        holds.sort_by_key(|h| (h.placed_at_ms, h.id.len(), h.id.clone()));
+        Ok(holds.iter().map(|h| Self::hold_view(h, c, now_ms)).collect())
     }
 
     /// `queries.get-hold`.
