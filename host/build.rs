@@ -1,6 +1,13 @@
 //! Builds the guest crate into a WebAssembly component and tells the host
 //! where it is, so that plain `cargo build` / `cargo test` do everything.
 //!
+//! The guest is compiled for `wasm32-unknown-unknown` (a core module that
+//! imports nothing but the `store` interface) and wrapped into a component
+//! here with `wit-component`, from the WIT that wit-bindgen embedded in it.
+//! Built for `wasm32-wasip2` instead, Rust's std would make the component
+//! import about 15 WASI interfaces it never calls, which every instance
+//! then has to be linked against.
+//!
 //! The inner cargo gets its own target directory under `OUT_DIR`: sharing
 //! the outer one deadlocks on cargo's build-directory lock.
 
@@ -8,7 +15,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-wasip2";
+const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "guest";
 
 fn main() {
@@ -23,11 +30,11 @@ fn main() {
     // A second build with deliberate faults, for the host's tests only.
     let faulty_dir = out_dir.join("guest-target-faulty");
     build_guest(&root, &faulty_dir, &["--release", "--features", "fault-injection"]);
-    let faulty = faulty_dir.join(TARGET).join("release").join("credit_guest.wasm");
+    let faulty = componentize(&faulty_dir.join(TARGET).join("release").join("credit_guest.wasm"), &out_dir.join("credit_guest_faulty.wasm"));
 
     let artifact_dir = target_dir.join(TARGET).join(PROFILE);
     let wasm = artifact_dir.join("credit_guest.wasm");
-    assert!(wasm.exists(), "the guest build did not produce {}", wasm.display());
+    componentize(&wasm, &out_dir.join("credit_guest.wasm"));
 
     // Rebuild when anything the guest was built from changes.
     let dep_info = artifact_dir.join("credit_guest.d");
@@ -46,6 +53,17 @@ fn main() {
         faulty.display().to_string()
     );
     std::fs::write(out_dir.join("faulty_component.rs"), generated).unwrap();
+}
+
+/// Wraps the core module at `module` into a component at `out`; returns `out`.
+fn componentize(module: &Path, out: &Path) -> PathBuf {
+    let bytes = std::fs::read(module).unwrap_or_else(|e| panic!("the guest build did not produce {}: {e}", module.display()));
+    let component = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|e| e.validate(true).encode())
+        .unwrap_or_else(|e| panic!("making a component of {}: {e:#}", module.display()));
+    std::fs::write(out, component).unwrap();
+    out.to_path_buf()
 }
 
 /// Runs cargo for the guest with its own target directory.
@@ -67,7 +85,7 @@ fn build_guest(root: &Path, target_dir: &Path, args: &[&str]) {
     assert!(status.success(), "building the guest component failed (see the errors above)");
 }
 
-/// Adds the wasm32-wasip2 target through rustup when it is missing, so a
+/// Adds the guest's target through rustup when it is missing, so a
 /// fresh machine with only rustup and cargo builds without a manual step.
 fn ensure_target_installed() {
     let Ok(output) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {

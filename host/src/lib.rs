@@ -42,12 +42,10 @@ pub mod serve;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{ComponentExportIndex, ComponentNamedList, HasSelf, InstancePre, Lift, Linker, Lower, TypedFunc};
 use wasmtime::{Config, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use backend::{Backend, MemoryBackend, SqliteBackend};
 
@@ -86,9 +84,103 @@ pub mod api {
 use api::*;
 use bindings::CreditAccount;
 
+/// The component's exports the host calls: interface and function name.
+/// Each is called from exactly one `Ledger` method, always with the same
+/// parameter and result types (see `typed_func`).
+#[derive(Clone, Copy, Debug)]
+enum Export {
+    OpenAccount,
+    ChangeCreditLimit,
+    SetStatus,
+    SetBillingPolicy,
+    RecordPayment,
+    ReversePayment,
+    AllocateBalance,
+    DayClose,
+    Authorize,
+    Capture,
+    VoidHold,
+    ApplyBalance,
+    RecordReturn,
+    GetAccount,
+    ListAccounts,
+    Ledger,
+    OpenHolds,
+    GetHold,
+    CreditLimitHistory,
+    OpenInvoices,
+    GetInvoice,
+    Payments,
+    Reminders,
+    SuggestCreditLimit,
+}
+
+impl Export {
+    const ALL: [Export; 24] = [
+        Export::OpenAccount,
+        Export::ChangeCreditLimit,
+        Export::SetStatus,
+        Export::SetBillingPolicy,
+        Export::RecordPayment,
+        Export::ReversePayment,
+        Export::AllocateBalance,
+        Export::DayClose,
+        Export::Authorize,
+        Export::Capture,
+        Export::VoidHold,
+        Export::ApplyBalance,
+        Export::RecordReturn,
+        Export::GetAccount,
+        Export::ListAccounts,
+        Export::Ledger,
+        Export::OpenHolds,
+        Export::GetHold,
+        Export::CreditLimitHistory,
+        Export::OpenInvoices,
+        Export::GetInvoice,
+        Export::Payments,
+        Export::Reminders,
+        Export::SuggestCreditLimit,
+    ];
+
+    /// (interface, function) as the WIT names them.
+    fn name(self) -> (&'static str, &'static str) {
+        const ACCOUNTS: &str = "storefront:credit/accounts@0.1.0";
+        const BILLING: &str = "storefront:credit/billing@0.1.0";
+        const CHECKOUT: &str = "storefront:credit/checkout@0.1.0";
+        const QUERIES: &str = "storefront:credit/queries@0.1.0";
+        match self {
+            Export::OpenAccount => (ACCOUNTS, "open-account"),
+            Export::ChangeCreditLimit => (ACCOUNTS, "change-credit-limit"),
+            Export::SetStatus => (ACCOUNTS, "set-status"),
+            Export::SetBillingPolicy => (ACCOUNTS, "set-billing-policy"),
+            Export::RecordPayment => (BILLING, "record-payment"),
+            Export::ReversePayment => (BILLING, "reverse-payment"),
+            Export::AllocateBalance => (BILLING, "allocate-balance"),
+            Export::DayClose => (BILLING, "day-close"),
+            Export::Authorize => (CHECKOUT, "authorize"),
+            Export::Capture => (CHECKOUT, "capture"),
+            Export::VoidHold => (CHECKOUT, "void-hold"),
+            Export::ApplyBalance => (CHECKOUT, "apply-balance"),
+            Export::RecordReturn => (CHECKOUT, "record-return"),
+            Export::GetAccount => (QUERIES, "get-account"),
+            Export::ListAccounts => (QUERIES, "list-accounts"),
+            Export::Ledger => (QUERIES, "ledger"),
+            Export::OpenHolds => (QUERIES, "open-holds"),
+            Export::GetHold => (QUERIES, "get-hold"),
+            Export::CreditLimitHistory => (QUERIES, "credit-limit-history"),
+            Export::OpenInvoices => (QUERIES, "open-invoices"),
+            Export::GetInvoice => (QUERIES, "get-invoice"),
+            Export::Payments => (QUERIES, "payments"),
+            Export::Reminders => (QUERIES, "reminders"),
+            Export::SuggestCreditLimit => (QUERIES, "suggest-credit-limit"),
+        }
+    }
+}
+
 /// The component built from `guest/` by `build.rs`, embedded in this crate.
 pub const COMPONENT_WASM: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/guest-target/wasm32-wasip2/guest/credit_guest.wasm"));
+    include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest.wasm"));
 
 include!(concat!(env!("OUT_DIR"), "/faulty_component.rs"));
 
@@ -99,6 +191,8 @@ pub const FUEL_PER_CALL_DEFAULT: u64 = 200_000_000;
 pub const MEMORY_BYTES_MAX: usize = 64 << 20;
 /// Instances alive at once per `Component` (the pooling allocator's slots).
 pub const INSTANCES_MAX: u32 = 256;
+/// Linear memory a finished instance keeps mapped for the next one.
+pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 /// Keys the component may write: printable ASCII up to this length.
 pub const KEY_LEN_MAX: usize = 256;
 /// Values the component may write, in bytes.
@@ -113,7 +207,14 @@ pub struct Component {
 
 struct Compiled {
     engine: wasmtime::Engine,
-    pre: bindings::CreditAccountPre<HostState>,
+    pre: InstancePre<HostState>,
+    /// Where each `Export` is, by `Export as usize`.
+    exports: Vec<ComponentExportIndex>,
+    /// The Rust signature each export was type-checked against, once per
+    /// compiled component: the check depends on the component's types, not
+    /// on the instance, so later instances skip it (it was most of the cost
+    /// of a fresh instance).
+    checked: Vec<std::sync::OnceLock<&'static str>>,
 }
 
 impl Component {
@@ -161,6 +262,13 @@ impl Component {
         Self::link(engine, component)
     }
 
+    /// The names of everything the component imports: with this build,
+    /// only the `store` interface (and the `types` it uses).
+    pub fn imports(&self) -> Vec<String> {
+        let c = &self.inner;
+        c.pre.component().component_type().imports(&c.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+
     fn engine() -> Result<wasmtime::Engine> {
         let mut config = Config::new();
         config.consume_fuel(true);
@@ -177,17 +285,36 @@ impl Component {
             .total_memories(INSTANCES_MAX)
             .total_tables(INSTANCES_MAX)
             .max_memory_size(MEMORY_BYTES_MAX);
+        // A finished instance's memory stays mapped: only the pages it
+        // dirtied (found with Linux's PAGEMAP_SCAN where the kernel has it,
+        // 6.7+) are reset from the image, instead of unmapping it all and
+        // faulting it back in on the next instance. Halved the cost of a
+        // fresh instance per call (BENCHMARKS.md).
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES / 16)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         wasmtime::Engine::new(&config).map_err(anyhow::Error::from)
     }
 
     fn link(engine: wasmtime::Engine, component: wasmtime::component::Component) -> Result<Component> {
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
         CreditAccount::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(anyhow::Error::from)?;
         let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from)?;
-        let pre = bindings::CreditAccountPre::new(pre).map_err(anyhow::Error::from)?;
-        Ok(Component { inner: Arc::new(Compiled { engine, pre }) })
+        // The generated bindings check that the component exports the world
+        // the host was built for.
+        bindings::CreditAccountPre::new(pre.clone()).map_err(anyhow::Error::from)?;
+        let mut exports = Vec::with_capacity(Export::ALL.len());
+        for e in Export::ALL {
+            let (iface, func) = e.name();
+            let index = component
+                .get_export_index(None, iface)
+                .and_then(|i| component.get_export_index(Some(&i), func))
+                .with_context(|| format!("the component does not export {iface}#{func}"))?;
+            exports.push(index);
+        }
+        let checked = Export::ALL.iter().map(|_| std::sync::OnceLock::new()).collect();
+        Ok(Component { inner: Arc::new(Compiled { engine, pre, exports, checked }) })
     }
 }
 
@@ -215,27 +342,6 @@ impl MerchantId {
     }
 }
 
-/// A clock that never moves: the component is given no real time.
-struct FrozenClock;
-
-impl HostWallClock for FrozenClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-impl HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
 /// A fault to inject into the next call, for tests of rollback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -248,19 +354,11 @@ pub enum Fault {
 }
 
 struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
     limits: StoreLimits,
     backend: Box<dyn Backend>,
     merchant: String,
     fault: Option<Fault>,
     writes: u32,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
 }
 
 fn trap(e: anyhow::Error) -> wasmtime::Error {
@@ -269,19 +367,9 @@ fn trap(e: anyhow::Error) -> wasmtime::Error {
 
 impl HostState {
     fn new(backend: Box<dyn Backend>) -> HostState {
-        // No preopens, no environment, no arguments, no inherited stdio, a
-        // frozen clock and fixed "random" bytes: the component can observe
-        // nothing of the machine.
-        let wasi = WasiCtxBuilder::new()
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .secure_random(wasmtime_wasi::Deterministic::new(vec![0]))
-            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0]))
-            .insecure_random_seed(0)
-            .build();
+        // The component imports nothing but `store`: no clock, no
+        // randomness, no files, no environment (see build.rs).
         HostState {
-            wasi,
-            table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new().memory_size(MEMORY_BYTES_MAX).instances(4).build(),
             backend,
             merchant: String::new(),
@@ -348,6 +436,35 @@ fn new_store(component: &Component, backend: Box<dyn Backend>) -> Store<HostStat
     store
 }
 
+/// The export as a typed function of `instance`. The first time an export
+/// is used with a compiled component its type is checked against `P` and
+/// `R`; after that the same signature skips the check (the types belong to
+/// the component, not to the instance).
+fn typed_func<P, R>(
+    compiled: &Compiled,
+    instance: &wasmtime::component::Instance,
+    store: &mut Store<HostState>,
+    export: Export,
+) -> Result<TypedFunc<P, R>>
+where
+    P: ComponentNamedList + Lower + Send + Sync,
+    R: ComponentNamedList + Lift + Send + Sync,
+{
+    let index = &compiled.exports[export as usize];
+    let signature = std::any::type_name::<(P, R)>();
+    let checked = &compiled.checked[export as usize];
+    if checked.get() == Some(&signature) {
+        let func = instance.get_func(&mut *store, index).with_context(|| format!("{export:?} is not exported"))?;
+        // SAFETY: this export's type was checked against exactly these
+        // parameter and result types (the same signature) on an instance of
+        // the same compiled component.
+        return Ok(unsafe { TypedFunc::new_unchecked(func) });
+    }
+    let func = instance.get_typed_func::<P, R>(&mut *store, index).map_err(anyhow::Error::from)?;
+    let _ = checked.set(signature);
+    Ok(func)
+}
+
 /// One store of accounts with the component that serves it. Each call runs
 /// in its own transaction: committed when the component answers `Ok`,
 /// rolled back when it answers `Err` or traps. After a trap the instance is
@@ -355,7 +472,7 @@ fn new_store(component: &Component, backend: Box<dyn Backend>) -> Store<HostStat
 pub struct Ledger {
     component: Component,
     store: Option<Store<HostState>>,
-    instance: Option<CreditAccount>,
+    instance: Option<wasmtime::component::Instance>,
     fuel_per_call: u64,
     fresh_instance_per_call: bool,
 }
@@ -414,11 +531,11 @@ impl Ledger {
     }
 
     /// Runs one exported function as one unit of work.
-    fn call<R>(
-        &mut self,
-        merchant: &MerchantId,
-        f: impl FnOnce(&CreditAccount, &mut Store<HostState>) -> wasmtime::Result<std::result::Result<R, CreditError>>,
-    ) -> Result<std::result::Result<R, CreditError>> {
+    fn call<P, R>(&mut self, merchant: &MerchantId, export: Export, params: P) -> Result<std::result::Result<R, CreditError>>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        (std::result::Result<R, CreditError>,): ComponentNamedList + Lift + Send + Sync,
+    {
         if self.fresh_instance_per_call && self.instance.is_some() {
             self.reset();
         }
@@ -429,7 +546,8 @@ impl Ledger {
             // Instantiation burns fuel too; each call starts with a full budget.
             store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
         }
-        let instance = self.instance.as_ref().expect("instantiated above");
+        let instance = self.instance.expect("instantiated above");
+        let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&self.component.inner, &instance, store, export)?;
         {
             let state = store.data_mut();
             state.merchant.clear();
@@ -437,7 +555,7 @@ impl Ledger {
             state.writes = 0;
             state.backend.begin()?;
         }
-        let outcome = f(instance, &mut *store);
+        let outcome = func.call(&mut *store, params).map(|(r,)| r);
         let state = store.data_mut();
         state.fault = None;
         match outcome {
@@ -469,88 +587,88 @@ impl Ledger {
 
     /// `accounts.open-account`.
     pub fn open_account(&mut self, m: &MerchantId, ctx: &CallContext, req: &OpenAccountRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_accounts().call_open_account(s, ctx, req))
+        self.call(m, Export::OpenAccount, (ctx, req,))
     }
 
     /// `accounts.change-credit-limit`.
     pub fn change_credit_limit(&mut self, m: &MerchantId, ctx: &CallContext, req: &ChangeCreditLimitRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_accounts().call_change_credit_limit(s, ctx, req))
+        self.call(m, Export::ChangeCreditLimit, (ctx, req,))
     }
 
     /// `accounts.set-status`.
     pub fn set_status(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetStatusRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_accounts().call_set_status(s, ctx, req))
+        self.call(m, Export::SetStatus, (ctx, req,))
     }
 
     /// `accounts.set-billing-policy`.
     pub fn set_billing_policy(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetBillingPolicyRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_accounts().call_set_billing_policy(s, ctx, req))
+        self.call(m, Export::SetBillingPolicy, (ctx, req,))
     }
 
     // ------------------------------------------------------------- billing
 
     /// `billing.record-payment`.
     pub fn record_payment(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordPaymentRequest) -> Result<std::result::Result<PaymentReceipt, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_billing().call_record_payment(s, ctx, req))
+        self.call(m, Export::RecordPayment, (ctx, req,))
     }
 
     /// `billing.reverse-payment`.
     pub fn reverse_payment(&mut self, m: &MerchantId, ctx: &CallContext, payment_id: &str, reason: &str) -> Result<std::result::Result<ReversalReceipt, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_billing().call_reverse_payment(s, ctx, payment_id, reason))
+        self.call(m, Export::ReversePayment, (ctx, payment_id, reason,))
     }
 
     /// `billing.allocate-balance`.
     pub fn allocate_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &AllocateBalanceRequest) -> Result<std::result::Result<BalanceAllocation, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_billing().call_allocate_balance(s, ctx, req))
+        self.call(m, Export::AllocateBalance, (ctx, req,))
     }
 
     /// `billing.day-close`.
     pub fn day_close(&mut self, m: &MerchantId, ctx: &CallContext, account_id: &str, date: &str) -> Result<std::result::Result<DayCloseReport, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_billing().call_day_close(s, ctx, &account_id.to_owned(), &date.to_owned()))
+        self.call(m, Export::DayClose, (ctx, &account_id.to_owned(), &date.to_owned(),))
     }
 
     // ------------------------------------------------------------ checkout
 
     /// `checkout.authorize`.
     pub fn authorize(&mut self, m: &MerchantId, ctx: &CallContext, req: &AuthorizeRequest) -> Result<std::result::Result<Authorization, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_checkout().call_authorize(s, ctx, req))
+        self.call(m, Export::Authorize, (ctx, req,))
     }
 
     /// `checkout.capture`.
     pub fn capture(&mut self, m: &MerchantId, ctx: &CallContext, req: &CaptureRequest) -> Result<std::result::Result<CaptureReceipt, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_checkout().call_capture(s, ctx, req))
+        self.call(m, Export::Capture, (ctx, req,))
     }
 
     /// `checkout.void-hold`.
     pub fn void_hold(&mut self, m: &MerchantId, ctx: &CallContext, hold_id: &str) -> Result<std::result::Result<VoidReceipt, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_checkout().call_void_hold(s, ctx, hold_id))
+        self.call(m, Export::VoidHold, (ctx, hold_id,))
     }
 
     /// `checkout.apply-balance`.
     pub fn apply_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &ApplyBalanceRequest) -> Result<std::result::Result<BalanceApplication, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_checkout().call_apply_balance(s, ctx, req))
+        self.call(m, Export::ApplyBalance, (ctx, req,))
     }
 
     /// `checkout.record-return`.
     pub fn record_return(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordReturnRequest) -> Result<std::result::Result<CreditNote, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_checkout().call_record_return(s, ctx, req))
+        self.call(m, Export::RecordReturn, (ctx, req,))
     }
 
     // ------------------------------------------------------------- queries
 
     /// `queries.get-account`.
     pub fn get_account(&mut self, m: &MerchantId, account_id: &str, now_ms: i64) -> Result<std::result::Result<AccountSummary, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_get_account(s, &account_id.to_owned(), now_ms))
+        self.call(m, Export::GetAccount, (&account_id.to_owned(), now_ms,))
     }
 
     /// `queries.list-accounts`.
     pub fn list_accounts(&mut self, m: &MerchantId, after: Option<&str>, limit: u32) -> Result<std::result::Result<Vec<String>, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_list_accounts(s, after.map(str::to_owned).as_ref(), limit))
+        self.call(m, Export::ListAccounts, (after.map(str::to_owned).as_ref(), limit,))
     }
 
     /// `queries.ledger`.
     pub fn ledger(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<LedgerPage, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_ledger(s, &account_id.to_owned(), after_seq, limit))
+        self.call(m, Export::Ledger, (&account_id.to_owned(), after_seq, limit,))
     }
 
     /// Every entry of the account's ledger, fetched page by page.
@@ -572,41 +690,41 @@ impl Ledger {
 
     /// `queries.open-holds`.
     pub fn open_holds(&mut self, m: &MerchantId, account_id: &str, now_ms: i64) -> Result<std::result::Result<Vec<Hold>, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_open_holds(s, &account_id.to_owned(), now_ms))
+        self.call(m, Export::OpenHolds, (&account_id.to_owned(), now_ms,))
     }
 
     /// `queries.get-hold`.
     pub fn get_hold(&mut self, m: &MerchantId, hold_id: &str, now_ms: i64) -> Result<std::result::Result<Hold, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_get_hold(s, hold_id, now_ms))
+        self.call(m, Export::GetHold, (hold_id, now_ms,))
     }
 
     /// `queries.credit-limit-history`.
     pub fn credit_limit_history(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<CreditLimitPage, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_credit_limit_history(s, &account_id.to_owned(), after_seq, limit))
+        self.call(m, Export::CreditLimitHistory, (&account_id.to_owned(), after_seq, limit,))
     }
 
     /// `queries.open-invoices`.
     pub fn open_invoices(&mut self, m: &MerchantId, account_id: &str, today: &str) -> Result<std::result::Result<Vec<Invoice>, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_open_invoices(s, &account_id.to_owned(), &today.to_owned()))
+        self.call(m, Export::OpenInvoices, (&account_id.to_owned(), &today.to_owned(),))
     }
 
     /// `queries.get-invoice`.
     pub fn get_invoice(&mut self, m: &MerchantId, invoice_id: &str, today: &str) -> Result<std::result::Result<Invoice, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_get_invoice(s, invoice_id, &today.to_owned()))
+        self.call(m, Export::GetInvoice, (invoice_id, &today.to_owned(),))
     }
 
     /// `queries.payments`.
     pub fn payments(&mut self, m: &MerchantId, account_id: &str, after: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Payment>, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_payments(s, &account_id.to_owned(), after, limit))
+        self.call(m, Export::Payments, (&account_id.to_owned(), after, limit,))
     }
 
     /// `queries.reminders`.
     pub fn reminders(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Reminder>, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_reminders(s, &account_id.to_owned(), after_seq, limit))
+        self.call(m, Export::Reminders, (&account_id.to_owned(), after_seq, limit,))
     }
 
     /// `queries.suggest-credit-limit`.
     pub fn suggest_credit_limit(&mut self, m: &MerchantId, account_id: &str, as_of: &str) -> Result<std::result::Result<CreditLimitSuggestion, CreditError>> {
-        self.call(m, |i, s| i.storefront_credit_queries().call_suggest_credit_limit(s, &account_id.to_owned(), &as_of.to_owned()))
+        self.call(m, Export::SuggestCreditLimit, (&account_id.to_owned(), &as_of.to_owned(),))
     }
 }

@@ -51,3 +51,12 @@ fn merchant_ids_are_checked_by_the_host() {
     assert!(MerchantId::new("x".repeat(65)).is_err());
     assert!(MerchantId::new("x".repeat(64)).is_ok());
 }
+
+#[test]
+fn the_component_imports_its_store_and_nothing_else() {
+    // No clock, randomness, files, network or environment to observe: the
+    // only way in is the merchant-scoped store.
+    let mut imports = component().imports();
+    imports.sort();
+    assert_eq!(imports, vec!["storefront:credit/store@0.1.0".to_owned(), "storefront:credit/types@0.1.0".to_owned()]);
+}
