@@ -177,7 +177,7 @@ fn holds_expire_in_their_own_order_whatever_was_placed_or_voided_before() {
     let mut h = H::memory();
     h.open("acme", "1000.00");
     let c = h.ctx();
-    let mut place = |h: &mut H, order: &str, amount: &str, ttl: u32| {
+    let place = |h: &mut H, order: &str, amount: &str, ttl: u32| {
         let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp(amount), hold_ttl_s: Some(ttl) };
         let c = CallContext { idempotency_key: format!("{}-{order}", c.idempotency_key), now_ms: h.now_ms };
         match h.authorize_with(&c, &req) {
