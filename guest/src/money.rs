@@ -56,8 +56,18 @@ impl Currency {
     /// assert!(Currency::from_code("XXX").is_err());
     /// ```
     pub fn from_code(code: &str) -> Result<Currency, Error> {
+        // Three ASCII letters as one number (big-endian keeps the table's
+        // order): a lookup is a few integer comparisons, and every answer
+        // makes several.
+        fn key(code: &str) -> Option<u32> {
+            match code.as_bytes() {
+                &[a, b, c] => Some(u32::from_be_bytes([0, a, b, c])),
+                _ => None,
+            }
+        }
+        let wanted = key(code).ok_or_else(|| Error::CurrencyUnknown(truncate(code, 8)))?;
         CURRENCIES
-            .binary_search_by(|(c, _)| (*c).cmp(code))
+            .binary_search_by(|(c, _)| key(c).cmp(&Some(wanted)))
             .map(|i| Currency { code: CURRENCIES[i].0, minor_units: CURRENCIES[i].1 })
             .map_err(|_| Error::CurrencyUnknown(truncate(code, 8)))
     }
@@ -225,6 +235,18 @@ fn positive_zero(mut d: Decimal) -> Decimal {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_currency_in_the_table_is_found_and_nothing_else() {
+        for (code, units) in CURRENCIES {
+            let c = Currency::from_code(code).unwrap();
+            assert_eq!((c.code(), c.minor_units()), (*code, *units));
+        }
+        for bad in ["", "GB", "GBPX", "gbp", "XAU", "ZZZ", "AAA"] {
+            assert!(Currency::from_code(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]
