@@ -200,12 +200,13 @@ impl SqliteBackend {
 
 impl Backend for SqliteBackend {
     fn begin(&mut self) -> Result<()> {
-        self.conn.execute_batch(if self.grouped { "SAVEPOINT unit" } else { "BEGIN IMMEDIATE" })?;
+        // Prepared once: in a group these run twice per call.
+        self.conn.prepare_cached(if self.grouped { "SAVEPOINT unit" } else { "BEGIN IMMEDIATE" })?.execute([])?;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch(if self.grouped { "RELEASE unit" } else { "COMMIT" })?;
+        self.conn.prepare_cached(if self.grouped { "RELEASE unit" } else { "COMMIT" })?.execute([])?;
         Ok(())
     }
 

@@ -54,6 +54,26 @@ pub enum Reply {
     HostError(String),
 }
 
+/// A call's outcome before it becomes JSON. The group-commit thread hands
+/// outcomes over and each caller's thread does its own conversion, so the
+/// one thread every call waits on does only the call.
+pub struct Outcome(Box<dyn FnOnce() -> Reply + Send>);
+
+impl Outcome {
+    /// The answer, as JSON.
+    pub fn reply(self) -> Reply {
+        (self.0)()
+    }
+
+    fn host_error(message: String) -> Outcome {
+        Outcome(Box::new(move || Reply::HostError(message)))
+    }
+}
+
+fn outcome<T: Serialize + Send + 'static>(r: anyhow::Result<std::result::Result<T, CreditError>>) -> Outcome {
+    Outcome(Box::new(move || reply(r)))
+}
+
 fn reply<T: Serialize>(r: anyhow::Result<std::result::Result<T, CreditError>>) -> Reply {
     match r {
         Ok(Ok(v)) => serde_json::to_value(v).map_or_else(|e| Reply::HostError(e.to_string()), Reply::Ok),
@@ -64,6 +84,11 @@ fn reply<T: Serialize>(r: anyhow::Result<std::result::Result<T, CreditError>>) -
 
 /// Makes one call on `ledger`.
 pub fn execute(ledger: &mut Ledger, call: &Call) -> Reply {
+    run(ledger, call).reply()
+}
+
+/// Makes one call on `ledger`; the answer is converted later.
+fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
     let merchant = match call {
         Call::OpenAccount { merchant, .. }
         | Call::ChangeCreditLimit { merchant, .. }
@@ -82,23 +107,23 @@ pub fn execute(ledger: &mut Ledger, call: &Call) -> Reply {
     };
     let m = match MerchantId::new(merchant.clone()) {
         Ok(m) => m,
-        Err(e) => return Reply::HostError(e.to_string()),
+        Err(e) => return Outcome::host_error(e.to_string()),
     };
     match call {
-        Call::OpenAccount { ctx, req, .. } => reply(ledger.open_account(&m, ctx, req)),
-        Call::ChangeCreditLimit { ctx, req, .. } => reply(ledger.change_credit_limit(&m, ctx, req)),
-        Call::SetStatus { ctx, req, .. } => reply(ledger.set_status(&m, ctx, req)),
-        Call::SetBillingPolicy { ctx, req, .. } => reply(ledger.set_billing_policy(&m, ctx, req)),
-        Call::Authorize { ctx, req, .. } => reply(ledger.authorize(&m, ctx, req)),
-        Call::Capture { ctx, req, .. } => reply(ledger.capture(&m, ctx, req)),
-        Call::VoidHold { ctx, hold_id, .. } => reply(ledger.void_hold(&m, ctx, hold_id)),
-        Call::ApplyBalance { ctx, req, .. } => reply(ledger.apply_balance(&m, ctx, req)),
-        Call::RecordReturn { ctx, req, .. } => reply(ledger.record_return(&m, ctx, req)),
-        Call::RecordPayment { ctx, req, .. } => reply(ledger.record_payment(&m, ctx, req)),
-        Call::ReversePayment { ctx, payment_id, reason, .. } => reply(ledger.reverse_payment(&m, ctx, payment_id, reason)),
-        Call::AllocateBalance { ctx, req, .. } => reply(ledger.allocate_balance(&m, ctx, req)),
-        Call::DayClose { ctx, account_id, date, .. } => reply(ledger.day_close(&m, ctx, account_id, date)),
-        Call::GetAccount { account_id, now_ms, .. } => reply(ledger.get_account(&m, account_id, *now_ms)),
+        Call::OpenAccount { ctx, req, .. } => outcome(ledger.open_account(&m, ctx, req)),
+        Call::ChangeCreditLimit { ctx, req, .. } => outcome(ledger.change_credit_limit(&m, ctx, req)),
+        Call::SetStatus { ctx, req, .. } => outcome(ledger.set_status(&m, ctx, req)),
+        Call::SetBillingPolicy { ctx, req, .. } => outcome(ledger.set_billing_policy(&m, ctx, req)),
+        Call::Authorize { ctx, req, .. } => outcome(ledger.authorize(&m, ctx, req)),
+        Call::Capture { ctx, req, .. } => outcome(ledger.capture(&m, ctx, req)),
+        Call::VoidHold { ctx, hold_id, .. } => outcome(ledger.void_hold(&m, ctx, hold_id)),
+        Call::ApplyBalance { ctx, req, .. } => outcome(ledger.apply_balance(&m, ctx, req)),
+        Call::RecordReturn { ctx, req, .. } => outcome(ledger.record_return(&m, ctx, req)),
+        Call::RecordPayment { ctx, req, .. } => outcome(ledger.record_payment(&m, ctx, req)),
+        Call::ReversePayment { ctx, payment_id, reason, .. } => outcome(ledger.reverse_payment(&m, ctx, payment_id, reason)),
+        Call::AllocateBalance { ctx, req, .. } => outcome(ledger.allocate_balance(&m, ctx, req)),
+        Call::DayClose { ctx, account_id, date, .. } => outcome(ledger.day_close(&m, ctx, account_id, date)),
+        Call::GetAccount { account_id, now_ms, .. } => outcome(ledger.get_account(&m, account_id, *now_ms)),
     }
 }
 
@@ -124,7 +149,17 @@ pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write) -
 /// A call waiting for its group to commit, with where its answer goes.
 struct Job {
     call: Call,
-    answer: mpsc::Sender<Reply>,
+    answer: mpsc::Sender<Outcome>,
+}
+
+/// A call submitted to a `GroupCommit`, its answer still to come.
+pub struct Pending(mpsc::Receiver<Outcome>);
+
+impl Pending {
+    /// Waits for the answer (it comes once the call's group committed).
+    pub fn wait(self) -> Reply {
+        self.0.recv().map_or_else(|_| Reply::HostError("the group-commit thread has stopped".into()), Outcome::reply)
+    }
 }
 
 /// Group commit: one thread runs calls from many clients on one instance
@@ -167,30 +202,28 @@ impl GroupCommit {
 
     /// Makes one call; returns once it is durable (or refused).
     pub fn call(&self, call: Call) -> Reply {
-        let (answer, reply) = mpsc::channel();
-        if self.jobs.send(Job { call, answer }).is_err() {
-            return Reply::HostError("the group-commit thread has stopped".into());
-        }
-        reply.recv().unwrap_or_else(|_| Reply::HostError("the group-commit thread has stopped".into()))
+        self.submit(call).wait()
     }
 
     /// Queues a call and returns where its answer will arrive (for clients
     /// that pipeline).
-    pub fn submit(&self, call: Call) -> mpsc::Receiver<Reply> {
+    pub fn submit(&self, call: Call) -> Pending {
         let (answer, reply) = mpsc::channel();
+        // If the thread has stopped, the answer channel closes unanswered
+        // and `wait` says so.
         let _ = self.jobs.send(Job { call, answer });
-        reply
+        Pending(reply)
     }
 }
 
-fn run_group(ledger: &mut Ledger, group: &[Job]) -> Vec<Reply> {
+fn run_group(ledger: &mut Ledger, group: &[Job]) -> Vec<Outcome> {
     if let Err(e) = ledger.backend().begin_group() {
-        return group.iter().map(|_| Reply::HostError(format!("begin: {e:#}"))).collect();
+        return group.iter().map(|_| Outcome::host_error(format!("begin: {e:#}"))).collect();
     }
-    let answers: Vec<Reply> = group.iter().map(|job| execute(ledger, &job.call)).collect();
+    let answers: Vec<Outcome> = group.iter().map(|job| run(ledger, &job.call)).collect();
     match ledger.backend().commit_group() {
         Ok(()) => answers,
-        Err(e) => group.iter().map(|_| Reply::HostError(format!("commit: {e:#}"))).collect(),
+        Err(e) => group.iter().map(|_| Outcome::host_error(format!("commit: {e:#}"))).collect(),
     }
 }
 
@@ -198,7 +231,7 @@ fn run_group(ledger: &mut Ledger, group: &[Job]) -> Vec<Reply> {
 /// may send many before reading answers), committed in groups, and
 /// answered in order, each only after its group is durable.
 pub fn serve_grouped(group: &GroupCommit, input: impl BufRead + Send, mut output: impl Write) -> Result<()> {
-    let (pending, answers) = mpsc::channel::<mpsc::Receiver<Reply>>();
+    let (pending, answers) = mpsc::channel::<Result<Pending, Reply>>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> Result<()> {
             for line in input.lines() {
@@ -206,22 +239,21 @@ pub fn serve_grouped(group: &GroupCommit, input: impl BufRead + Send, mut output
                 if line.trim().is_empty() {
                     continue;
                 }
-                let rx = match serde_json::from_str::<Call>(&line) {
-                    Ok(call) => group.submit(call),
-                    Err(e) => {
-                        let (tx, rx) = mpsc::channel();
-                        let _ = tx.send(Reply::HostError(format!("not a call: {e}")));
-                        rx
-                    }
+                let next = match serde_json::from_str::<Call>(&line) {
+                    Ok(call) => Ok(group.submit(call)),
+                    Err(e) => Err(Reply::HostError(format!("not a call: {e}"))),
                 };
-                if pending.send(rx).is_err() {
+                if pending.send(next).is_err() {
                     break;
                 }
             }
             Ok(())
         });
-        for rx in answers {
-            let answer = rx.recv().unwrap_or_else(|_| Reply::HostError("no answer".into()));
+        for next in answers {
+            let answer = match next {
+                Ok(pending) => pending.wait(),
+                Err(refused) => refused,
+            };
             serde_json::to_writer(&mut output, &answer)?;
             output.write_all(b"\n")?;
             output.flush()?;

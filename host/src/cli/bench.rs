@@ -277,13 +277,45 @@ fn table(title: &str, rows: &[Stats]) {
     }
 }
 
-/// Runs every measurement; `n` calls per operation.
-pub fn run(component: &Component, n: usize, history_max: usize) -> Result<()> {
+/// The tables `bench` prints; `--only` picks some.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Table {
+    /// Each operation through the component and natively, and fuel.
+    Calls,
+    /// Warm instance against a fresh instance per call.
+    Fresh,
+    /// Memory and SQLite, one and several threads, group commit.
+    Stores,
+    /// Growing histories and crowded accounts.
+    History,
+}
+
+/// Runs the measurements (all of them when `only` is empty); `n` calls per
+/// operation.
+pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) -> Result<()> {
     let merchant = MerchantId::new("bench")?;
+    let wanted = |t: Table| only.is_empty() || only.contains(&t);
     println!("## Results\n");
     println!("Component: {} bytes. Calls per operation: {n}.", COMPONENT_WASM.len());
+    if wanted(Table::Calls) {
+        calls_table(component, &merchant, n)?;
+    }
+    if wanted(Table::Fresh) {
+        fresh_table(component, &merchant, n)?;
+    }
+    if wanted(Table::Stores) {
+        stores_table(component, &merchant, n)?;
+    }
+    if wanted(Table::History) {
+        history_table(component, &merchant, n, history_max)?;
+    }
+    Ok(())
+}
 
-    // 1. Through the component (warm instance, memory store) vs natively.
+/// 1. Through the component (warm instance, memory store) vs natively, and
+/// 2. the fuel of one authorize.
+fn calls_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
+    let merchant = merchant.clone();
     let mut ledger = Ledger::open_in_memory(component);
     let through = suite("component", Target::Component(&mut ledger, &merchant), n)?;
     let mut engine = Engine::new(MemKv::default());
@@ -315,8 +347,19 @@ pub fn run(component: &Component, n: usize, history_max: usize) -> Result<()> {
     ok(fuel_ledger.authorize(&merchant, &ctx("f-2".into()), &req))?;
     let fuel_decline = fuel_ledger.last_call_fuel();
     println!("\nFuel: one approving `authorize` {fuel_approve}, one declining {fuel_decline}.");
+    Ok(())
+}
 
-    // 3. Warm instance vs a fresh instance per call.
+/// 3. Warm instance vs a fresh instance per call.
+fn fresh_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
+    let merchant = merchant.clone();
+    let mut warm_ledger = Ledger::open_in_memory(component);
+    ok(warm_ledger.open_account(&merchant, &ctx("open".into()), &open_request("x", "1000000.00")))?;
+    let (s, w) = time(n, |i| {
+        let req = AuthorizeRequest { account_id: "x".into(), order_id: format!("O{i}"), amount: gbp("9999999.00"), hold_ttl_s: None };
+        ok(warm_ledger.authorize(&merchant, &ctx(format!("k{i}")), &req)).map(drop)
+    })?;
+    let warm = stats("authorize (decline), warm instance", s, w);
     let mut fresh = Ledger::open_in_memory(component);
     fresh.set_fresh_instance_per_call(true);
     ok(fresh.open_account(&merchant, &ctx("open".into()), &open_request("x", "1000000.00")))?;
@@ -325,15 +368,17 @@ pub fn run(component: &Component, n: usize, history_max: usize) -> Result<()> {
         ok(fresh.authorize(&merchant, &ctx(format!("k{i}")), &req)).map(drop)
     })?;
     let fresh_stats = stats("authorize (decline), fresh instance per call", s, w);
-    let warm = through.iter().find(|s| s.name.starts_with("authorize (decline)")).map(|s| (s.median, s.p99, s.per_sec));
     println!("\n### Warm instance vs fresh instance per call (pooling allocator, memory store)\n");
     println!("| mode | median µs | p99 µs | calls/s |\n|---|---:|---:|---:|");
-    if let Some((m50, m99, ps)) = warm {
-        println!("| warm instance, authorize (decline) | {} | {} | {ps:.0} |", us(m50), us(m99));
+    for r in [&warm, &fresh_stats] {
+        println!("| {} | {} | {} | {:.0} |", r.name, us(r.median), us(r.p99), r.per_sec);
     }
-    println!("| {} | {} | {} | {:.0} |", fresh_stats.name, us(fresh_stats.median), us(fresh_stats.p99), fresh_stats.per_sec);
+    Ok(())
+}
 
-    // 4. Stores and threads: record-payment (a durable write each).
+/// 4. Stores and threads: record-payment (a durable write each).
+fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
+    let merchant = merchant.clone();
     let dir = tempfile_dir()?;
     let mut rows = Vec::new();
     for threads in [1usize, 4] {
@@ -412,9 +457,71 @@ pub fn run(component: &Component, n: usize, history_max: usize) -> Result<()> {
         });
         rows.push(stats(format!("record-payment, sqlite group commit, {threads} callers"), samples, start.elapsed()));
     }
+    // Pipelined clients, as `serve --group-commit` allows: each keeps
+    // `window` calls in flight and counts a call done when its answer (sent
+    // only after its group committed) arrives.
+    for (clients, window) in [(4usize, 16usize), (4, 64)] {
+        let group = crate::serve::GroupCommit::sqlite(component, &dir.join(format!("pipe-{clients}-{window}.sqlite")), 256)?;
+        let open = crate::serve::Call::OpenAccount { merchant: "bench".into(), ctx: ctx("open".into()), req: open_request("p", "1000.00") };
+        match group.call(open) {
+            crate::serve::Reply::Ok(_) => {}
+            other => return Err(anyhow!("{other:?}")),
+        }
+        let per_client = (n / clients).max(1);
+        let start = Instant::now();
+        let samples: Vec<Duration> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..clients)
+                .map(|t| {
+                    let group = group.clone();
+                    scope.spawn(move || -> Result<Vec<Duration>> {
+                        let mut in_flight = std::collections::VecDeque::with_capacity(window);
+                        let mut samples = Vec::with_capacity(per_client);
+                        let wait = |(sent, pending): (Instant, crate::serve::Pending)| -> Result<Duration> {
+                            match pending.wait() {
+                                crate::serve::Reply::Ok(_) => Ok(sent.elapsed()),
+                                other => Err(anyhow!("{other:?}")),
+                            }
+                        };
+                        for i in 0..per_client {
+                            if in_flight.len() == window {
+                                samples.push(wait(in_flight.pop_front().expect("window is full"))?);
+                            }
+                            let call = crate::serve::Call::RecordPayment {
+                                merchant: "bench".into(),
+                                ctx: ctx(format!("c{t}-{i}")),
+                                req: RecordPaymentRequest {
+                                    account_id: "p".into(),
+                                    amount: gbp("1.00"),
+                                    received_on: "2026-03-02".into(),
+                                    method: "card".into(),
+                                    reference: "r".into(),
+                                    allocations: vec![],
+                                },
+                            };
+                            in_flight.push_back((Instant::now(), group.submit(call)));
+                        }
+                        while let Some(f) = in_flight.pop_front() {
+                            samples.push(wait(f)?);
+                        }
+                        Ok(samples)
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("bench thread").expect("bench calls")).collect()
+        });
+        rows.push(stats(
+            format!("record-payment, sqlite group commit, {clients} pipelined clients x {window} in flight"),
+            samples,
+            start.elapsed(),
+        ));
+    }
     table("Stores and threads (record-payment; durable: fsync per commit)", &rows);
+    Ok(())
+}
 
-    // 5. History size and open items.
+/// 5. History size and open items.
+fn history_table(component: &Component, merchant: &MerchantId, n: usize, history_max: usize) -> Result<()> {
+    let merchant = merchant.clone();
     let mut rows = Vec::new();
     let mut sizes = vec![100usize, 10_000];
     if history_max >= 1_000_000 {

@@ -74,6 +74,10 @@ enum Command {
         /// The largest history to measure (100, 10,000 and 1,000,000).
         #[arg(long, default_value_t = 1_000_000)]
         history: usize,
+        /// Only these tables (repeatable): calls, fresh, stores, history.
+        /// All of them when not given.
+        #[arg(long, value_enum)]
+        only: Vec<bench::Table>,
     },
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
@@ -114,8 +118,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&component()?, db)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { calls, history } => {
-            bench::run(&component()?, *calls, *history)?;
+        Command::Bench { calls, history, only } => {
+            bench::run(&component()?, *calls, *history, only)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { db, group_commit } => {
