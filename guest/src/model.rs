@@ -358,7 +358,12 @@ pub struct Account {
     pub next_expiry_ms: Option<i64>,
     pub policy: Policy,
     pub held_for_overdue: bool,
-    pub open_items: Vec<OpenItemRef>,
+    /// The open items (invoices, fees, interest, adjustments), stored on
+    /// their own under `items/<account-id>` so that calls which do not need
+    /// them (authorize, void) do not read them: `None` until read (see
+    /// `Engine::account`).
+    #[serde(skip)]
+    pub open_items: Option<Vec<OpenItemRef>>,
     pub item_count: u64,
     pub payment_count: u64,
     pub reminder_count: u64,

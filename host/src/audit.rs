@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use credit_guest::codec::decode;
-use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice, OpenHoldRef};
+use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice, OpenHoldRef, OpenItemRef};
 use rust_decimal::Decimal;
 
 use crate::backend::Backend;
@@ -194,7 +194,14 @@ fn check_account(
     }
     // Open-item accounting: posted debt is what the open items still owe.
     let mut items_sum = Decimal::ZERO;
-    for item in &account.open_items {
+    let open_items: Vec<OpenItemRef> = match backend.get(merchant, &format!("items/{id}"))? {
+        Some(bytes) => decode(&bytes).with_context(|| format!("items/{id}"))?,
+        None => {
+            problems.push("the account has no open-items record".to_owned());
+            Vec::new()
+        }
+    };
+    for item in &open_items {
         items_sum += item.outstanding;
         if item.outstanding <= Decimal::ZERO {
             problems.push(format!("open item {} owes nothing but is listed as open", item.id));

@@ -376,3 +376,42 @@ fn currencies_with_other_minor_units() {
     }
     assert_eq!(h.decline("dinar", "K-2", kwd("0.001")).shortfall, "0.001");
 }
+
+#[test]
+fn authorize_costs_no_more_on_an_account_crowded_with_holds_and_invoices() {
+    // Open holds and open items live outside the account record, so a
+    // checkout does not pay for them. Fuel is deterministic: this compares
+    // work done, not time.
+    use credit_host::{Ledger, MerchantId};
+    let m = MerchantId::new("shop").unwrap();
+    let mut l = Ledger::open_in_memory(component());
+    let c = |k: String| CallContext { idempotency_key: k, now_ms: T0 };
+    let auth = |order: String, amount: &str| AuthorizeRequest {
+        account_id: String::new(),
+        order_id: order,
+        amount: gbp(amount),
+        hold_ttl_s: None,
+    };
+    let decline_fuel = |l: &mut Ledger, account: &str| {
+        let req = AuthorizeRequest { account_id: account.into(), ..auth("TOO-BIG".into(), "99999999.00") };
+        let Ok(Ok(Authorization::Declined(_))) = l.authorize(&m, &c(format!("d-{account}")), &req) else { panic!("decline expected") };
+        l.last_call_fuel()
+    };
+    for id in ["quiet", "crowded"] {
+        l.open_account(&m, &c(format!("open-{id}")), &open_req(id, "GBP", "1000000.00", Tolerance::None)).unwrap().unwrap();
+    }
+    for i in 0..40 {
+        let req = AuthorizeRequest { account_id: "crowded".into(), ..auth(format!("H{i}"), "1.00") };
+        l.authorize(&m, &c(format!("h{i}")), &req).unwrap().unwrap();
+    }
+    for i in 0..120 {
+        let req = AuthorizeRequest { account_id: "crowded".into(), ..auth(format!("I{i}"), "1.00") };
+        let Ok(Ok(Authorization::Approved(a))) = l.authorize(&m, &c(format!("i{i}")), &req) else { panic!("approval expected") };
+        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None };
+        l.capture(&m, &c(format!("c{i}")), &cap).unwrap().unwrap();
+    }
+    let quiet = decline_fuel(&mut l, "quiet");
+    let crowded = decline_fuel(&mut l, "crowded");
+    // Only the figures' digits differ (posted debt 120.00, holds 40.00).
+    assert!(crowded <= quiet + quiet / 20, "crowded {crowded} vs quiet {quiet}");
+}

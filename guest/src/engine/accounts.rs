@@ -58,7 +58,7 @@ impl<K: Kv> Engine<K> {
                     next_expiry_ms: None,
                     policy,
                     held_for_overdue: false,
-                    open_items: Vec::new(),
+                    open_items: Some(Vec::new()),
                     item_count: 0,
                     payment_count: 0,
                     reminder_count: 0,
@@ -68,7 +68,7 @@ impl<K: Kv> Engine<K> {
                 eng.record_limit_change(&mut account, ctx, Decimal::ZERO, credit_limit, &req.opened_by, "account opened")?;
                 let memo = format!("opened by {} with credit limit {}", req.opened_by, currency.format(credit_limit));
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::AccountOpened, credit_limit, memo))?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )
@@ -124,7 +124,7 @@ impl<K: Kv> Engine<K> {
                     req.reason
                 );
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::CreditLimitChanged, new_limit, memo))?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )
@@ -162,7 +162,7 @@ impl<K: Kv> Engine<K> {
                 account.status = req.status;
                 account.held_for_overdue = false;
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )
@@ -191,7 +191,7 @@ impl<K: Kv> Engine<K> {
                 account.policy = policy;
                 let memo = format!("terms and billing policy changed by {}: {}", req.changed_by, req.reason);
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::PolicyChanged, Decimal::ZERO, memo))?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )

@@ -104,7 +104,7 @@ impl<K: Kv> Engine<K> {
                 return Err(Error::AllocationExceedsAmount);
             }
         } else {
-            let mut items: Vec<&OpenItemRef> = account.open_items.iter().collect();
+            let mut items: Vec<&OpenItemRef> = items(account)?.iter().collect();
             items.sort_by_key(|i| {
                 let rank = preferred.iter().position(|p| *p == i.id).unwrap_or(usize::MAX);
                 let due = rules::effective_due(&i.schedule, i.total, i.outstanding).unwrap_or(NaiveDate::MAX);
@@ -300,7 +300,7 @@ impl<K: Kv> Engine<K> {
                 account.payment_count += 1;
                 eng.save(&account_payment_key(&account.id, account.payment_count), &payment_id)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&account, ctx.now_ms)? })
             },
         )
@@ -390,7 +390,7 @@ impl<K: Kv> Engine<K> {
                 }
                 payment.reversed = true;
                 eng.save(&payment_key(payment_id), &payment)?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(ReversalReceipt {
                     payment: payment_view(&payment, c),
                     reopened,
@@ -440,7 +440,7 @@ impl<K: Kv> Engine<K> {
                     applied = eng.apply_plan(&mut account, ctx, today, &Source::StoredBalance, "stored-balance", seq, plan)?;
                     eng.release_overdue_hold(&mut account, ctx, today)?;
                 }
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(BalanceAllocation {
                     allocations: applied.iter().map(|a| applied_view(a, c)).collect(),
                     used: c.format(used),

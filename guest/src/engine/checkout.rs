@@ -76,7 +76,7 @@ impl<K: Kv> Engine<K> {
             "authorize",
             req,
             |eng| {
-                let mut account = eng.account(&req.account_id)?;
+                let mut account = eng.account_light(&req.account_id)?;
                 let order = eng.order_for(&account, &req.order_id)?;
                 let released = eng.release_expired(&mut account, ctx)?;
                 // Read again after a release, which may have freed this order.
@@ -140,7 +140,7 @@ impl<K: Kv> Engine<K> {
                 }?;
                 // A decline changes nothing unless expired holds were released.
                 if released > 0 || matches!(answer, Authorization::Approved { .. }) {
-                    eng.save(&account_key(&account.id), &account)?;
+                    eng.save_account(&account)?;
                 }
                 Ok(answer)
             },
@@ -150,7 +150,8 @@ impl<K: Kv> Engine<K> {
     /// Loads an open hold with its account, releasing expired holds first.
     fn open_hold(&mut self, ctx: &Ctx, hold_id: &str) -> Result<(Hold, Account), Error> {
         let hold = self.hold(hold_id)?;
-        let mut account = self.account(&hold.account_id)?;
+        // Capture reads the open items itself; void never needs them.
+        let mut account = self.account_light(&hold.account_id)?;
         self.release_expired(&mut account, ctx)?;
         let hold = self.hold(hold_id)?;
         match hold.state {
@@ -179,6 +180,7 @@ impl<K: Kv> Engine<K> {
             |eng| {
                 let (mut hold, mut account) = eng.open_hold(ctx, &req.hold_id)?;
                 ensure_currency(&account, currency)?;
+                eng.load_items(&mut account)?;
                 if amount > hold.amount {
                     return Err(Error::CaptureExceedsHold);
                 }
@@ -225,7 +227,7 @@ impl<K: Kv> Engine<K> {
                     .order(&hold.order_id)
                     .invoice(&invoice.id);
                 eng.append(&mut account, ctx, e)?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(CaptureReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     captured: currency.format(amount),
@@ -258,7 +260,7 @@ impl<K: Kv> Engine<K> {
                     .hold(&hold.id)
                     .order(&hold.order_id);
                 eng.append(&mut account, ctx, e)?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(VoidReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     released: currency.format(hold.amount),
@@ -295,7 +297,7 @@ impl<K: Kv> Engine<K> {
                         .order(&req.order_id);
                     eng.append(&mut account, ctx, e)?;
                 }
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(BalanceApplication {
                     applied: currency.format(applied),
                     remaining: currency.format(sub(amount, applied)?),
@@ -360,7 +362,7 @@ impl<K: Kv> Engine<K> {
                 let seq = eng.append(&mut account, ctx, e)?;
                 eng.apply_plan(&mut account, ctx, today, &Source::CreditNote, &credit_note_id, seq, plan)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(CreditNote {
                     credit_note_id,
                     order_id: req.order_id.clone(),

@@ -35,7 +35,7 @@ impl<K: Kv> Engine<K> {
                 let report = eng.close_account_day(&mut account, ctx, day)?;
                 account.last_close = Some(dates::format(day));
                 eng.save(&marker, &report)?;
-                eng.save(&account_key(&account.id), &account)?;
+                eng.save_account(&account)?;
                 Ok(report)
             },
         )
@@ -53,7 +53,7 @@ impl<K: Kv> Engine<K> {
             released_from_hold: false,
             holds_expired: self.release_expired(account, ctx)?,
         };
-        let mut invoices: Vec<&OpenItemRef> = account.open_items.iter().filter(|i| i.kind == ItemKind::Invoice).collect();
+        let mut invoices: Vec<&OpenItemRef> = items(&account)?.iter().filter(|i| i.kind == ItemKind::Invoice).collect();
         invoices.sort_by_key(|i| i.seq);
         let ids: Vec<String> = invoices.into_iter().map(|i| i.id.clone()).collect();
         let policy = account.policy.clone();
@@ -118,8 +118,7 @@ impl<K: Kv> Engine<K> {
         }
 
         if let Some(limit) = policy.hold_after_days_overdue {
-            let late = account
-                .open_items
+            let late = items(account)?
                 .iter()
                 .any(|i| i.kind == ItemKind::Invoice && item_days_overdue(i, day) > i64::from(limit));
             if late && account.status == Status::Active {

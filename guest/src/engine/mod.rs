@@ -172,6 +172,9 @@ fn push_padded(out: &mut String, mut n: u64) {
 fn account_key(id: &str) -> String {
     key(&["acct/", id], None)
 }
+fn items_key(account: &str) -> String {
+    key(&["items/", account], None)
+}
 fn customer_key(customer: &str, currency: &str) -> String {
     key(&["cust/", customer, "/", currency], None)
 }
@@ -238,6 +241,17 @@ fn close_key(account: &str, date: &str) -> String {
 /// Decodes a stored record, naming its key when it cannot.
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, Error> {
     crate::codec::decode(bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))
+}
+
+/// The account's open items; an error if they were not read (a bug, never
+/// an empty list).
+fn items(account: &Account) -> Result<&[OpenItemRef], Error> {
+    account.open_items.as_deref().ok_or_else(|| Error::StoreCorrupt(format!("account {}: open items used unread", account.id)))
+}
+
+fn items_mut(account: &mut Account) -> Result<&mut Vec<OpenItemRef>, Error> {
+    let id = &account.id;
+    account.open_items.as_mut().ok_or_else(|| Error::StoreCorrupt(format!("account {id}: open items used unread")))
 }
 
 fn currency_of(account: &Account) -> Result<Currency, Error> {
@@ -425,8 +439,35 @@ impl<K: Kv> Engine<K> {
         Ok(())
     }
 
+    /// The account with its open items.
     fn account(&self, id: &str) -> Result<Account, Error> {
+        let mut account = self.account_light(id)?;
+        self.load_items(&mut account)?;
+        Ok(account)
+    }
+
+    /// The account without its open items, for the calls that never look
+    /// at them (their `open_items` stays `None`; using it is an error, not
+    /// an empty list).
+    fn account_light(&self, id: &str) -> Result<Account, Error> {
         self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))
+    }
+
+    /// Reads the account's open items if they have not been read.
+    fn load_items(&self, account: &mut Account) -> Result<(), Error> {
+        if account.open_items.is_none() {
+            account.open_items = Some(self.load(&items_key(&account.id))?.unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// Saves the account, and its open items when they were read.
+    fn save_account(&mut self, account: &Account) -> Result<(), Error> {
+        self.save(&account_key(&account.id), account)?;
+        if let Some(items) = &account.open_items {
+            self.save(&items_key(&account.id), items)?;
+        }
+        Ok(())
     }
 
     /// The account a money movement is for: it must exist, be in the
@@ -612,7 +653,7 @@ impl<K: Kv> Engine<K> {
             return Ok(false);
         }
         let limit = i64::from(account.policy.hold_after_days_overdue.unwrap_or(0));
-        let still_late = account.open_items.iter().any(|i| i.kind == ItemKind::Invoice && item_days_overdue(i, today) > limit);
+        let still_late = items(account)?.iter().any(|i| i.kind == ItemKind::Invoice && item_days_overdue(i, today) > limit);
         if still_late && account.policy.hold_after_days_overdue.is_some() {
             return Ok(false);
         }
@@ -684,7 +725,7 @@ impl<K: Kv> Engine<K> {
         let raw = self.raw_figures(account, now_ms)?;
         let today = dates::day_of(now_ms);
         let overdue: Decimal =
-            account.open_items.iter().map(|i| rules::overdue_at(&i.schedule, i.total, i.outstanding, today)).sum();
+            items(account)?.iter().map(|i| rules::overdue_at(&i.schedule, i.total, i.outstanding, today)).sum();
         Ok(AccountSummary {
             account_id: account.id.clone(),
             customer_id: account.customer_id.clone(),
@@ -740,7 +781,7 @@ impl<K: Kv> Engine<K> {
         lines: Vec<Line>,
         terms: Terms,
     ) -> Result<Invoice, Error> {
-        if account.open_items.len() >= OPEN_INVOICES_PER_ACCOUNT_MAX {
+        if items(account)?.len() >= OPEN_INVOICES_PER_ACCOUNT_MAX {
             return Err(Error::TooManyOpenInvoices);
         }
         let c = currency_of(account)?;
@@ -794,7 +835,7 @@ impl<K: Kv> Engine<K> {
         };
         self.save(&invoice_key(&id), &invoice)?;
         self.save(&account_invoice_key(&account.id, invoice.seq), &id)?;
-        account.open_items.push(OpenItemRef { id, seq: invoice.seq, kind, total, outstanding: total, schedule });
+        items_mut(account)?.push(OpenItemRef { id, seq: invoice.seq, kind, total, outstanding: total, schedule });
         Ok(invoice)
     }
 
@@ -824,12 +865,13 @@ impl<K: Kv> Engine<K> {
     /// list, dropping it from the list once settled.
     fn save_item(&mut self, account: &mut Account, invoice: &Invoice) -> Result<(), Error> {
         self.save(&invoice_key(&invoice.id), invoice)?;
-        match account.open_items.iter().position(|i| i.id == invoice.id) {
+        let open = items_mut(account)?;
+        match open.iter().position(|i| i.id == invoice.id) {
             Some(pos) if invoice.outstanding.is_zero() => {
-                account.open_items.remove(pos);
+                open.remove(pos);
             }
-            Some(pos) => account.open_items[pos].outstanding = invoice.outstanding,
-            None if !invoice.outstanding.is_zero() => account.open_items.push(OpenItemRef {
+            Some(pos) => open[pos].outstanding = invoice.outstanding,
+            None if !invoice.outstanding.is_zero() => open.push(OpenItemRef {
                 id: invoice.id.clone(),
                 seq: invoice.seq,
                 kind: invoice.kind,

@@ -164,7 +164,7 @@ impl<K: Kv> Engine<K> {
         let today = parse_date(today, Field::Today)?;
         let account = self.account(account_id)?;
         let c = currency_of(&account)?;
-        let mut items: Vec<&OpenItemRef> = account.open_items.iter().collect();
+        let mut items: Vec<&OpenItemRef> = items(&account)?.iter().collect();
         items.sort_by_key(|i| (rules::effective_due(&i.schedule, i.total, i.outstanding), i.seq));
         items.into_iter().map(|i| Self::invoice_view(&self.invoice(&i.id)?, c, today)).collect()
     }
