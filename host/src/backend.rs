@@ -59,17 +59,17 @@ fn prefix_end(prefix: &str) -> Option<String> {
 
 // ------------------------------------------------------------------ memory
 
-/// Keeps everything in a `BTreeMap`. Writes go straight into the map and
-/// an undo log remembers what they replaced, so `rollback` restores it.
+/// Keeps everything in memory: one ordered map per merchant. Writes go
+/// straight into the map and an undo log remembers what they replaced, so
+/// `rollback` restores it. Reads borrow the key (no allocation); a write
+/// walks the map once (the replaced value comes back from the insert).
 #[derive(Default)]
 pub struct MemoryBackend {
-    map: BTreeMap<Key, Vec<u8>>,
-    /// What each write of the open unit replaced, oldest first.
-    undo: Option<Vec<(Key, Option<Vec<u8>>)>>,
+    merchants: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// What each write of the open unit replaced, oldest first:
+    /// (merchant, key, previous value).
+    undo: Option<Vec<(String, String, Option<Vec<u8>>)>>,
 }
-
-/// (merchant, key).
-type Key = (String, String);
 
 impl MemoryBackend {
     /// An empty store.
@@ -77,13 +77,19 @@ impl MemoryBackend {
         Self::default()
     }
 
-    fn log(&mut self, k: &Key) -> Result<()> {
-        let old = self.map.get(k).cloned();
+    fn log(&mut self, merchant: &str, key: String, old: Option<Vec<u8>>) -> Result<()> {
         match &mut self.undo {
-            Some(undo) => undo.push((k.clone(), old)),
+            Some(undo) => undo.push((merchant.to_owned(), key, old)),
             None => bail!("write outside a unit of work"),
         }
         Ok(())
+    }
+
+    fn map(&mut self, merchant: &str) -> &mut BTreeMap<String, Vec<u8>> {
+        if !self.merchants.contains_key(merchant) {
+            self.merchants.insert(merchant.to_owned(), BTreeMap::new());
+        }
+        self.merchants.get_mut(merchant).expect("inserted above")
     }
 }
 
@@ -103,57 +109,54 @@ impl Backend for MemoryBackend {
 
     fn rollback(&mut self) -> Result<()> {
         let undo = self.undo.take().context("rollback without a unit of work")?;
-        for (k, old) in undo.into_iter().rev() {
+        for (m, k, old) in undo.into_iter().rev() {
+            let map = self.map(&m);
             match old {
-                Some(v) => self.map.insert(k, v),
-                None => self.map.remove(&k),
+                Some(v) => map.insert(k, v),
+                None => map.remove(&k),
             };
         }
         Ok(())
     }
 
     fn get(&mut self, merchant: &str, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.map.get(&(merchant.to_owned(), key.to_owned())).cloned())
+        Ok(self.merchants.get(merchant).and_then(|m| m.get(key)).cloned())
     }
 
     fn put(&mut self, merchant: &str, key: &str, value: &[u8]) -> Result<()> {
-        let k = (merchant.to_owned(), key.to_owned());
-        self.log(&k)?;
-        self.map.insert(k, value.to_vec());
-        Ok(())
+        if self.undo.is_none() {
+            bail!("write outside a unit of work");
+        }
+        let old = self.map(merchant).insert(key.to_owned(), value.to_vec());
+        self.log(merchant, key.to_owned(), old)
     }
 
     fn delete(&mut self, merchant: &str, key: &str) -> Result<()> {
-        let k = (merchant.to_owned(), key.to_owned());
-        self.log(&k)?;
-        self.map.remove(&k);
-        Ok(())
+        if self.undo.is_none() {
+            bail!("write outside a unit of work");
+        }
+        let old = self.map(merchant).remove(key);
+        self.log(merchant, key.to_owned(), old)
     }
 
     fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>> {
         use std::ops::Bound;
-        let m = merchant.to_owned();
+        let Some(map) = self.merchants.get(merchant) else { return Ok(Vec::new()) };
         let lower = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded((m.clone(), after.to_owned())),
-            _ => Bound::Included((m.clone(), prefix.to_owned())),
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
         };
-        Ok(self
-            .map
-            .range((lower, Bound::Unbounded))
-            .take_while(|((mm, k), _)| *mm == m && k.starts_with(prefix))
+        Ok(map
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit as usize)
-            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
     fn merchants(&mut self) -> Result<Vec<String>> {
-        let mut out: Vec<String> = Vec::new();
-        for (m, _) in self.map.keys() {
-            if out.last() != Some(m) {
-                out.push(m.clone());
-            }
-        }
-        Ok(out)
+        // Merchants whose every write was rolled back leave an empty map.
+        Ok(self.merchants.iter().filter(|(_, m)| !m.is_empty()).map(|(m, _)| m.clone()).collect())
     }
 }
 
