@@ -6,7 +6,7 @@
 //! the host fixes it for the duration of a call, so one merchant's call
 //! cannot name another's keys.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -59,16 +59,41 @@ fn prefix_end(prefix: &str) -> Option<String> {
 
 // ------------------------------------------------------------------ memory
 
-/// Keeps everything in memory: one ordered map per merchant. Writes go
-/// straight into the map and an undo log remembers what they replaced, so
-/// `rollback` restores it. Reads borrow the key (no allocation); a write
-/// walks the map once (the replaced value comes back from the insert).
+/// Keeps everything in memory, per merchant: values in a hash map (a read
+/// costs the same with a hundred keys or millions) and the keys again in
+/// an ordered set for scans. Writes go straight in and an undo log
+/// remembers what they replaced, so `rollback` restores it.
 #[derive(Default)]
 pub struct MemoryBackend {
-    merchants: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    merchants: HashMap<String, Merchant>,
     /// What each write of the open unit replaced, oldest first:
     /// (merchant, key, previous value).
     undo: Option<Vec<(String, String, Option<Vec<u8>>)>>,
+}
+
+/// One merchant's data.
+#[derive(Default)]
+struct Merchant {
+    values: HashMap<String, Vec<u8>>,
+    keys: BTreeSet<String>,
+}
+
+impl Merchant {
+    fn put(&mut self, key: &str, value: Vec<u8>) -> Option<Vec<u8>> {
+        let old = self.values.insert(key.to_owned(), value);
+        if old.is_none() {
+            self.keys.insert(key.to_owned());
+        }
+        old
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+        let old = self.values.remove(key);
+        if old.is_some() {
+            self.keys.remove(key);
+        }
+        old
+    }
 }
 
 impl MemoryBackend {
@@ -77,17 +102,17 @@ impl MemoryBackend {
         Self::default()
     }
 
-    fn log(&mut self, merchant: &str, key: String, old: Option<Vec<u8>>) -> Result<()> {
+    fn log(&mut self, merchant: &str, key: &str, old: Option<Vec<u8>>) -> Result<()> {
         match &mut self.undo {
-            Some(undo) => undo.push((merchant.to_owned(), key, old)),
+            Some(undo) => undo.push((merchant.to_owned(), key.to_owned(), old)),
             None => bail!("write outside a unit of work"),
         }
         Ok(())
     }
 
-    fn map(&mut self, merchant: &str) -> &mut BTreeMap<String, Vec<u8>> {
+    fn merchant(&mut self, merchant: &str) -> &mut Merchant {
         if !self.merchants.contains_key(merchant) {
-            self.merchants.insert(merchant.to_owned(), BTreeMap::new());
+            self.merchants.insert(merchant.to_owned(), Merchant::default());
         }
         self.merchants.get_mut(merchant).expect("inserted above")
     }
@@ -110,53 +135,55 @@ impl Backend for MemoryBackend {
     fn rollback(&mut self) -> Result<()> {
         let undo = self.undo.take().context("rollback without a unit of work")?;
         for (m, k, old) in undo.into_iter().rev() {
-            let map = self.map(&m);
+            let merchant = self.merchant(&m);
             match old {
-                Some(v) => map.insert(k, v),
-                None => map.remove(&k),
+                Some(v) => merchant.put(&k, v),
+                None => merchant.remove(&k),
             };
         }
         Ok(())
     }
 
     fn get(&mut self, merchant: &str, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.merchants.get(merchant).and_then(|m| m.get(key)).cloned())
+        Ok(self.merchants.get(merchant).and_then(|m| m.values.get(key)).cloned())
     }
 
     fn put(&mut self, merchant: &str, key: &str, value: &[u8]) -> Result<()> {
         if self.undo.is_none() {
             bail!("write outside a unit of work");
         }
-        let old = self.map(merchant).insert(key.to_owned(), value.to_vec());
-        self.log(merchant, key.to_owned(), old)
+        let old = self.merchant(merchant).put(key, value.to_vec());
+        self.log(merchant, key, old)
     }
 
     fn delete(&mut self, merchant: &str, key: &str) -> Result<()> {
         if self.undo.is_none() {
             bail!("write outside a unit of work");
         }
-        let old = self.map(merchant).remove(key);
-        self.log(merchant, key.to_owned(), old)
+        let old = self.merchant(merchant).remove(key);
+        self.log(merchant, key, old)
     }
 
     fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>> {
         use std::ops::Bound;
-        let Some(map) = self.merchants.get(merchant) else { return Ok(Vec::new()) };
+        let Some(m) = self.merchants.get(merchant) else { return Ok(Vec::new()) };
         let lower = match start_after {
             Some(after) if after >= prefix => Bound::Excluded(after),
             _ => Bound::Included(prefix),
         };
-        Ok(map
+        Ok(m.keys
             .range::<str, _>((lower, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
+            .take_while(|k| k.starts_with(prefix))
             .take(limit as usize)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|k| (k.clone(), m.values[k.as_str()].clone()))
             .collect())
     }
 
     fn merchants(&mut self) -> Result<Vec<String>> {
         // Merchants whose every write was rolled back leave an empty map.
-        Ok(self.merchants.iter().filter(|(_, m)| !m.is_empty()).map(|(m, _)| m.clone()).collect())
+        let mut out: Vec<String> = self.merchants.iter().filter(|(_, m)| !m.values.is_empty()).map(|(m, _)| m.clone()).collect();
+        out.sort();
+        Ok(out)
     }
 }
 

@@ -522,12 +522,15 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
 /// 5. History size and open items.
 fn history_table(component: &Component, merchant: &MerchantId, n: usize, history_max: usize) -> Result<()> {
     let merchant = merchant.clone();
-    let mut rows = Vec::new();
     let mut sizes = vec![100usize, 10_000];
     if history_max >= 1_000_000 {
         sizes.push(1_000_000);
     }
-    for size in sizes {
+    // Every account's ledger first, then the measurements interleaved in
+    // rounds, so that the machine's drift over a run (often 10-30% here)
+    // falls on every row alike instead of on whichever ran last.
+    let mut ledgers = Vec::new();
+    for &size in &sizes {
         let mut l = Ledger::open_in_memory(component);
         ok(l.open_account(&merchant, &ctx("open".into()), &open_request("h", "1000000000.00")))?;
         // Each hold + void writes 2 entries.
@@ -537,11 +540,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
                 ok(l.void_hold(&merchant, &ctx(format!("gv{i}")), &a.hold.hold_id))?;
             }
         }
-        let (s, w) = time(n.min(20_000), |i| {
-            let req = AuthorizeRequest { account_id: "h".into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
-            ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
-        })?;
-        rows.push(stats(format!("authorize (decline), {size} entries in history"), s, w));
+        ledgers.push((format!("authorize (decline), {size} entries in history"), "h", l));
     }
     {
         let mut l = Ledger::open_in_memory(component);
@@ -557,11 +556,37 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
                 ok(l.capture(&merchant, &ctx(format!("bc{i}")), &cap))?;
             }
         }
-        let (s, w) = time(n.min(20_000), |i| {
-            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
-            ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
-        })?;
-        rows.push(stats("authorize (decline), 60 open holds and 190 open invoices", s, w));
+        ledgers.push(("authorize (decline), 60 open holds and 190 open invoices".to_owned(), "big", l));
+    }
+    let calls = n.min(20_000);
+    let rounds = 20.min(calls);
+    let mut samples: Vec<Vec<Duration>> = ledgers.iter().map(|_| Vec::with_capacity(calls)).collect();
+    let mut walls = vec![Duration::ZERO; ledgers.len()];
+    for round in 0..rounds {
+        for (k, (_, account, l)) in ledgers.iter_mut().enumerate() {
+            let (s, w) = time(calls / rounds, |i| {
+                let i = round * calls + i;
+                let req = AuthorizeRequest { account_id: (*account).into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
+                ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
+            })?;
+            samples[k].extend(s);
+            walls[k] += w;
+        }
+    }
+    let rows: Vec<Stats> =
+        ledgers.iter().zip(samples).zip(walls).map(|(((name, _, _), s), w)| stats(name.clone(), s, w)).collect();
+    // The work the component does, which no drift or cache can blur.
+    println!("\nFuel of one more decline on each account:");
+    for (name, account, l) in ledgers.iter_mut() {
+        let req = AuthorizeRequest { account_id: (*account).into(), order_id: "FUEL".into(), amount: gbp("9999999999.00"), hold_ttl_s: None };
+        ok(l.authorize(&merchant, &ctx("fuel".into()), &req))?;
+        println!("- {name}: {}", l.last_call_fuel());
+    }
+    if let (Some(small), Some(large)) = (rows.first(), rows.iter().find(|r| r.name.contains("1000000 entries"))) {
+        println!(
+            "\n1,000,000 entries against 100: median {:+.1}%.",
+            (large.median.as_secs_f64() / small.median.as_secs_f64() - 1.0) * 100.0
+        );
     }
     table("History size and open items (component, memory store)", &rows);
     Ok(())
