@@ -396,14 +396,7 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
                         let (pool, merchant) = (&pool, &merchant);
                         scope.spawn(move || {
                             time(per_thread, |i| {
-                                let req = RecordPaymentRequest {
-                                    account_id: "p".into(),
-                                    amount: gbp("1.00"),
-                                    received_on: "2026-03-02".into(),
-                                    method: "card".into(),
-                                    reference: "r".into(),
-                                    allocations: vec![],
-                                };
+                                let req = payment_request();
                                 pool.with(|l| ok(l.record_payment(merchant, &ctx(format!("t{t}-{i}")), &req))).map(drop)
                             })
                             .map(|(s, _)| s)
@@ -418,12 +411,7 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
     // A storefront has many checkouts in flight at once: callers that each
     // wait for their answer, 4 to 64 of them, share one committing thread.
     for threads in [4usize, 8, 32, 64] {
-        let group = crate::serve::GroupCommit::sqlite(component, &dir.join(format!("group-{threads}.sqlite")), 256)?;
-        let open = crate::serve::Call::OpenAccount { merchant: "bench".into(), ctx: ctx("open".into()), req: open_request("p", "1000.00") };
-        match group.call(open) {
-            crate::serve::Reply::Ok(_) => {}
-            other => return Err(anyhow!("{other:?}")),
-        }
+        let group = group_with_account(component, &dir.join(format!("group-{threads}.sqlite")))?;
         let per_thread = (n / threads).max(1);
         let start = Instant::now();
         let samples: Vec<Duration> = std::thread::scope(|scope| {
@@ -432,19 +420,7 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
                     let group = group.clone();
                     scope.spawn(move || {
                         time(per_thread, |i| {
-                            let call = crate::serve::Call::RecordPayment {
-                                merchant: "bench".into(),
-                                ctx: ctx(format!("t{t}-{i}")),
-                                req: RecordPaymentRequest {
-                                    account_id: "p".into(),
-                                    amount: gbp("1.00"),
-                                    received_on: "2026-03-02".into(),
-                                    method: "card".into(),
-                                    reference: "r".into(),
-                                    allocations: vec![],
-                                },
-                            };
-                            match group.call(call) {
+                            match group.call(payment_call(format!("t{t}-{i}"))) {
                                 crate::serve::Reply::Ok(_) => Ok(()),
                                 other => Err(anyhow!("{other:?}")),
                             }
@@ -461,12 +437,7 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
     // `window` calls in flight and counts a call done when its answer (sent
     // only after its group committed) arrives.
     for (clients, window) in [(4usize, 16usize), (4, 64)] {
-        let group = crate::serve::GroupCommit::sqlite(component, &dir.join(format!("pipe-{clients}-{window}.sqlite")), 256)?;
-        let open = crate::serve::Call::OpenAccount { merchant: "bench".into(), ctx: ctx("open".into()), req: open_request("p", "1000.00") };
-        match group.call(open) {
-            crate::serve::Reply::Ok(_) => {}
-            other => return Err(anyhow!("{other:?}")),
-        }
+        let group = group_with_account(component, &dir.join(format!("pipe-{clients}-{window}.sqlite")))?;
         let per_client = (n / clients).max(1);
         let start = Instant::now();
         let samples: Vec<Duration> = std::thread::scope(|scope| {
@@ -486,19 +457,7 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
                             if in_flight.len() == window {
                                 samples.push(wait(in_flight.pop_front().expect("window is full"))?);
                             }
-                            let call = crate::serve::Call::RecordPayment {
-                                merchant: "bench".into(),
-                                ctx: ctx(format!("c{t}-{i}")),
-                                req: RecordPaymentRequest {
-                                    account_id: "p".into(),
-                                    amount: gbp("1.00"),
-                                    received_on: "2026-03-02".into(),
-                                    method: "card".into(),
-                                    reference: "r".into(),
-                                    allocations: vec![],
-                                },
-                            };
-                            in_flight.push_back((Instant::now(), group.submit(call)));
+                            in_flight.push_back((Instant::now(), group.submit(payment_call(format!("c{t}-{i}")))));
                         }
                         while let Some(f) = in_flight.pop_front() {
                             samples.push(wait(f)?);
@@ -517,6 +476,33 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
     }
     table("Stores and threads (record-payment; durable: fsync per commit)", &rows);
     Ok(())
+}
+
+/// A group-committing host on a new SQLite file at `path`, with the
+/// account `p` open.
+fn group_with_account(component: &Component, path: &std::path::Path) -> Result<crate::serve::GroupCommit> {
+    let group = crate::serve::GroupCommit::sqlite(component, path, 256)?;
+    let open = crate::serve::Call::OpenAccount { merchant: "bench".into(), ctx: ctx("open".into()), req: open_request("p", "1000.00") };
+    match group.call(open) {
+        crate::serve::Reply::Ok(_) => Ok(group),
+        other => Err(anyhow!("{other:?}")),
+    }
+}
+
+/// A payment of 1.00 into account `p` under idempotency key `key`.
+fn payment_call(key: String) -> crate::serve::Call {
+    crate::serve::Call::RecordPayment { merchant: "bench".into(), ctx: ctx(key), req: payment_request() }
+}
+
+fn payment_request() -> RecordPaymentRequest {
+    RecordPaymentRequest {
+        account_id: "p".into(),
+        amount: gbp("1.00"),
+        received_on: "2026-03-02".into(),
+        method: "card".into(),
+        reference: "r".into(),
+        allocations: vec![],
+    }
 }
 
 /// 5. History size and open items.
