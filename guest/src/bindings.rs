@@ -16,6 +16,23 @@ use crate::error::Error;
 use crate::kv::Kv;
 use crate::model as m;
 
+/// Memory for the guest's allocations: talc over a fixed arena inside the
+/// module's initial memory. Rust's default allocator on wasm grows the
+/// memory on the first allocation of every new instance, and a pooled
+/// instance slot whose memory grew has its protection reset (an `mprotect`
+/// and a TLB flush on every core) when it is next instantiated: with the
+/// arena, a fresh instance's memory never changes size. A call that needs
+/// more than the arena fails its allocation, which traps the call and rolls
+/// it back, as the host's 64 MiB memory limit did before.
+const ARENA_BYTES: usize = 32 << 20;
+
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmArenaTalc = {
+    static mut ARENA: [core::mem::MaybeUninit<u8>; ARENA_BYTES] = [core::mem::MaybeUninit::uninit(); ARENA_BYTES];
+    // SAFETY: nothing but the allocator ever names ARENA.
+    unsafe { talc::wasm::new_wasm_arena_allocator(&raw mut ARENA) }
+};
+
 /// The `store` import as the engine's `Kv`.
 struct HostKv;
 

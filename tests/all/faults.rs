@@ -72,8 +72,9 @@ fn a_memory_blow_up_in_the_guest_rolls_back_and_the_next_call_works() {
     h.open("acme", "1000.00");
     h.approve("acme", "SO-1", "100.00");
     let before = h.dump();
-    // The guest must allocate the value it reads; 80 MiB is over the
-    // instance's 64 MiB limit, so its allocator fails and it aborts.
+    // The guest must allocate the value it reads; 80 MiB is more than its
+    // allocator's 32 MiB arena (and the instance's 64 MiB limit), so the
+    // allocation fails and it aborts.
     h.ledger.inject_fault(Fault::OversizedRead(80 << 20));
     let c = h.ctx();
     let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("50.00"), hold_ttl_s: None };
