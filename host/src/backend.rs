@@ -66,10 +66,12 @@ fn prefix_end(prefix: &str) -> Option<String> {
 #[derive(Default)]
 pub struct MemoryBackend {
     merchants: HashMap<String, Merchant>,
-    /// What each write of the open unit replaced, oldest first:
-    /// (merchant, key, previous value).
-    undo: Option<Vec<(String, String, Option<Vec<u8>>)>>,
+    /// What each write of the open unit replaced, oldest first.
+    undo: Option<Vec<Undo>>,
 }
+
+/// (merchant, key, the value before the write).
+type Undo = (String, String, Option<Vec<u8>>);
 
 /// One merchant's data.
 #[derive(Default)]

@@ -53,7 +53,7 @@ impl<K: Kv> Engine<K> {
             released_from_hold: false,
             holds_expired: self.release_expired(account, ctx)?,
         };
-        let mut invoices: Vec<&OpenItemRef> = items(&account)?.iter().filter(|i| i.kind == ItemKind::Invoice).collect();
+        let mut invoices: Vec<&OpenItemRef> = items(account)?.iter().filter(|i| i.kind == ItemKind::Invoice).collect();
         invoices.sort_by_key(|i| i.seq);
         let ids: Vec<String> = invoices.into_iter().map(|i| i.id.clone()).collect();
         let policy = account.policy.clone();
