@@ -13,6 +13,12 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Err
     postcard::to_extend(value, Vec::with_capacity(256))
 }
 
+/// Encodes a record after whatever `buf` holds (callers pass it empty),
+/// reusing its allocation.
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: Vec<u8>) -> Result<Vec<u8>, postcard::Error> {
+    postcard::to_extend(value, buf)
+}
+
 /// Decodes a record.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::Error> {
     postcard::from_bytes(bytes)
