@@ -364,6 +364,10 @@ pub struct Account {
     /// `Engine::account`).
     #[serde(skip)]
     pub open_items: Option<Vec<OpenItemRef>>,
+    /// Whether `open_items` changed since it was read (and so must be
+    /// written back).
+    #[serde(skip)]
+    pub open_items_changed: bool,
     pub item_count: u64,
     pub payment_count: u64,
     pub reminder_count: u64,

@@ -59,6 +59,7 @@ impl<K: Kv> Engine<K> {
                     policy,
                     held_for_overdue: false,
                     open_items: Some(Vec::new()),
+                    open_items_changed: true,
                     item_count: 0,
                     payment_count: 0,
                     reminder_count: 0,

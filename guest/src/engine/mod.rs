@@ -254,6 +254,7 @@ fn items(account: &Account) -> Result<&[OpenItemRef], Error> {
 
 fn items_mut(account: &mut Account) -> Result<&mut Vec<OpenItemRef>, Error> {
     let id = &account.id;
+    account.open_items_changed = true;
     account.open_items.as_mut().ok_or_else(|| Error::StoreCorrupt(format!("account {id}: open items used unread")))
 }
 
@@ -467,10 +468,10 @@ impl<K: Kv> Engine<K> {
         Ok(())
     }
 
-    /// Saves the account, and its open items when they were read.
+    /// Saves the account, and its open items when they changed.
     fn save_account(&mut self, account: &Account) -> Result<(), Error> {
         self.save(&account_key(&account.id), account)?;
-        if let Some(items) = &account.open_items {
+        if let (Some(items), true) = (&account.open_items, account.open_items_changed) {
             self.save(&items_key(&account.id), items)?;
         }
         Ok(())
