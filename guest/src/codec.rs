@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 /// Encodes a record.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Error> {
     // Most records fit: one allocation instead of a vector grown by doubling.
-    postcard::to_extend(value, Vec::with_capacity(256))
+    encode_into(value, Vec::with_capacity(256))
 }
 
 /// Encodes a record after whatever `buf` holds (callers pass it empty),

@@ -78,7 +78,7 @@ impl<K: Kv> Engine<K> {
     pub fn ledger(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LedgerPage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account(account_id)?;
+        let account = self.account_light(account_id)?;
         let c = currency_of(&account)?;
         let start = after_seq.map(|s| entry_key(account_id, s));
         let mut entries = Vec::new();
@@ -115,14 +115,14 @@ impl<K: Kv> Engine<K> {
     pub fn open_holds(&self, account_id: &str, now_ms: i64) -> Result<Vec<HoldView>, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::timestamp(now_ms, Field::NowMs)?;
-        let account = self.account(account_id)?;
+        let account = self.account_light(account_id)?;
         let c = currency_of(&account)?;
         let mut holds = Vec::new();
         for r in self.open_hold_refs(&account)?.iter().filter(|h| h.expires_at_ms > now_ms) {
             holds.push(self.hold(&r.hold_id)?);
         }
         // Oldest first: in the order they were placed (ids number them).
-        holds.sort_by_key(|h| (h.placed_at_ms, h.id.len(), h.id.clone()));
+        holds.sort_by(|a, b| (a.placed_at_ms, a.id.len(), &a.id).cmp(&(b.placed_at_ms, b.id.len(), &b.id)));
         Ok(holds.iter().map(|h| Self::hold_view(h, c, now_ms)).collect())
     }
 
@@ -131,7 +131,7 @@ impl<K: Kv> Engine<K> {
         validate::id(hold_id, Field::HoldId)?;
         validate::timestamp(now_ms, Field::NowMs)?;
         let hold = self.hold(hold_id)?;
-        let account = self.account(&hold.account_id)?;
+        let account = self.account_light(&hold.account_id)?;
         Ok(Self::hold_view(&hold, currency_of(&account)?, now_ms))
     }
 
@@ -139,7 +139,7 @@ impl<K: Kv> Engine<K> {
     pub fn credit_limit_history(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LimitPage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account(account_id)?;
+        let account = self.account_light(account_id)?;
         let c = currency_of(&account)?;
         let start = after_seq.map(|s| limit_key(account_id, s));
         let mut changes = Vec::new();
@@ -174,7 +174,7 @@ impl<K: Kv> Engine<K> {
         validate::id(invoice_id, Field::InvoiceId)?;
         let today = parse_date(today, Field::Today)?;
         let invoice = self.invoice(invoice_id)?;
-        let account = self.account(&invoice.account_id)?;
+        let account = self.account_light(&invoice.account_id)?;
         Self::invoice_view(&invoice, currency_of(&account)?, today)
     }
 
@@ -182,7 +182,7 @@ impl<K: Kv> Engine<K> {
     pub fn payments(&self, account_id: &str, after: Option<u64>, limit: u32) -> Result<Vec<PaymentView>, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account(account_id)?;
+        let account = self.account_light(account_id)?;
         let c = currency_of(&account)?;
         let start = after.map(|s| account_payment_key(account_id, s));
         let mut out = Vec::new();
@@ -198,7 +198,7 @@ impl<K: Kv> Engine<K> {
     pub fn reminders(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<Vec<Reminder>, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        self.account(account_id)?;
+        self.account_light(account_id)?;
         let start = after_seq.map(|s| reminder_key(account_id, s));
         self.kv
             .scan(&reminder_prefix(account_id), start.as_deref(), limit)
@@ -211,7 +211,7 @@ impl<K: Kv> Engine<K> {
     pub fn suggest_credit_limit(&self, account_id: &str, as_of: &str) -> Result<Suggestion, Error> {
         validate::id(account_id, Field::AccountId)?;
         let as_of_day = parse_date(as_of, Field::AsOf)?;
-        let account = self.account(account_id)?;
+        let account = self.account_light(account_id)?;
         let c = currency_of(&account)?;
         let window_start = dates::offset_days(as_of_day, -365);
         let in_window = |d: NaiveDate| d > window_start && d <= as_of_day;
