@@ -245,16 +245,22 @@ fn invoice(x: m::InvoiceView) -> wit::Invoice {
         allocations: x
             .allocations
             .into_iter()
-            .map(|a| wit::Allocation {
-                entry_seq: a.entry_seq,
-                date: a.date,
-                source: allocation_source(a.source),
-                document_id: a.document_id,
-                amount: a.amount,
-            })
+            .map(allocation)
             .collect(),
+        allocation_count: x.allocation_count,
         late_fees_charged: x.late_fees_charged,
         interest_charged: x.interest_charged,
+    }
+}
+
+fn allocation(a: m::AllocationView) -> wit::Allocation {
+    wit::Allocation {
+        seq: a.seq,
+        entry_seq: a.entry_seq,
+        date: a.date,
+        source: allocation_source(a.source),
+        document_id: a.document_id,
+        amount: a.amount,
     }
 }
 
@@ -351,7 +357,6 @@ fn error(e: Error) -> wit::Error {
         Error::TooManyLines => W::TooManyLines,
         Error::InvoiceTotalMismatch => W::InvoiceTotalMismatch,
         Error::DeliveryDateRequired => W::DeliveryDateRequired,
-        Error::TooManyOpenInvoices => W::TooManyOpenInvoices,
         Error::InvoiceNotFound(id) => W::InvoiceNotFound(id),
         Error::InvoiceBelongsToAnotherAccount(id) => W::InvoiceBelongsToAnotherAccount(id),
         Error::AllocationExceedsOutstanding(id) => W::AllocationExceedsOutstanding(id),
@@ -361,6 +366,7 @@ fn error(e: Error) -> wit::Error {
         Error::PaymentNotFound(id) => W::PaymentNotFound(id),
         Error::PaymentAlreadyReversed => W::PaymentAlreadyReversed,
         Error::DayCloseOutOfOrder => W::DayCloseOutOfOrder,
+        Error::DayCloseUnfinished(date) => W::DayCloseUnfinished(date),
         Error::StoreCorrupt(msg) => W::StoreCorrupt(msg),
     }
 }
@@ -415,6 +421,7 @@ fn hold(x: m::HoldView) -> wit::Hold {
         account_id: x.account_id,
         order_id: x.order_id,
         amount: x.amount,
+        reserved: x.reserved,
         captured: x.captured,
         state: match x.state {
             m::HoldState::Open => wit::HoldState::Open,
@@ -573,6 +580,8 @@ impl billing::Guest for Component {
             .map(|r| billing::DayCloseReport {
                 account_id: r.account_id,
                 date: r.date,
+                part: r.part,
+                complete: r.complete,
                 late_fees: r.late_fees.into_iter().map(charge).collect(),
                 interest: r.interest.into_iter().map(charge).collect(),
                 reminders: r.reminders.into_iter().map(reminder).collect(),
@@ -654,6 +663,7 @@ impl checkout::Guest for Component {
                 applied: r.applied,
                 remaining: r.remaining,
                 stored_balance_after: r.stored_balance_after,
+                hold_reduced: r.hold_reduced,
             })
             .map_err(error)
     }
@@ -760,8 +770,18 @@ impl queries::Guest for Component {
             .map_err(error)
     }
 
-    fn open_invoices(account_id: String, today: String) -> Result<Vec<wit::Invoice>, wit::Error> {
-        engine().open_invoices(&account_id, &today).map(|v| v.into_iter().map(invoice).collect()).map_err(error)
+    fn open_invoices(account_id: String, today: String, after: Option<String>, limit: u32) -> Result<wit::InvoicePage, wit::Error> {
+        engine()
+            .open_invoices(&account_id, &today, after.as_deref(), limit)
+            .map(|p| wit::InvoicePage { invoices: p.invoices.into_iter().map(invoice).collect(), next_after: p.next_after })
+            .map_err(error)
+    }
+
+    fn invoice_allocations(invoice_id: String, after_seq: Option<u64>, limit: u32) -> Result<wit::AllocationPage, wit::Error> {
+        engine()
+            .invoice_allocations(&invoice_id, after_seq, limit)
+            .map(|p| wit::AllocationPage { allocations: p.allocations.into_iter().map(allocation).collect(), next_after_seq: p.next_after_seq })
+            .map_err(error)
     }
 
     fn get_invoice(invoice_id: String, today: String) -> Result<wit::Invoice, wit::Error> {

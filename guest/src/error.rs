@@ -136,7 +136,6 @@ pub enum Error {
     TooManyLines,
     InvoiceTotalMismatch,
     DeliveryDateRequired,
-    TooManyOpenInvoices,
     InvoiceNotFound(String),
     InvoiceBelongsToAnotherAccount(String),
     AllocationExceedsOutstanding(String),
@@ -146,5 +145,6 @@ pub enum Error {
     PaymentNotFound(String),
     PaymentAlreadyReversed,
     DayCloseOutOfOrder,
+    DayCloseUnfinished(String),
     StoreCorrupt(String),
 }

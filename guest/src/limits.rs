@@ -36,12 +36,21 @@ pub const QUANTITY_SCALE_MAX: u32 = 4;
 pub const QUANTITY_MAX: i64 = 1_000_000_000;
 /// Decimals in a unit price.
 pub const UNIT_PRICE_SCALE_MAX: u32 = 4;
-/// Open items (invoices, fees, interest, adjustments) one account may have.
-pub const OPEN_INVOICES_PER_ACCOUNT_MAX: usize = 200;
-/// Allocations recorded on one item.
-pub const ALLOCATIONS_PER_INVOICE_MAX: usize = 100;
 /// Allocations named in one request.
 pub const ALLOCATIONS_PER_REQUEST_MAX: usize = 100;
+/// Open items one call settles or reopens at most (a payment, a credit
+/// note, an allocation of the stored balance, a reversal). It bounds the
+/// work of one call, never an account: what a payment could not place on
+/// items beyond it stays as stored balance for `allocate-balance`.
+pub const ITEMS_PER_CALL_MAX: usize = 1_000;
+/// Invoices one `day-close` call works through; a day with more is
+/// finished by further calls for the same date (each continues where the
+/// last stopped).
+pub const CLOSE_INVOICES_PER_CALL_MAX: usize = 500;
+/// Open-item index rows one `day-close` call reads at most (it skips fees
+/// and interest items on its way through the invoices).
+pub const CLOSE_ROWS_PER_CALL_MAX: usize = 2_000;
+
 /// Portions in an instalment schedule.
 pub const INSTALMENTS_MAX: usize = 12;
 /// Steps in a reminder schedule.

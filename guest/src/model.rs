@@ -305,8 +305,10 @@ pub enum ItemKind {
     Adjustment,
 }
 
-/// An open item as listed on its account: enough to order, age and total
-/// the account's debt without reading every invoice.
+/// `open/<account-id>/<effective due>/<seq>`: an open item as listed on its
+/// account, in the order payments reach it (earliest unpaid portion, then
+/// issue order): enough to order, age and total the account's debt without
+/// reading the invoice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenItemRef {
     pub id: String,
@@ -358,20 +360,18 @@ pub struct Account {
     pub next_expiry_ms: Option<i64>,
     pub policy: Policy,
     pub held_for_overdue: bool,
-    /// The open items (invoices, fees, interest, adjustments), stored on
-    /// their own under `items/<account-id>` so that calls which do not need
-    /// them (authorize, void) do not read them: `None` until read (see
-    /// `Engine::account`).
-    #[serde(skip)]
-    pub open_items: Option<Vec<OpenItemRef>>,
-    /// Whether `open_items` changed since it was read (and so must be
-    /// written back).
-    #[serde(skip)]
-    pub open_items_changed: bool,
+    /// How many items (invoices, fees, interest, adjustments) are open.
+    /// Each is listed on its own under `open/<account-id>/<due>/<seq>`,
+    /// and what they owe per due date under `owed/<account-id>/...`, so no
+    /// call reads them all.
+    pub open_item_count: u64,
     pub item_count: u64,
     pub payment_count: u64,
     pub reminder_count: u64,
     pub last_close: Option<String>,
+    /// A day-close date whose work is not finished (it needed more than one
+    /// call): no later date may be closed until it is.
+    pub close_pending: Option<String>,
     #[serde(with = "crate::codec::dec")]
     pub highest_debt: Decimal,
 }
@@ -392,8 +392,13 @@ pub struct Hold {
     pub id: String,
     pub account_id: String,
     pub order_id: String,
+    /// The amount reserved when placed.
     #[serde(with = "crate::codec::dec")]
     pub amount: Decimal,
+    /// What it reserves while open: `amount` less what the stored balance
+    /// paid of the order (see `apply-balance`).
+    #[serde(with = "crate::codec::dec")]
+    pub reserved: Decimal,
     #[serde(with = "crate::codec::dec")]
     pub captured: Decimal,
     pub state: HoldState,
@@ -476,7 +481,8 @@ pub enum AllocationSource {
     Reversal,
 }
 
-/// One allocation recorded on an item.
+/// `alloc/<item-id>/<n, 20 digits>`: one allocation recorded on an item,
+/// the n-th from 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
     pub entry_seq: u64,
@@ -531,7 +537,9 @@ pub struct Invoice {
     #[serde(with = "crate::codec::dec")]
     pub outstanding: Decimal,
     pub settled_on: Option<String>,
-    pub allocations: Vec<Allocation>,
+    /// How many allocations it has; each is stored on its own under
+    /// `alloc/<id>/<n>`, so an item may have any number.
+    pub allocation_count: u64,
     #[serde(with = "crate::codec::dec")]
     pub late_fees_charged: Decimal,
     #[serde(with = "crate::codec::dec")]
@@ -541,6 +549,10 @@ pub struct Invoice {
     pub interest_charged: Decimal,
     /// The due date and index of the last reminder step sent for it.
     pub reminded: Option<(String, usize)>,
+    /// The interest item its interest is charged onto while that item is
+    /// open: one open interest item per invoice, however often day-close
+    /// charges, so daily closes never multiply items.
+    pub interest_item: Option<String>,
 }
 
 /// What a payment did to one item.
@@ -757,6 +769,7 @@ pub struct HoldView {
     pub account_id: String,
     pub order_id: String,
     pub amount: String,
+    pub reserved: String,
     pub captured: String,
     pub state: HoldState,
     pub placed_at_ms: i64,
@@ -860,6 +873,7 @@ pub struct BalanceApplication {
     pub applied: String,
     pub remaining: String,
     pub stored_balance_after: String,
+    pub hold_reduced: String,
 }
 
 /// `checkout.credit-note`.
@@ -894,6 +908,7 @@ pub struct PortionView {
 /// `types.allocation`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocationView {
+    pub seq: u64,
     pub entry_seq: u64,
     pub date: String,
     pub source: AllocationSource,
@@ -925,6 +940,7 @@ pub struct InvoiceView {
     pub days_overdue: u32,
     pub settled_on: Option<String>,
     pub allocations: Vec<AllocationView>,
+    pub allocation_count: u64,
     pub late_fees_charged: String,
     pub interest_charged: String,
 }
@@ -992,12 +1008,38 @@ pub struct Charge {
 pub struct DayCloseReport {
     pub account_id: String,
     pub date: String,
+    pub part: u32,
+    pub complete: bool,
     pub late_fees: Vec<Charge>,
     pub interest: Vec<Charge>,
     pub reminders: Vec<Reminder>,
     pub put_on_hold: bool,
     pub released_from_hold: bool,
     pub holds_expired: u32,
+}
+
+/// `close/<account-id>/<date>`: how far that day's close has got, and the
+/// report of its latest part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCloseState {
+    /// The open-item index position (`<due>/<seq>`) the next part starts
+    /// after; `None` before the first item.
+    pub after: Option<String>,
+    pub report: DayCloseReport,
+}
+
+/// `types.invoice-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoicePage {
+    pub invoices: Vec<InvoiceView>,
+    pub next_after: Option<String>,
+}
+
+/// `types.allocation-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllocationPage {
+    pub allocations: Vec<AllocationView>,
+    pub next_after_seq: Option<u64>,
 }
 
 /// `queries.credit-limit-suggestion`.
@@ -1029,6 +1071,7 @@ mod tests {
                 account_id: "acme".into(),
                 order_id: "SO-1".into(),
                 amount: "12.50".into(),
+                reserved: "0.00".into(),
                 captured: "0.00".into(),
                 state: HoldState::Voided,
                 placed_at_ms: 1,

@@ -94,6 +94,24 @@ pub fn effective_due(schedule: &[Portion], total: Decimal, outstanding: Decimal)
     schedule.last().map(due_of)
 }
 
+/// What is still owed of each portion, by its due date: what was paid
+/// (`total - outstanding`) covers the earliest portions first. Portions
+/// fully paid are left out. Summed over the portions due before a day,
+/// this is `overdue_at` that day.
+pub fn unpaid_portions(schedule: &[Portion], total: Decimal, outstanding: Decimal) -> Vec<(&str, Decimal)> {
+    let mut paid = (total - outstanding).max(Decimal::ZERO);
+    let mut out = Vec::with_capacity(1);
+    for p in schedule {
+        let covered = paid.min(p.amount);
+        paid -= covered;
+        let unpaid = p.amount - covered;
+        if unpaid > Decimal::ZERO {
+            out.push((p.due.as_str(), unpaid));
+        }
+    }
+    out
+}
+
 /// Days from the effective due date to `day` (negative before it; 0 when
 /// nothing is owed).
 pub fn days_overdue(schedule: &[Portion], total: Decimal, outstanding: Decimal, day: NaiveDate) -> i64 {

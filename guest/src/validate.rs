@@ -56,6 +56,19 @@ pub fn ctx(ctx: &Ctx) -> Result<(), Error> {
     timestamp(ctx.now_ms, Field::NowMs)
 }
 
+/// A paging cursor the component handed out (`next-after`): printable
+/// ASCII without spaces, at most `ID_LEN_MAX` bytes. Its content is only
+/// a position: any such text is a valid place to continue from.
+pub fn cursor(value: &str, field: Field) -> Result<(), Error> {
+    if value.len() > ID_LEN_MAX {
+        return Err(Error::IdTooLong(field));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::IdHasInvalidCharacter(field));
+    }
+    Ok(())
+}
+
 /// A page limit within 1 ..= `PAGE_LIMIT_MAX`.
 pub fn page_limit(limit: u32) -> Result<(), Error> {
     if (1..=crate::limits::PAGE_LIMIT_MAX).contains(&limit) {

@@ -6,8 +6,15 @@
 
 use anyhow::{Context, Result};
 use credit_guest::codec::decode;
-use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice, OpenHoldRef, OpenItemRef};
+use std::collections::BTreeMap;
+
+use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice, ItemKind, OpenHoldRef, OpenItemRef};
+use credit_guest::{dates, rules};
 use rust_decimal::Decimal;
+
+/// An `owed/<account>/<ladder>/<date>` row: a bare decimal.
+#[derive(serde::Deserialize)]
+struct LadderRow(#[serde(with = "credit_guest::codec::dec")] Decimal);
 
 use crate::backend::Backend;
 
@@ -183,7 +190,7 @@ fn check_account(
             None => problems.push(format!("open hold {} has no hold record", h.hold_id)),
             Some(bytes) => {
                 let hold: Hold = decode(&bytes)?;
-                if hold.state != HoldState::Open || hold.amount != h.amount {
+                if hold.state != HoldState::Open || hold.reserved != h.amount {
                     problems.push(format!("open hold {} disagrees with its hold record", h.hold_id));
                 }
             }
@@ -192,32 +199,73 @@ fn check_account(
     if open_sum != held {
         problems.push(format!("open holds add up to {open_sum} but held is {held}"));
     }
-    // Open-item accounting: posted debt is what the open items still owe.
+    // Open-item accounting: posted debt is what the open items still owe;
+    // each open item is listed once, where its earliest unpaid portion
+    // puts it; the ladders hold exactly the items' unpaid portions.
     let mut items_sum = Decimal::ZERO;
-    let open_items: Vec<OpenItemRef> = match backend.get(merchant, &format!("items/{id}"))? {
-        Some(bytes) => decode(&bytes).with_context(|| format!("items/{id}"))?,
-        None => {
-            problems.push("the account has no open-items record".to_owned());
-            Vec::new()
-        }
-    };
-    for item in &open_items {
-        items_sum += item.outstanding;
-        if item.outstanding <= Decimal::ZERO {
-            problems.push(format!("open item {} owes nothing but is listed as open", item.id));
-        }
-        match backend.get(merchant, &format!("invoice/{}", item.id))? {
-            None => problems.push(format!("open item {} has no record", item.id)),
-            Some(bytes) => {
-                let inv: Invoice = decode(&bytes)?;
-                if inv.outstanding != item.outstanding {
-                    problems.push(format!("open item {} disagrees with its record", item.id));
+    let mut items_seen = 0u64;
+    let mut ladders: BTreeMap<(&'static str, String), Decimal> = BTreeMap::new();
+    let prefix = format!("open/{id}/");
+    let mut after: Option<String> = None;
+    loop {
+        let page = backend.scan(merchant, &prefix, after.as_deref(), PAGE)?;
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        for (key, bytes) in page {
+            let item: OpenItemRef = decode(&bytes).with_context(|| key.clone())?;
+            items_seen += 1;
+            items_sum += item.outstanding;
+            let due = rules::effective_due(&item.schedule, item.total, item.outstanding);
+            let expected_key = due.map(|d| format!("open/{id}/{}/{:020}", dates::format(d), item.seq));
+            if expected_key.as_deref() != Some(key.as_str()) {
+                problems.push(format!("open item {} is listed under {key}", item.id));
+            }
+            if item.outstanding <= Decimal::ZERO {
+                problems.push(format!("open item {} owes nothing but is listed as open", item.id));
+            }
+            let ladder = if item.kind == ItemKind::Invoice { "i" } else { "o" };
+            for (date, unpaid) in rules::unpaid_portions(&item.schedule, item.total, item.outstanding) {
+                *ladders.entry((ladder, date.to_owned())).or_default() += unpaid;
+            }
+            match backend.get(merchant, &format!("invoice/{}", item.id))? {
+                None => problems.push(format!("open item {} has no record", item.id)),
+                Some(bytes) => {
+                    let inv: Invoice = decode(&bytes)?;
+                    if inv.outstanding != item.outstanding || inv.total != item.total || inv.kind != item.kind || inv.account_id != *id {
+                        problems.push(format!("open item {} disagrees with its record", item.id));
+                    }
                 }
             }
         }
     }
     if items_sum != debt {
         problems.push(format!("open items add up to {items_sum} but the entries give posted debt {debt}"));
+    }
+    if items_seen != account.open_item_count {
+        problems.push(format!("account counts {} open items, {items_seen} are listed", account.open_item_count));
+    }
+    let mut stored_ladders: BTreeMap<(&'static str, String), Decimal> = BTreeMap::new();
+    for ladder in ["i", "o"] {
+        let prefix = format!("owed/{id}/{ladder}/");
+        let mut after: Option<String> = None;
+        loop {
+            let page = backend.scan(merchant, &prefix, after.as_deref(), PAGE)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, bytes) in page {
+                let LadderRow(amount) = decode(&bytes).with_context(|| key.clone())?;
+                stored_ladders.insert((ladder, key[prefix.len()..].to_owned()), amount);
+            }
+        }
+    }
+    if stored_ladders != ladders {
+        let differ = ladders
+            .keys()
+            .chain(stored_ladders.keys())
+            .find(|k| ladders.get(*k) != stored_ladders.get(*k))
+            .map(|(l, d)| format!("owed/{id}/{l}/{d}: stored {:?}, items owe {:?}", stored_ladders.get(&(*l, d.clone())), ladders.get(&(*l, d.clone()))))
+            .unwrap_or_default();
+        problems.push(format!("the owed-by-due-date rows disagree with the open items ({differ})"));
     }
     Ok(problems)
 }

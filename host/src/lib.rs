@@ -73,16 +73,26 @@ pub mod api {
         CaptureRequest, CreditNote, CreditTarget, Decline, DeclineReason, RecordReturnRequest, VoidReceipt,
     };
     pub use crate::bindings::storefront::credit::types::{
-        AccountStatus, AccountSummary, Allocation, AllocationSource, AppliedAllocation, BillingPolicy, Book,
+        AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BillingPolicy, Book,
         CallContext, CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount,
         EarlyPaymentDiscount, EntryKind, Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice,
-        InvoiceLine, InvoicedLine, ItemKind, LedgerEntry, LedgerPage, Money, Payment, PaymentTerms, Portion, Posting,
+        InvoiceLine, InvoicePage, InvoicedLine, ItemKind, LedgerEntry, LedgerPage, Money, Payment, PaymentTerms, Portion, Posting,
         Reminder, ReminderStep, SmallDifferenceTreatment, TermBasis, Tolerance,
     };
 }
 
 use api::*;
 use bindings::CreditAccount;
+
+/// The version of the `storefront:credit` WIT package (`wit/world.wit`).
+macro_rules! wit_version {
+    () => {
+        "0.2.0"
+    };
+}
+
+/// The version of the WIT package this host embeds and calls.
+pub const WIT_VERSION: &str = wit_version!();
 
 /// The component's exports the host calls: interface and function name.
 /// Each is called from exactly one `Ledger` method, always with the same
@@ -110,13 +120,14 @@ enum Export {
     CreditLimitHistory,
     OpenInvoices,
     GetInvoice,
+    InvoiceAllocations,
     Payments,
     Reminders,
     SuggestCreditLimit,
 }
 
 impl Export {
-    const ALL: [Export; 24] = [
+    const ALL: [Export; 25] = [
         Export::OpenAccount,
         Export::ChangeCreditLimit,
         Export::SetStatus,
@@ -138,6 +149,7 @@ impl Export {
         Export::CreditLimitHistory,
         Export::OpenInvoices,
         Export::GetInvoice,
+        Export::InvoiceAllocations,
         Export::Payments,
         Export::Reminders,
         Export::SuggestCreditLimit,
@@ -145,10 +157,10 @@ impl Export {
 
     /// (interface, function) as the WIT names them.
     fn name(self) -> (&'static str, &'static str) {
-        const ACCOUNTS: &str = "storefront:credit/accounts@0.1.0";
-        const BILLING: &str = "storefront:credit/billing@0.1.0";
-        const CHECKOUT: &str = "storefront:credit/checkout@0.1.0";
-        const QUERIES: &str = "storefront:credit/queries@0.1.0";
+        const ACCOUNTS: &str = concat!("storefront:credit/accounts@", wit_version!());
+        const BILLING: &str = concat!("storefront:credit/billing@", wit_version!());
+        const CHECKOUT: &str = concat!("storefront:credit/checkout@", wit_version!());
+        const QUERIES: &str = concat!("storefront:credit/queries@", wit_version!());
         match self {
             Export::OpenAccount => (ACCOUNTS, "open-account"),
             Export::ChangeCreditLimit => (ACCOUNTS, "change-credit-limit"),
@@ -171,6 +183,7 @@ impl Export {
             Export::CreditLimitHistory => (QUERIES, "credit-limit-history"),
             Export::OpenInvoices => (QUERIES, "open-invoices"),
             Export::GetInvoice => (QUERIES, "get-invoice"),
+            Export::InvoiceAllocations => (QUERIES, "invoice-allocations"),
             Export::Payments => (QUERIES, "payments"),
             Export::Reminders => (QUERIES, "reminders"),
             Export::SuggestCreditLimit => (QUERIES, "suggest-credit-limit"),
@@ -703,9 +716,31 @@ impl Ledger {
         self.call(m, Export::CreditLimitHistory, (&account_id.to_owned(), after_seq, limit,))
     }
 
-    /// `queries.open-invoices`.
-    pub fn open_invoices(&mut self, m: &MerchantId, account_id: &str, today: &str) -> Result<std::result::Result<Vec<Invoice>, CreditError>> {
-        self.call(m, Export::OpenInvoices, (&account_id.to_owned(), &today.to_owned(),))
+    /// `queries.open-invoices`: one page.
+    pub fn open_invoices(&mut self, m: &MerchantId, account_id: &str, today: &str, after: Option<&str>, limit: u32) -> Result<std::result::Result<InvoicePage, CreditError>> {
+        self.call(m, Export::OpenInvoices, (&account_id.to_owned(), &today.to_owned(), after.map(str::to_owned).as_ref(), limit,))
+    }
+
+    /// Every open item of the account, fetched page by page.
+    pub fn open_invoices_all(&mut self, m: &MerchantId, account_id: &str, today: &str) -> Result<std::result::Result<Vec<Invoice>, CreditError>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = match self.open_invoices(m, account_id, today, after.as_deref(), 100)? {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            all.extend(page.invoices);
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => return Ok(Ok(all)),
+            }
+        }
+    }
+
+    /// `queries.invoice-allocations`.
+    pub fn invoice_allocations(&mut self, m: &MerchantId, invoice_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<AllocationPage, CreditError>> {
+        self.call(m, Export::InvoiceAllocations, (invoice_id, after_seq, limit,))
     }
 
     /// `queries.get-invoice`.

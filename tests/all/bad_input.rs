@@ -347,7 +347,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let c = h.ctx();
     assert_eq!(h.ledger.reverse_payment(&h.m, &c, &p, "bounced").unwrap().map(|_| ()), Err(E::PaymentAlreadyReversed));
     assert_eq!(h.dump(), before);
-    assert_eq!(h.ledger.open_invoices(&h.m, "acme", "tomorrow").unwrap().map(|_| ()), Err(E::DateMalformed(field("today"))));
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", "tomorrow", None, 10).unwrap().map(|_| ()), Err(E::DateMalformed(field("today"))));
     assert_eq!(h.ledger.get_invoice(&h.m, "INV99", "2026-03-02").unwrap().map(|_| ()), Err(E::InvoiceNotFound("INV99".into())));
     h.check();
     assert_eq!(count, 32);

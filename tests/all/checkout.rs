@@ -239,6 +239,43 @@ fn stored_balance_counts_as_available_credit() {
 }
 
 #[test]
+fn stored_balance_backing_a_hold_cannot_be_spent_on_another_order() {
+    // Issue 17's sequence: limit 0, a lodgment of 100.00, an order held
+    // against it, then the same balance asked for on another order.
+    let mut h = H::memory();
+    h.open("acme", "0.00");
+    h.pay("acme", "100.00").unwrap();
+    let a = h.approve("acme", "A", "100.00");
+    assert_eq!(a.after.available_with_tolerance, "0.00");
+    let b = h.apply_balance("acme", "B", "100.00").unwrap();
+    assert_eq!((b.applied.as_str(), b.remaining.as_str(), b.hold_reduced.as_str()), ("0.00", "100.00", "0.00"));
+    let f = h.summary("acme").figures;
+    assert_eq!((f.exposure.as_str(), f.stored_balance.as_str(), f.available_credit.as_str()), ("100.00", "100.00", "0.00"));
+
+    // Part of it is free once the limit leaves room.
+    h.change_limit("acme", "30.00").unwrap();
+    let b = h.apply_balance("acme", "B", "100.00").unwrap();
+    assert_eq!((b.applied.as_str(), b.remaining.as_str()), ("30.00", "70.00"));
+    let f = h.summary("acme").figures;
+    assert_eq!((f.exposure.as_str(), f.stored_balance.as_str(), f.available_with_tolerance.as_str()), ("100.00", "70.00", "0.00"));
+
+    // On the held order itself the balance replaces the credit: the hold
+    // shrinks by what was paid, and exposure with it.
+    let on_a = h.apply_balance("acme", "A", "100.00").unwrap();
+    assert_eq!((on_a.applied.as_str(), on_a.hold_reduced.as_str(), on_a.stored_balance_after.as_str()), ("70.00", "70.00", "0.00"));
+    let hold = h.ledger.get_hold(&h.m, &a.hold.hold_id, h.now_ms).unwrap().unwrap();
+    assert_eq!((hold.amount.as_str(), hold.reserved.as_str(), hold.state), ("100.00", "30.00", HoldState::Open));
+    let f = h.summary("acme").figures;
+    assert_eq!((f.open_holds.as_str(), f.exposure.as_str(), f.available_with_tolerance.as_str()), ("30.00", "30.00", "0.00"));
+    // What is left of the hold is what can be shipped on account.
+    assert_eq!(h.capture(&a.hold.hold_id, "30.01").map(|_| ()), Err(CreditError::CaptureExceedsHold));
+    let r = h.capture(&a.hold.hold_id, "30.00").unwrap();
+    assert_eq!((r.captured.as_str(), r.released.as_str(), r.after.posted_debt.as_str()), ("30.00", "0.00", "30.00"));
+    // The order was sold for 100.00: 70.00 from the balance, 30.00 on account.
+    assert_eq!(h.ret("acme", "A", "100.01", CreditTarget::StoredBalance).map(|_| ()), Err(CreditError::ReturnExceedsOrder));
+}
+
+#[test]
 fn a_returns_credit_note_is_used_on_the_next_order() {
     let mut h = H::memory();
     h.open("acme", "1000.00");

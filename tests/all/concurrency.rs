@@ -142,6 +142,81 @@ fn concurrent_apply_balance_never_spends_the_balance_twice() {
 }
 
 #[test]
+fn authorizations_and_apply_balance_racing_never_take_exposure_over_limit_tolerance_and_stored() {
+    // Half the threads authorize orders backed by a stored balance, half
+    // spend that balance on other orders: whatever interleaving the pool
+    // runs, no entry may leave exposure above limit + tolerance + stored.
+    for (name, pool, _dir) in pools() {
+        let m = MerchantId::new("merchant-a").unwrap();
+        open(&pool, &m, "acme", "100.00"); // tolerance 25.00
+        let lodge = RecordPaymentRequest {
+            account_id: "acme".into(),
+            amount: gbp("2000.00"),
+            received_on: day_of(T0),
+            method: "bank-transfer".into(),
+            reference: "lodgment".into(),
+            allocations: vec![],
+        };
+        pool.with(|l| l.record_payment(&m, &ctx("lodge".into()), &lodge)).unwrap().unwrap();
+        let pool = Arc::new(pool);
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (pool, m, lodge) = (pool.clone(), m.clone(), lodge.clone());
+                std::thread::spawn(move || {
+                    let mut rng = Rng(0xA076_1D64_78BD_642F ^ (t as u64 + 3));
+                    let (mut approved, mut applied, mut lodged) = (0u32, Decimal::ZERO, Decimal::ZERO);
+                    for i in 0..150 {
+                        let order = format!("T{t}-{i}");
+                        match t % 3 {
+                            0 => {
+                                let req = AuthorizeRequest { account_id: "acme".into(), order_id: order, amount: gbp(&rng.pennies(100, 30_000)), hold_ttl_s: None };
+                                if let Authorization::Approved(a) = pool.with(|l| l.authorize(&m, &ctx(format!("auth-{t}-{i}")), &req)).unwrap().unwrap() {
+                                    approved += 1;
+                                    // Cancel most orders so credit keeps being contended.
+                                    if !rng.next().is_multiple_of(4) {
+                                        pool.with(|l| l.void_hold(&m, &ctx(format!("void-{t}-{i}")), &a.hold.hold_id)).unwrap().unwrap();
+                                    }
+                                }
+                            }
+                            1 => {
+                                let req = ApplyBalanceRequest { account_id: "acme".into(), order_id: order, amount: gbp(&rng.pennies(100, 20_000)) };
+                                applied += d(&pool.with(|l| l.apply_balance(&m, &ctx(format!("apply-{t}-{i}")), &req)).unwrap().unwrap().applied);
+                            }
+                            _ => {
+                                // Lodgments keep a balance coming.
+                                let req = RecordPaymentRequest { amount: gbp(&rng.pennies(100, 10_000)), ..lodge.clone() };
+                                lodged += d(&pool.with(|l| l.record_payment(&m, &ctx(format!("pay-{t}-{i}")), &req)).unwrap().unwrap().payment.amount);
+                            }
+                        }
+                    }
+                    (approved, applied, lodged)
+                })
+            })
+            .collect();
+        let (approved, applied, lodged) = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .fold((0, Decimal::ZERO, Decimal::ZERO), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        assert!(approved > 0 && applied > Decimal::ZERO, "{name}: both kinds of call succeeded ({approved} approvals, {applied} applied)");
+
+        // Replay every entry: exposure within limit + tolerance + stored.
+        let entries = pool.with(|l| l.ledger_all(&m, "acme")).unwrap().unwrap();
+        let (mut debt, mut stored, mut held) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let ceiling = d("125.00");
+        for e in &entries {
+            debt += d(&e.debt_delta);
+            stored += d(&e.stored_delta);
+            held += d(&e.held_delta);
+            assert!(debt + held <= ceiling + stored, "{name}: entry {} leaves exposure {} over {ceiling} + stored {stored}", e.seq, debt + held);
+        }
+        let s = pool.with(|l| l.get_account(&m, "acme", T0)).unwrap().unwrap();
+        assert_eq!(d(&s.figures.stored_balance), d("2000.00") + lodged - applied, "{name}");
+        assert_audit_clean(&pool);
+        println!("{name}: {approved} approvals, {applied} applied from the balance, {} entries", entries.len());
+    }
+}
+
+#[test]
 fn a_capture_and_a_void_racing_on_one_hold_have_exactly_one_winner() {
     for (name, pool, _dir) in pools() {
         let m = MerchantId::new("merchant-a").unwrap();

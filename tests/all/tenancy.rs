@@ -58,5 +58,5 @@ fn the_component_imports_its_store_and_nothing_else() {
     // only way in is the merchant-scoped store.
     let mut imports = component().imports();
     imports.sort();
-    assert_eq!(imports, vec!["storefront:credit/store@0.1.0".to_owned(), "storefront:credit/types@0.1.0".to_owned()]);
+    assert_eq!(imports, vec![format!("storefront:credit/store@{}", credit_host::WIT_VERSION), format!("storefront:credit/types@{}", credit_host::WIT_VERSION)]);
 }

@@ -58,12 +58,12 @@ impl<K: Kv> Engine<K> {
                     next_expiry_ms: None,
                     policy,
                     held_for_overdue: false,
-                    open_items: Some(Vec::new()),
-                    open_items_changed: true,
+                    open_item_count: 0,
                     item_count: 0,
                     payment_count: 0,
                     reminder_count: 0,
                     last_close: None,
+                    close_pending: None,
                     highest_debt: Decimal::ZERO,
                 };
                 eng.record_limit_change(&mut account, ctx, Decimal::ZERO, credit_limit, &req.opened_by, "account opened")?;

@@ -76,7 +76,9 @@ pub(super) fn payment_view(p: &Payment, c: Currency) -> PaymentView {
 impl<K: Kv> Engine<K> {
     /// Decides what `money` does to the account's open items on `date`:
     /// the items named in `explicit` with their amounts, or else the items
-    /// in `preferred` and then the rest, oldest due first. Reads only.
+    /// in `preferred` and then the rest, oldest due first (the open-item
+    /// index is in that order, so only the items the money reaches are
+    /// read). At most `ITEMS_PER_CALL_MAX` items. Reads only.
     pub(super) fn plan_allocation(
         &self,
         account: &Account,
@@ -86,8 +88,10 @@ impl<K: Kv> Engine<K> {
         explicit: &[(String, Decimal)],
         preferred: &[String],
     ) -> Result<Vec<PlanItem>, Error> {
-        let mut targets: Vec<(Invoice, Decimal)> = Vec::new();
+        let mut plan = Vec::new();
+        let mut left = money;
         if !explicit.is_empty() {
+            let mut targets = Vec::with_capacity(explicit.len());
             let mut total = Decimal::ZERO;
             for (id, amount) in explicit {
                 let invoice = self.invoice(id)?;
@@ -103,46 +107,80 @@ impl<K: Kv> Engine<K> {
             if total > money {
                 return Err(Error::AllocationExceedsAmount);
             }
-        } else {
-            let mut items: Vec<&OpenItemRef> = items(account)?.iter().collect();
-            items.sort_by_key(|i| {
-                let rank = preferred.iter().position(|p| *p == i.id).unwrap_or(usize::MAX);
-                let due = rules::effective_due(&i.schedule, i.total, i.outstanding).unwrap_or(NaiveDate::MAX);
-                (rank, due, i.seq)
-            });
-            for item in items {
-                targets.push((self.invoice(&item.id)?, Decimal::MAX));
+            for (invoice, cap) in targets {
+                self.plan_item(&mut plan, &mut left, invoice, cap, date, source)?;
             }
+            return Ok(plan);
         }
-
-        let mut plan = Vec::new();
-        let mut left = money;
-        for (invoice, cap) in targets {
-            if left <= Decimal::ZERO {
-                break;
-            }
-            let available = min(left, cap);
-            let o = invoice.outstanding;
-            let (small_max, in_window) = match source {
-                Source::Payment { small_max, .. } => {
-                    let window = invoice.discount_until.as_deref().map(stored_date).transpose()?;
-                    (*small_max, window.is_some_and(|until| date <= until) && !invoice.discount_taken)
+        let mut first = Vec::new();
+        for id in preferred {
+            if let Some(invoice) = self.load::<Invoice>(&invoice_key(id))?
+                && invoice.account_id == account.id
+                && invoice.outstanding > Decimal::ZERO
+                && !first.contains(id)
+            {
+                first.push(id.clone());
+                if left <= Decimal::ZERO || plan.len() >= ITEMS_PER_CALL_MAX {
+                    return Ok(plan);
                 }
-                _ => (Decimal::ZERO, false),
-            };
-            let discount = if in_window { min(invoice.discount_amount, o) } else { Decimal::ZERO };
-            let want = o - discount;
-            let (cash, discount, diff) = if available >= want {
-                (want, discount, Decimal::ZERO)
-            } else if !small_max.is_zero() && want - available <= small_max {
-                (available, discount, want - available)
-            } else {
-                (available, Decimal::ZERO, Decimal::ZERO)
-            };
-            left -= cash;
-            plan.push(PlanItem { invoice, cash, discount, diff });
+                self.plan_item(&mut plan, &mut left, invoice, Decimal::MAX, date, source)?;
+            }
         }
-        Ok(plan)
+        let prefix = open_item_prefix(&account.id);
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.kv.scan(&prefix, after.as_deref(), SCAN_PAGE);
+            let full = page.len() == SCAN_PAGE as usize;
+            for (key, bytes) in page {
+                if left <= Decimal::ZERO || plan.len() >= ITEMS_PER_CALL_MAX {
+                    return Ok(plan);
+                }
+                let item: OpenItemRef = decode(&key, &bytes)?;
+                if !first.contains(&item.id) {
+                    self.plan_item(&mut plan, &mut left, self.invoice(&item.id)?, Decimal::MAX, date, source)?;
+                }
+                after = Some(key);
+            }
+            if !full {
+                return Ok(plan);
+            }
+        }
+    }
+
+    /// Plans what at most `cap` of the money `left` does to one item.
+    fn plan_item(
+        &self,
+        plan: &mut Vec<PlanItem>,
+        left: &mut Decimal,
+        invoice: Invoice,
+        cap: Decimal,
+        date: NaiveDate,
+        source: &Source,
+    ) -> Result<(), Error> {
+        if *left <= Decimal::ZERO {
+            return Ok(());
+        }
+        let available = min(*left, cap);
+        let o = invoice.outstanding;
+        let (small_max, in_window) = match source {
+            Source::Payment { small_max, .. } => {
+                let window = invoice.discount_until.as_deref().map(stored_date).transpose()?;
+                (*small_max, window.is_some_and(|until| date <= until) && !invoice.discount_taken)
+            }
+            _ => (Decimal::ZERO, false),
+        };
+        let discount = if in_window { min(invoice.discount_amount, o) } else { Decimal::ZERO };
+        let want = o - discount;
+        let (cash, discount, diff) = if available >= want {
+            (want, discount, Decimal::ZERO)
+        } else if !small_max.is_zero() && want - available <= small_max {
+            (available, discount, want - available)
+        } else {
+            (available, Decimal::ZERO, Decimal::ZERO)
+        };
+        *left -= cash;
+        plan.push(PlanItem { invoice, cash, discount, diff });
+        Ok(())
     }
 
     /// Carries out a plan: updates the items, records each allocation, and
@@ -162,23 +200,21 @@ impl<K: Kv> Engine<K> {
         let day = dates::format(date);
         let mut applied = Vec::with_capacity(plan.len());
         for PlanItem { mut invoice, cash, discount, diff } in plan {
-            if invoice.allocations.len() + 3 > ALLOCATIONS_PER_INVOICE_MAX {
-                return Err(Error::TooManyAllocations);
-            }
+            let before = item_ref(&invoice);
             self.accrue(account, &mut invoice, date)?;
             invoice.outstanding = sub(invoice.outstanding, add(add(cash, discount)?, diff)?)?;
             if invoice.outstanding.is_zero() {
                 invoice.settled_on = Some(day.clone());
             }
-            self.save_item(account, &invoice)?;
             if !cash.is_zero() {
-                invoice.allocations.push(Allocation {
+                let a = Allocation {
                     entry_seq: money_seq,
                     date: day.clone(),
                     source: source.allocation_source(),
                     document_id: Some(document_id.to_owned()),
                     amount: cash,
-                });
+                };
+                self.add_allocation(&mut invoice, &a)?;
             }
             if !discount.is_zero() {
                 invoice.discount_taken = true;
@@ -189,13 +225,8 @@ impl<K: Kv> Engine<K> {
                     .invoice(&invoice.id)
                     .doc(document_id);
                 let seq = self.append(account, ctx, e)?;
-                invoice.allocations.push(Allocation {
-                    entry_seq: seq,
-                    date: day.clone(),
-                    source: AllocationSource::Discount,
-                    document_id: None,
-                    amount: discount,
-                });
+                let a = Allocation { entry_seq: seq, date: day.clone(), source: AllocationSource::Discount, document_id: None, amount: discount };
+                self.add_allocation(&mut invoice, &a)?;
             }
             let mut carried_to = None;
             if !diff.is_zero() {
@@ -232,9 +263,10 @@ impl<K: Kv> Engine<K> {
                         (self.append(account, ctx, e)?, AllocationSource::Carried, Some(item.id))
                     }
                 };
-                invoice.allocations.push(Allocation { entry_seq: seq, date: day.clone(), source, document_id: doc, amount: diff });
+                let a = Allocation { entry_seq: seq, date: day.clone(), source, document_id: doc, amount: diff };
+                self.add_allocation(&mut invoice, &a)?;
             }
-            self.save(&invoice_key(&invoice.id), &invoice)?;
+            self.save_item(account, &before, &invoice)?;
             applied.push(AppliedAllocation {
                 invoice_id: invoice.id.clone(),
                 amount: cash,
@@ -365,20 +397,22 @@ impl<K: Kv> Engine<K> {
 
                 let mut reopened = Vec::new();
                 for (mut invoice, amount, discount) in reopen {
+                    let before = item_ref(&invoice);
                     eng.accrue(&account, &mut invoice, today)?;
                     invoice.outstanding = add(invoice.outstanding, amount)?;
                     invoice.settled_on = None;
                     if !discount.is_zero() {
                         invoice.discount_taken = false;
                     }
-                    invoice.allocations.push(Allocation {
+                    let a = Allocation {
                         entry_seq: seq,
                         date: dates::format(today),
                         source: AllocationSource::Reversal,
                         document_id: Some(payment_id.to_owned()),
                         amount: -amount,
-                    });
-                    eng.save_item(&mut account, &invoice)?;
+                    };
+                    eng.add_allocation(&mut invoice, &a)?;
+                    eng.save_item(&mut account, &before, &invoice)?;
                     reopened.push(AppliedView {
                         invoice_id: invoice.id.clone(),
                         amount: c.format(amount),

@@ -76,7 +76,7 @@ impl<K: Kv> Engine<K> {
             "authorize",
             req,
             |eng| {
-                let mut account = eng.account_light(&req.account_id)?;
+                let mut account = eng.account(&req.account_id)?;
                 let order = eng.order_for(&account, &req.order_id)?;
                 let released = eng.release_expired(&mut account, ctx)?;
                 // Read again after a release, which may have freed this order.
@@ -113,6 +113,7 @@ impl<K: Kv> Engine<K> {
                             account_id: account.id.clone(),
                             order_id: req.order_id.clone(),
                             amount,
+                            reserved: amount,
                             captured: Decimal::ZERO,
                             state: HoldState::Open,
                             placed_at_ms: ctx.now_ms,
@@ -151,7 +152,7 @@ impl<K: Kv> Engine<K> {
     fn open_hold(&mut self, ctx: &Ctx, hold_id: &str) -> Result<(Hold, Account), Error> {
         let hold = self.hold(hold_id)?;
         // Capture reads the open items itself; void never needs them.
-        let mut account = self.account_light(&hold.account_id)?;
+        let mut account = self.account(&hold.account_id)?;
         self.release_expired(&mut account, ctx)?;
         let hold = self.hold(hold_id)?;
         match hold.state {
@@ -180,8 +181,7 @@ impl<K: Kv> Engine<K> {
             |eng| {
                 let (mut hold, mut account) = eng.open_hold(ctx, &req.hold_id)?;
                 ensure_currency(&account, currency)?;
-                eng.load_items(&mut account)?;
-                if amount > hold.amount {
+                if amount > hold.reserved {
                     return Err(Error::CaptureExceedsHold);
                 }
                 let mut lines = lines;
@@ -200,7 +200,7 @@ impl<K: Kv> Engine<K> {
                     lines,
                     terms,
                 )?;
-                let released = sub(hold.amount, amount)?;
+                let released = sub(hold.reserved, amount)?;
                 hold.state = HoldState::Captured;
                 hold.captured = amount;
                 eng.save(&hold_key(&hold.id), &hold)?;
@@ -219,7 +219,7 @@ impl<K: Kv> Engine<K> {
                     invoice.due_date
                 );
                 let e = NewEntry::new(EntryKind::HoldCaptured, amount, memo)
-                    .held(-hold.amount)
+                    .held(-hold.reserved)
                     .dr(Book::Receivable, invoice.total)
                     .cr(Book::Sales, invoice.net_total)
                     .cr(Book::Tax, invoice.tax_total)
@@ -255,15 +255,15 @@ impl<K: Kv> Engine<K> {
                 eng.save(&hold_key(&hold.id), &hold)?;
                 eng.remove_open_hold(&mut account, &hold)?;
                 eng.clear_open_hold(&hold.order_id, &hold.id)?;
-                let e = NewEntry::new(EntryKind::HoldVoided, hold.amount, format!("hold {} voided", hold.id))
-                    .held(-hold.amount)
+                let e = NewEntry::new(EntryKind::HoldVoided, hold.reserved, format!("hold {} voided", hold.id))
+                    .held(-hold.reserved)
                     .hold(&hold.id)
                     .order(&hold.order_id);
                 eng.append(&mut account, ctx, e)?;
                 eng.save_account(&account)?;
                 Ok(VoidReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
-                    released: currency.format(hold.amount),
+                    released: currency.format(hold.reserved),
                     after: eng.figures(&account, ctx.now_ms)?,
                 })
             },
@@ -286,15 +286,37 @@ impl<K: Kv> Engine<K> {
                 eng.order_for(&account, &req.order_id)?;
                 eng.release_expired(&mut account, ctx)?;
                 let mut order = eng.order_for(&account, &req.order_id)?;
-                let applied = min(amount, account.stored_balance.max(Decimal::ZERO));
+                // The stored balance counts as available credit, so part of
+                // it may back open holds and posted debt: only what no hold
+                // or debt leans on may be spent (spending more would take
+                // exposure above limit + tolerance + stored balance). What
+                // pays for an order that holds credit replaces that credit:
+                // the order's own hold shrinks by as much, so that part is
+                // always spendable.
+                let figures = eng.raw_figures(&account, ctx.now_ms)?;
+                let mut hold = order.open_hold_id.as_deref().map(|id| eng.hold(id)).transpose()?;
+                let hold_reserved = hold.as_ref().map_or(Decimal::ZERO, |h| h.reserved);
+                let spendable = min(
+                    account.stored_balance.max(Decimal::ZERO),
+                    add(figures.available_with_tolerance.max(Decimal::ZERO), hold_reserved)?,
+                );
+                let applied = min(amount, spendable);
+                let reduced = min(applied, hold_reserved);
                 if applied > Decimal::ZERO {
                     order.balance_applied = add(order.balance_applied, applied)?;
                     eng.save(&order_key(&req.order_id), &order)?;
                     let memo = format!("stored balance {} applied to order {}", currency.format(applied), req.order_id);
-                    let e = NewEntry::new(EntryKind::BalanceApplied, applied, memo)
+                    let mut e = NewEntry::new(EntryKind::BalanceApplied, applied, memo)
                         .dr(Book::CustomerCredit, applied)
                         .cr(Book::StoreCreditRedeemed, applied)
                         .order(&req.order_id);
+                    if let Some(h) = hold.as_mut().filter(|_| reduced > Decimal::ZERO) {
+                        h.reserved = sub(h.reserved, reduced)?;
+                        eng.save(&hold_key(&h.id), &*h)?;
+                        let r = OpenHoldRef { hold_id: h.id.clone(), amount: h.reserved, expires_at_ms: h.expires_at_ms };
+                        eng.save(&open_hold_key(&account.id, h.expires_at_ms, &h.id), &r)?;
+                        e = e.held(-reduced).hold(&h.id);
+                    }
                     eng.append(&mut account, ctx, e)?;
                 }
                 eng.save_account(&account)?;
@@ -302,6 +324,7 @@ impl<K: Kv> Engine<K> {
                     applied: currency.format(applied),
                     remaining: currency.format(sub(amount, applied)?),
                     stored_balance_after: currency.format(account.stored_balance),
+                    hold_reduced: currency.format(reduced),
                 })
             },
         )

@@ -22,117 +22,219 @@ impl<K: Kv> Engine<K> {
                 if account.status == Status::Closed {
                     return Err(Error::AccountClosed);
                 }
-                // Once per account and day, whatever the key.
+                // Once per account and day, whatever the key: a finished
+                // day answers its last part again.
                 let marker = close_key(account_id, date);
-                if let Some(report) = eng.load::<DayCloseReport>(&marker)? {
-                    return Ok(report);
-                }
-                if let Some(last) = &account.last_close
-                    && stored_date(last)? > day
+                let state = eng.load::<DayCloseState>(&marker)?;
+                if let Some(s) = &state
+                    && s.report.complete
                 {
-                    return Err(Error::DayCloseOutOfOrder);
+                    return Ok(s.report.clone());
                 }
-                let report = eng.close_account_day(&mut account, ctx, day)?;
+                if state.is_none() {
+                    if let Some(pending) = &account.close_pending {
+                        return Err(Error::DayCloseUnfinished(pending.clone()));
+                    }
+                    if let Some(last) = &account.last_close
+                        && stored_date(last)? > day
+                    {
+                        return Err(Error::DayCloseOutOfOrder);
+                    }
+                }
+                let state = eng.close_account_day(&mut account, ctx, day, state)?;
                 account.last_close = Some(dates::format(day));
-                eng.save(&marker, &report)?;
+                account.close_pending = (!state.report.complete).then(|| dates::format(day));
+                eng.save(&marker, &state)?;
                 eng.save_account(&account)?;
-                Ok(report)
+                Ok(state.report)
             },
         )
     }
 
-    fn close_account_day(&mut self, account: &mut Account, ctx: &Ctx, day: NaiveDate) -> Result<DayCloseReport, Error> {
+    /// One part of a day's close: the first part (no `state`) releases
+    /// expired holds and decides the hold for overdue invoices before any
+    /// item, so an account too large for one call is still held at once;
+    /// every part then works through the invoices that can owe something
+    /// on `day`, in due order, from where the last part stopped.
+    fn close_account_day(
+        &mut self,
+        account: &mut Account,
+        ctx: &Ctx,
+        day: NaiveDate,
+        state: Option<DayCloseState>,
+    ) -> Result<DayCloseState, Error> {
         let c = currency_of(account)?;
+        let first = state.is_none();
         let mut report = DayCloseReport {
             account_id: account.id.clone(),
             date: dates::format(day),
+            part: state.as_ref().map_or(1, |s| s.report.part + 1),
+            complete: false,
             late_fees: Vec::new(),
             interest: Vec::new(),
             reminders: Vec::new(),
             put_on_hold: false,
             released_from_hold: false,
-            holds_expired: self.release_expired(account, ctx)?,
+            holds_expired: 0,
         };
-        let mut invoices: Vec<&OpenItemRef> = items(account)?.iter().filter(|i| i.kind == ItemKind::Invoice).collect();
-        invoices.sort_by_key(|i| i.seq);
-        let ids: Vec<String> = invoices.into_iter().map(|i| i.id.clone()).collect();
+        let mut after = state.and_then(|s| s.after);
         let policy = account.policy.clone();
-
-        for id in ids {
-            let mut invoice = self.invoice(&id)?;
-            let Some(due) = rules::effective_due(&invoice.schedule, invoice.total, invoice.outstanding) else { continue };
-            let days = dates::days_between(due, day);
-            self.accrue(account, &mut invoice, day)?;
-            if days > i64::from(policy.grace_days) {
-                if let Some(fee) = policy.late_fee
-                    && invoice.late_fees_charged.is_zero()
-                {
-                    let item = self.create_debit_item(account, ItemKind::LateFee, Some(&id), day, format!("Late fee on {id}"), fee)?;
-                    let e = NewEntry::new(EntryKind::LateFeeCharged, fee, format!("late fee on {id}: {}", item.id))
-                        .dr(Book::Receivable, fee)
-                        .cr(Book::FeeIncome, fee)
-                        .invoice(&item.id)
-                        .doc(&id);
-                    self.append(account, ctx, e)?;
-                    invoice.late_fees_charged = fee;
-                    report.late_fees.push(Charge { invoice_id: id.clone(), item_id: item.id, amount: c.format(fee) });
-                }
-                if policy.interest.is_some() {
-                    let owed = sub(rules::round_half_away(invoice.interest_accrued, c), invoice.interest_charged)?;
-                    if owed > Decimal::ZERO {
-                        let item = self.create_debit_item(
-                            account,
-                            ItemKind::Interest,
-                            Some(&id),
-                            day,
-                            format!("Interest on {id} to {}", dates::format(day)),
-                            owed,
-                        )?;
-                        let e = NewEntry::new(EntryKind::InterestCharged, owed, format!("interest on {id}: {}", item.id))
-                            .dr(Book::Receivable, owed)
-                            .cr(Book::InterestIncome, owed)
-                            .invoice(&item.id)
-                            .doc(&id);
-                        self.append(account, ctx, e)?;
-                        invoice.interest_charged = add(invoice.interest_charged, owed)?;
-                        report.interest.push(Charge { invoice_id: id.clone(), item_id: item.id, amount: c.format(owed) });
-                    }
-                }
-            }
-            // The latest step that has come due for this due date, if it is
-            // later than the last one sent for it.
-            let due_text = dates::format(due);
-            let reached = policy.reminders.iter().rposition(|s| dates::offset_days(due, s.offset_days) <= day);
-            let sent = invoice.reminded.as_ref().filter(|(d, _)| *d == due_text).map(|(_, i)| *i);
-            if let Some(step_index) = reached
-                && sent.is_none_or(|s| step_index > s)
+        if first {
+            report.holds_expired = self.release_expired(account, ctx)?;
+            if let Some(limit) = policy.hold_after_days_overdue
+                && account.status == Status::Active
+                && self.invoice_overdue_beyond(account, day, limit)?
             {
-                let step = policy.reminders[step_index];
-                account.reminder_count += 1;
-                let reminder = reminder_text(account, &invoice, step, account.reminder_count, day, due, c);
-                self.save(&reminder_key(&account.id, reminder.seq), &reminder)?;
-                invoice.reminded = Some((due_text, step_index));
-                report.reminders.push(reminder);
-            }
-            self.save(&invoice_key(&id), &invoice)?;
-        }
-
-        if let Some(limit) = policy.hold_after_days_overdue {
-            let late = items(account)?
-                .iter()
-                .any(|i| i.kind == ItemKind::Invoice && item_days_overdue(i, day) > i64::from(limit));
-            if late && account.status == Status::Active {
                 account.status = Status::OnHold;
                 account.held_for_overdue = true;
                 let memo = format!("Active -> OnHold: an invoice is more than {limit} days overdue");
                 self.append(account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
                 report.put_on_hold = true;
             }
+            if !report.put_on_hold {
+                report.released_from_hold = self.release_overdue_hold(account, ctx, day)?;
+            }
         }
-        if !report.put_on_hold {
-            report.released_from_hold = self.release_overdue_hold(account, ctx, day)?;
+
+        // Only invoices due on or before `last_due` can be charged or
+        // reminded today: fees and interest need more than `grace-days`
+        // overdue, a reminder step its offset from the due date reached.
+        let charges = policy.late_fee.is_some() || policy.interest.is_some();
+        let mut last_due: Option<NaiveDate> =
+            charges.then(|| dates::offset_days(day, -(i32::try_from(policy.grace_days).unwrap_or(i32::MAX)) - 1));
+        if let Some(earliest) = policy.reminders.first() {
+            let by_reminder = dates::offset_days(day, -earliest.offset_days);
+            last_due = Some(last_due.map_or(by_reminder, |d| d.max(by_reminder)));
         }
-        Ok(report)
+        let Some(last_due) = last_due.map(dates::format) else {
+            report.complete = true;
+            return Ok(DayCloseState { after: None, report });
+        };
+
+        let prefix = open_item_prefix(&account.id);
+        let (mut invoices, mut rows) = (0usize, 0usize);
+        'pages: loop {
+            let start = after.as_ref().map(|a| key(&[&prefix, a], None));
+            let page = self.kv.scan(&prefix, start.as_deref(), SCAN_PAGE);
+            let full = page.len() == SCAN_PAGE as usize;
+            for (k, bytes) in page {
+                let position = &k[prefix.len()..];
+                if position.get(..10).is_none_or(|due| due > last_due.as_str()) {
+                    report.complete = true;
+                    break 'pages;
+                }
+                if invoices >= CLOSE_INVOICES_PER_CALL_MAX || rows >= CLOSE_ROWS_PER_CALL_MAX {
+                    break 'pages;
+                }
+                rows += 1;
+                after = Some(position.to_owned());
+                let item: OpenItemRef = decode(&k, &bytes)?;
+                if item.kind == ItemKind::Invoice {
+                    invoices += 1;
+                    self.close_invoice(account, ctx, day, &policy, c, &item.id, &mut report)?;
+                }
+            }
+            if !full {
+                report.complete = true;
+                break;
+            }
+        }
+        Ok(DayCloseState { after, report })
+    }
+
+    /// Day-close's duties for one open invoice: interest accrued to `day`;
+    /// once more than `grace-days` overdue, the late fee (once) and the
+    /// interest not yet charged; the latest reminder step due, if not sent.
+    #[allow(clippy::too_many_arguments)]
+    fn close_invoice(
+        &mut self,
+        account: &mut Account,
+        ctx: &Ctx,
+        day: NaiveDate,
+        policy: &Policy,
+        c: Currency,
+        id: &str,
+        report: &mut DayCloseReport,
+    ) -> Result<(), Error> {
+        let mut invoice = self.invoice(id)?;
+        let Some(due) = rules::effective_due(&invoice.schedule, invoice.total, invoice.outstanding) else { return Ok(()) };
+        let days = dates::days_between(due, day);
+        self.accrue(account, &mut invoice, day)?;
+        if days > i64::from(policy.grace_days) {
+            if let Some(fee) = policy.late_fee
+                && invoice.late_fees_charged.is_zero()
+            {
+                let item = self.create_debit_item(account, ItemKind::LateFee, Some(id), day, format!("Late fee on {id}"), fee)?;
+                let e = NewEntry::new(EntryKind::LateFeeCharged, fee, format!("late fee on {id}: {}", item.id))
+                    .dr(Book::Receivable, fee)
+                    .cr(Book::FeeIncome, fee)
+                    .invoice(&item.id)
+                    .doc(id);
+                self.append(account, ctx, e)?;
+                invoice.late_fees_charged = fee;
+                report.late_fees.push(Charge { invoice_id: id.to_owned(), item_id: item.id, amount: c.format(fee) });
+            }
+            if policy.interest.is_some() {
+                let owed = sub(rules::round_half_away(invoice.interest_accrued, c), invoice.interest_charged)?;
+                if owed > Decimal::ZERO {
+                    let item_id = self.charge_interest(account, &mut invoice, day, owed)?;
+                    let e = NewEntry::new(EntryKind::InterestCharged, owed, format!("interest on {id}: {item_id}"))
+                        .dr(Book::Receivable, owed)
+                        .cr(Book::InterestIncome, owed)
+                        .invoice(&item_id)
+                        .doc(id);
+                    self.append(account, ctx, e)?;
+                    invoice.interest_charged = add(invoice.interest_charged, owed)?;
+                    report.interest.push(Charge { invoice_id: id.to_owned(), item_id, amount: c.format(owed) });
+                }
+            }
+        }
+        // The latest step that has come due for this due date, if it is
+        // later than the last one sent for it.
+        let due_text = dates::format(due);
+        let reached = policy.reminders.iter().rposition(|s| dates::offset_days(due, s.offset_days) <= day);
+        let sent = invoice.reminded.as_ref().filter(|(d, _)| *d == due_text).map(|(_, i)| *i);
+        if let Some(step_index) = reached
+            && sent.is_none_or(|s| step_index > s)
+        {
+            let step = policy.reminders[step_index];
+            account.reminder_count += 1;
+            let reminder = reminder_text(account, &invoice, step, account.reminder_count, day, due, c);
+            self.save(&reminder_key(&account.id, reminder.seq), &reminder)?;
+            invoice.reminded = Some((due_text, step_index));
+            report.reminders.push(reminder);
+        }
+        self.save(&invoice_key(id), &invoice)
+    }
+
+    /// Puts `owed` interest on the invoice's open interest item, or opens
+    /// one (due on `day`) when it has none open: however often day-close
+    /// runs, an invoice has at most one open interest item. Returns its id.
+    fn charge_interest(&mut self, account: &mut Account, invoice: &mut Invoice, day: NaiveDate, owed: Decimal) -> Result<String, Error> {
+        let description = |from: &str| format!("Interest on {} from {from} to {}", invoice.id, dates::format(day));
+        if let Some(id) = &invoice.interest_item {
+            let mut item = self.invoice(id)?;
+            if item.outstanding > Decimal::ZERO {
+                let before = item_ref(&item);
+                let from = item.invoice_date.clone();
+                item.total = add(item.total, owed)?;
+                item.net_total = item.total;
+                item.outstanding = add(item.outstanding, owed)?;
+                let line = item.lines.first_mut().ok_or_else(|| Error::StoreCorrupt(format!("interest item {id} has no line")))?;
+                line.description = description(&from);
+                line.unit_price = item.total;
+                line.net = item.total;
+                line.total = item.total;
+                let portion = item.schedule.first_mut().ok_or_else(|| Error::StoreCorrupt(format!("interest item {id} has no portion")))?;
+                portion.amount = item.total;
+                self.save_item(account, &before, &item)?;
+                return Ok(item.id);
+            }
+        }
+        let text = description(&dates::format(day));
+        let item = self.create_debit_item(account, ItemKind::Interest, Some(&invoice.id), day, text, owed)?;
+        invoice.interest_item = Some(item.id.clone());
+        Ok(item.id)
     }
 }
 

@@ -175,8 +175,36 @@ fn push_padded(out: &mut String, mut n: u64) {
 fn account_key(id: &str) -> String {
     key(&["acct/", id], None)
 }
-fn items_key(account: &str) -> String {
-    key(&["items/", account], None)
+fn open_item_prefix(account: &str) -> String {
+    key(&["open/", account, "/"], None)
+}
+/// Open items list under their account in the order payments reach them:
+/// the due date of their earliest unpaid portion, then issue order.
+fn open_item_key(account: &str, due: &str, seq: u64) -> String {
+    let mut k = key(&["open/", account, "/", due, "/"], None);
+    push_padded(&mut k, seq);
+    k
+}
+/// Which of an account's two ladders an item's unpaid portions count in:
+/// invoices (`i`), which decide holds for overdue accounts, or the debit
+/// items that come of them (`o`: fees, interest, adjustments).
+fn ladder(kind: ItemKind) -> &'static str {
+    if kind == ItemKind::Invoice { "i" } else { "o" }
+}
+const LADDERS: [&str; 2] = ["i", "o"];
+fn owed_prefix(account: &str, ladder: &str) -> String {
+    key(&["owed/", account, "/", ladder, "/"], None)
+}
+fn owed_key(account: &str, ladder: &str, date: &str) -> String {
+    let mut k = owed_prefix(account, ladder);
+    k.push_str(date);
+    k
+}
+fn alloc_prefix(item: &str) -> String {
+    key(&["alloc/", item, "/"], None)
+}
+fn alloc_key(item: &str, n: u64) -> String {
+    key(&["alloc/", item, "/"], Some(n))
 }
 fn customer_key(customer: &str, currency: &str) -> String {
     key(&["cust/", customer, "/", currency], None)
@@ -241,21 +269,34 @@ fn close_key(account: &str, date: &str) -> String {
     key(&["close/", account, "/", date], None)
 }
 
+/// Rows per `scan` when a walk may go on for many pages.
+const SCAN_PAGE: u32 = 100;
+
+/// A bare decimal record (ladder rows).
+#[derive(Serialize, serde::Deserialize)]
+struct Dec(#[serde(with = "crate::codec::dec")] Decimal);
+
 /// Decodes a stored record, naming its key when it cannot.
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, Error> {
     crate::codec::decode(bytes).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))
 }
 
-/// The account's open items; an error if they were not read (a bug, never
-/// an empty list).
-fn items(account: &Account) -> Result<&[OpenItemRef], Error> {
-    account.open_items.as_deref().ok_or_else(|| Error::StoreCorrupt(format!("account {}: open items used unread", account.id)))
+/// An item as its account's open-item index lists it.
+fn item_ref(inv: &Invoice) -> OpenItemRef {
+    OpenItemRef {
+        id: inv.id.clone(),
+        seq: inv.seq,
+        kind: inv.kind,
+        total: inv.total,
+        outstanding: inv.outstanding,
+        schedule: inv.schedule.clone(),
+    }
 }
 
-fn items_mut(account: &mut Account) -> Result<&mut Vec<OpenItemRef>, Error> {
-    let id = &account.id;
-    account.open_items_changed = true;
-    account.open_items.as_mut().ok_or_else(|| Error::StoreCorrupt(format!("account {id}: open items used unread")))
+/// Where an open item is listed: its index key's date, the due date of its
+/// earliest unpaid portion. `None` when it owes nothing.
+fn item_due(item: &OpenItemRef) -> Option<String> {
+    rules::effective_due(&item.schedule, item.total, item.outstanding).map(dates::format)
 }
 
 fn currency_of(account: &Account) -> Result<Currency, Error> {
@@ -412,11 +453,6 @@ fn policy_view(p: &Policy, c: Currency) -> PolicyView {
     }
 }
 
-/// Days overdue of an open item on `day` (negative before due).
-fn item_days_overdue(item: &OpenItemRef, day: NaiveDate) -> i64 {
-    rules::days_overdue(&item.schedule, item.total, item.outstanding, day)
-}
-
 impl<K: Kv> Engine<K> {
     /// An engine over `kv`.
     pub fn new(kv: K) -> Self {
@@ -446,35 +482,13 @@ impl<K: Kv> Engine<K> {
         Ok(())
     }
 
-    /// The account with its open items.
+    /// The account record: its figures and settings, never its items.
     fn account(&self, id: &str) -> Result<Account, Error> {
-        let mut account = self.account_light(id)?;
-        self.load_items(&mut account)?;
-        Ok(account)
-    }
-
-    /// The account without its open items, for the calls that never look
-    /// at them (their `open_items` stays `None`; using it is an error, not
-    /// an empty list).
-    fn account_light(&self, id: &str) -> Result<Account, Error> {
         self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))
     }
 
-    /// Reads the account's open items if they have not been read.
-    fn load_items(&self, account: &mut Account) -> Result<(), Error> {
-        if account.open_items.is_none() {
-            account.open_items = Some(self.load(&items_key(&account.id))?.unwrap_or_default());
-        }
-        Ok(())
-    }
-
-    /// Saves the account, and its open items when they changed.
     fn save_account(&mut self, account: &Account) -> Result<(), Error> {
-        self.save(&account_key(&account.id), account)?;
-        if let (Some(items), true) = (&account.open_items, account.open_items_changed) {
-            self.save(&items_key(&account.id), items)?;
-        }
-        Ok(())
+        self.save(&account_key(&account.id), account)
     }
 
     /// The account a money movement is for: it must exist, be in the
@@ -614,8 +628,8 @@ impl<K: Kv> Engine<K> {
             self.save(&hold_key(&hold.id), &hold)?;
             self.remove_open_hold(account, &hold)?;
             self.clear_open_hold(&hold.order_id, &hold.id)?;
-            let e = NewEntry::new(EntryKind::HoldExpired, hold.amount, format!("hold {} expired", hold.id))
-                .held(-hold.amount)
+            let e = NewEntry::new(EntryKind::HoldExpired, hold.reserved, format!("hold {} expired", hold.id))
+                .held(-hold.reserved)
                 .hold(&hold.id)
                 .order(&hold.order_id);
             self.append(account, ctx, e)?;
@@ -659,9 +673,9 @@ impl<K: Kv> Engine<K> {
         if !(account.status == Status::OnHold && account.held_for_overdue) {
             return Ok(false);
         }
-        let limit = i64::from(account.policy.hold_after_days_overdue.unwrap_or(0));
-        let still_late = items(account)?.iter().any(|i| i.kind == ItemKind::Invoice && item_days_overdue(i, today) > limit);
-        if still_late && account.policy.hold_after_days_overdue.is_some() {
+        if let Some(limit) = account.policy.hold_after_days_overdue
+            && self.invoice_overdue_beyond(account, today, limit)?
+        {
             return Ok(false);
         }
         account.status = Status::Active;
@@ -669,6 +683,112 @@ impl<K: Kv> Engine<K> {
         let memo = "OnHold -> Active: no invoice is overdue past the hold threshold".to_owned();
         self.append(account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
         Ok(true)
+    }
+
+    /// Whether an invoice of the account has a portion unpaid more than
+    /// `days` days after its due date on `today`: one read of the invoice
+    /// ladder, whatever the number of items.
+    fn invoice_overdue_beyond(&self, account: &Account, today: NaiveDate, days: u32) -> Result<bool, Error> {
+        let prefix = owed_prefix(&account.id, ladder(ItemKind::Invoice));
+        let Some((key, _)) = self.kv.scan(&prefix, None, 1).into_iter().next() else { return Ok(false) };
+        let earliest = stored_date(&key[prefix.len()..])?;
+        Ok(dates::days_between(earliest, today) > i64::from(days))
+    }
+
+    /// What the account's items have unpaid from portions due before
+    /// `today`: the ladders read up to that day, one row per due date.
+    fn overdue_total(&self, account: &Account, today: NaiveDate) -> Result<Decimal, Error> {
+        let today = dates::format(today);
+        let mut total = Decimal::ZERO;
+        for ladder in LADDERS {
+            let prefix = owed_prefix(&account.id, ladder);
+            let mut after: Option<String> = None;
+            'pages: loop {
+                let page = self.kv.scan(&prefix, after.as_deref(), SCAN_PAGE);
+                let full = page.len() == SCAN_PAGE as usize;
+                for (key, bytes) in page {
+                    if key[prefix.len()..] >= *today {
+                        break 'pages;
+                    }
+                    total = add(total, decode::<Dec>(&key, &bytes)?.0)?;
+                    after = Some(key);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Adds `delta` to what the account's items of `kind` owe on `date`;
+    /// a row that comes to zero is removed.
+    fn owed_add(&mut self, account: &str, ladder: &str, date: &str, delta: Decimal) -> Result<(), Error> {
+        let key = owed_key(account, ladder, date);
+        let now = add(self.load::<Dec>(&key)?.map_or(Decimal::ZERO, |d| d.0), delta)?;
+        if now < Decimal::ZERO {
+            return Err(Error::StoreCorrupt(format!("{key} would owe {now}")));
+        }
+        if now.is_zero() {
+            self.kv.delete(&key);
+            Ok(())
+        } else {
+            self.save(&key, &Dec(now))
+        }
+    }
+
+    /// Moves an item's listing from what it was (`before`; `None` for a new
+    /// item) to what `after` is: its place in the open-item index, the
+    /// account's count of open items, and its unpaid portions on the
+    /// ladders. Touches only this item's rows.
+    fn sync_item(&mut self, account: &mut Account, before: Option<&OpenItemRef>, after: &Invoice) -> Result<(), Error> {
+        let after_ref = item_ref(after);
+        let before_key = before.and_then(|b| item_due(b).map(|due| open_item_key(&account.id, &due, b.seq)));
+        let after_key = item_due(&after_ref).map(|due| open_item_key(&account.id, &due, after.seq));
+        if let Some(k) = &before_key
+            && after_key.as_ref() != Some(k)
+        {
+            self.kv.delete(k);
+        }
+        if let Some(k) = &after_key {
+            self.save(k, &after_ref)?;
+        }
+        match (before_key.is_some(), after_key.is_some()) {
+            (false, true) => account.open_item_count += 1,
+            (true, false) => {
+                account.open_item_count = account
+                    .open_item_count
+                    .checked_sub(1)
+                    .ok_or_else(|| Error::StoreCorrupt(format!("account {} counts no open item to close", account.id)))?;
+            }
+            _ => {}
+        }
+        // Ladder rows move by the difference of unpaid portions per date.
+        let mut deltas: Vec<(String, Decimal)> = Vec::new();
+        if let Some(b) = before {
+            for (due, amount) in rules::unpaid_portions(&b.schedule, b.total, b.outstanding) {
+                deltas.push((due.to_owned(), -amount));
+            }
+        }
+        for (due, amount) in rules::unpaid_portions(&after.schedule, after.total, after.outstanding) {
+            match deltas.iter_mut().find(|(d, _)| d == due) {
+                Some((_, delta)) => *delta += amount,
+                None => deltas.push((due.to_owned(), amount)),
+            }
+        }
+        for (due, delta) in deltas {
+            if !delta.is_zero() {
+                self.owed_add(&account.id, ladder(after.kind), &due, delta)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the next allocation on an item (stored on its own key, so an
+    /// item may have any number).
+    fn add_allocation(&mut self, invoice: &mut Invoice, allocation: &Allocation) -> Result<(), Error> {
+        invoice.allocation_count += 1;
+        self.save(&alloc_key(&invoice.id, invoice.allocation_count), allocation)
     }
 
     // ------------------------------------------------------------ figures
@@ -730,9 +850,7 @@ impl<K: Kv> Engine<K> {
     fn summary(&self, account: &Account, now_ms: i64) -> Result<AccountSummary, Error> {
         let c = currency_of(account)?;
         let raw = self.raw_figures(account, now_ms)?;
-        let today = dates::day_of(now_ms);
-        let overdue: Decimal =
-            items(account)?.iter().map(|i| rules::overdue_at(&i.schedule, i.total, i.outstanding, today)).sum();
+        let overdue = self.overdue_total(account, dates::day_of(now_ms))?;
         Ok(AccountSummary {
             account_id: account.id.clone(),
             customer_id: account.customer_id.clone(),
@@ -765,6 +883,7 @@ impl<K: Kv> Engine<K> {
             account_id: hold.account_id.clone(),
             order_id: hold.order_id.clone(),
             amount: currency.format(hold.amount),
+            reserved: currency.format(if state == HoldState::Open { hold.reserved } else { Decimal::ZERO }),
             captured: currency.format(hold.captured),
             state,
             placed_at_ms: hold.placed_at_ms,
@@ -788,9 +907,6 @@ impl<K: Kv> Engine<K> {
         lines: Vec<Line>,
         terms: Terms,
     ) -> Result<Invoice, Error> {
-        if items(account)?.len() >= OPEN_INVOICES_PER_ACCOUNT_MAX {
-            return Err(Error::TooManyOpenInvoices);
-        }
         let c = currency_of(account)?;
         let net_total: Decimal = lines.iter().map(|l| l.net).sum();
         let tax_total: Decimal = lines.iter().map(|l| l.tax).sum();
@@ -830,19 +946,20 @@ impl<K: Kv> Engine<K> {
             discount_until,
             discount_amount,
             discount_taken: false,
-            schedule: schedule.clone(),
+            schedule,
             outstanding: total,
             settled_on: None,
-            allocations: Vec::new(),
+            allocation_count: 0,
             late_fees_charged: Decimal::ZERO,
             interest_accrued: Decimal::ZERO,
             interest_accrued_to: None,
             interest_charged: Decimal::ZERO,
             reminded: None,
+            interest_item: None,
         };
         self.save(&invoice_key(&id), &invoice)?;
         self.save(&account_invoice_key(&account.id, invoice.seq), &id)?;
-        items_mut(account)?.push(OpenItemRef { id, seq: invoice.seq, kind, total, outstanding: total, schedule });
+        self.sync_item(account, None, &invoice)?;
         Ok(invoice)
     }
 
@@ -868,27 +985,10 @@ impl<K: Kv> Engine<K> {
         self.create_item(account, kind, None, related, date, None, vec![line], terms)
     }
 
-    /// Saves an item and mirrors its outstanding amount on the account's
-    /// list, dropping it from the list once settled.
-    fn save_item(&mut self, account: &mut Account, invoice: &Invoice) -> Result<(), Error> {
+    /// Saves an item that was `before` when read, and moves its listing.
+    fn save_item(&mut self, account: &mut Account, before: &OpenItemRef, invoice: &Invoice) -> Result<(), Error> {
         self.save(&invoice_key(&invoice.id), invoice)?;
-        let open = items_mut(account)?;
-        match open.iter().position(|i| i.id == invoice.id) {
-            Some(pos) if invoice.outstanding.is_zero() => {
-                open.remove(pos);
-            }
-            Some(pos) => open[pos].outstanding = invoice.outstanding,
-            None if !invoice.outstanding.is_zero() => open.push(OpenItemRef {
-                id: invoice.id.clone(),
-                seq: invoice.seq,
-                kind: invoice.kind,
-                total: invoice.total,
-                outstanding: invoice.outstanding,
-                schedule: invoice.schedule.clone(),
-            }),
-            None => {}
-        }
-        Ok(())
+        self.sync_item(account, Some(before), invoice)
     }
 
     /// Accrues interest on an item up to `to`, when the policy charges it.

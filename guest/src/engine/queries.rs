@@ -5,6 +5,45 @@ use super::*;
 use crate::validate;
 
 impl<K: Kv> Engine<K> {
+    /// Up to `limit` allocations of an item after the `after`-th, oldest
+    /// first, with their positions.
+    fn allocations_after(&self, item: &str, after: Option<u64>, limit: u32) -> Result<Vec<(u64, Allocation)>, Error> {
+        let start = after.map(|n| alloc_key(item, n));
+        let prefix = alloc_prefix(item);
+        self.kv
+            .scan(&prefix, start.as_deref(), limit)
+            .into_iter()
+            .map(|(key, bytes)| {
+                let n = key[prefix.len()..].parse::<u64>().map_err(|_| Error::StoreCorrupt(format!("{key}: not a position")))?;
+                Ok((n, decode(&key, &bytes)?))
+            })
+            .collect()
+    }
+
+    fn allocation_view(n: u64, a: &Allocation, c: Currency) -> AllocationView {
+        AllocationView {
+            seq: n,
+            entry_seq: a.entry_seq,
+            date: a.date.clone(),
+            source: a.source,
+            document_id: a.document_id.clone(),
+            amount: c.format(a.amount),
+        }
+    }
+
+    /// An item as answered, with its first page of allocations.
+    pub(super) fn invoice_view_full(&self, inv: &Invoice, c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
+        let allocations = if inv.allocation_count == 0 {
+            Vec::new()
+        } else {
+            self.allocations_after(&inv.id, None, crate::limits::PAGE_LIMIT_MAX)?
+        };
+        let mut view = Self::invoice_view(inv, c, today)?;
+        view.allocations = allocations.iter().map(|(n, a)| Self::allocation_view(*n, a, c)).collect();
+        Ok(view)
+    }
+
+    /// An item as answered, without its allocations (a new invoice has none).
     pub(super) fn invoice_view(inv: &Invoice, c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
         let overdue = rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, today);
         let days = rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, today).max(0);
@@ -41,17 +80,8 @@ impl<K: Kv> Engine<K> {
             overdue: c.format(overdue),
             days_overdue: u32::try_from(days).unwrap_or(u32::MAX),
             settled_on: inv.settled_on.clone(),
-            allocations: inv
-                .allocations
-                .iter()
-                .map(|a| AllocationView {
-                    entry_seq: a.entry_seq,
-                    date: a.date.clone(),
-                    source: a.source,
-                    document_id: a.document_id.clone(),
-                    amount: c.format(a.amount),
-                })
-                .collect(),
+            allocations: Vec::new(),
+            allocation_count: inv.allocation_count,
             late_fees_charged: c.format(inv.late_fees_charged),
             interest_charged: c.format(inv.interest_charged),
         })
@@ -78,7 +108,7 @@ impl<K: Kv> Engine<K> {
     pub fn ledger(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LedgerPage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account_light(account_id)?;
+        let account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let start = after_seq.map(|s| entry_key(account_id, s));
         let mut entries = Vec::new();
@@ -115,7 +145,7 @@ impl<K: Kv> Engine<K> {
     pub fn open_holds(&self, account_id: &str, now_ms: i64) -> Result<Vec<HoldView>, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::timestamp(now_ms, Field::NowMs)?;
-        let account = self.account_light(account_id)?;
+        let account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let mut holds = Vec::new();
         for r in self.open_hold_refs(&account)?.iter().filter(|h| h.expires_at_ms > now_ms) {
@@ -131,7 +161,7 @@ impl<K: Kv> Engine<K> {
         validate::id(hold_id, Field::HoldId)?;
         validate::timestamp(now_ms, Field::NowMs)?;
         let hold = self.hold(hold_id)?;
-        let account = self.account_light(&hold.account_id)?;
+        let account = self.account(&hold.account_id)?;
         Ok(Self::hold_view(&hold, currency_of(&account)?, now_ms))
     }
 
@@ -139,7 +169,7 @@ impl<K: Kv> Engine<K> {
     pub fn credit_limit_history(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LimitPage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account_light(account_id)?;
+        let account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let start = after_seq.map(|s| limit_key(account_id, s));
         let mut changes = Vec::new();
@@ -158,15 +188,30 @@ impl<K: Kv> Engine<K> {
         Ok(LimitPage { changes, next_after_seq })
     }
 
-    /// `queries.open-invoices`: oldest due first.
-    pub fn open_invoices(&self, account_id: &str, today: &str) -> Result<Vec<InvoiceView>, Error> {
+    /// `queries.open-invoices`: oldest due first, a page at a time.
+    pub fn open_invoices(&self, account_id: &str, today: &str, after: Option<&str>, limit: u32) -> Result<InvoicePage, Error> {
         validate::id(account_id, Field::AccountId)?;
         let today = parse_date(today, Field::Today)?;
+        if let Some(a) = after {
+            validate::cursor(a, Field::After)?;
+        }
+        validate::page_limit(limit)?;
         let account = self.account(account_id)?;
         let c = currency_of(&account)?;
-        let mut items: Vec<&OpenItemRef> = items(&account)?.iter().collect();
-        items.sort_by_key(|i| (rules::effective_due(&i.schedule, i.total, i.outstanding), i.seq));
-        items.into_iter().map(|i| Self::invoice_view(&self.invoice(&i.id)?, c, today)).collect()
+        let prefix = open_item_prefix(account_id);
+        let start = after.map(|a| key(&[&prefix, a], None));
+        let page = self.kv.scan(&prefix, start.as_deref(), limit);
+        let full = page.len() == limit as usize;
+        let mut invoices = Vec::with_capacity(page.len());
+        let mut last = None;
+        for (key, bytes) in page {
+            let item: OpenItemRef = decode(&key, &bytes)?;
+            invoices.push(self.invoice_view_full(&self.invoice(&item.id)?, c, today)?);
+            last = Some(key[prefix.len()..].to_owned());
+        }
+        // Another page only when this one was full and something follows.
+        let next_after = last.filter(|l| full && !self.kv.scan(&prefix, Some(&key(&[&prefix, l], None)), 1).is_empty());
+        Ok(InvoicePage { invoices, next_after })
     }
 
     /// `queries.get-invoice`.
@@ -174,15 +219,26 @@ impl<K: Kv> Engine<K> {
         validate::id(invoice_id, Field::InvoiceId)?;
         let today = parse_date(today, Field::Today)?;
         let invoice = self.invoice(invoice_id)?;
-        let account = self.account_light(&invoice.account_id)?;
-        Self::invoice_view(&invoice, currency_of(&account)?, today)
+        let account = self.account(&invoice.account_id)?;
+        self.invoice_view_full(&invoice, currency_of(&account)?, today)
+    }
+
+    /// `queries.invoice-allocations`.
+    pub fn invoice_allocations(&self, invoice_id: &str, after_seq: Option<u64>, limit: u32) -> Result<AllocationPage, Error> {
+        validate::id(invoice_id, Field::InvoiceId)?;
+        validate::page_limit(limit)?;
+        let invoice = self.invoice(invoice_id)?;
+        let c = currency_of(&self.account(&invoice.account_id)?)?;
+        let rows = self.allocations_after(invoice_id, after_seq, limit)?;
+        let next_after_seq = rows.last().map(|(n, _)| *n).filter(|&n| n < invoice.allocation_count);
+        Ok(AllocationPage { allocations: rows.iter().map(|(n, a)| Self::allocation_view(*n, a, c)).collect(), next_after_seq })
     }
 
     /// `queries.payments`.
     pub fn payments(&self, account_id: &str, after: Option<u64>, limit: u32) -> Result<Vec<PaymentView>, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account_light(account_id)?;
+        let account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let start = after.map(|s| account_payment_key(account_id, s));
         let mut out = Vec::new();
@@ -198,7 +254,7 @@ impl<K: Kv> Engine<K> {
     pub fn reminders(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<Vec<Reminder>, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        self.account_light(account_id)?;
+        self.account(account_id)?;
         let start = after_seq.map(|s| reminder_key(account_id, s));
         self.kv
             .scan(&reminder_prefix(account_id), start.as_deref(), limit)
@@ -211,7 +267,7 @@ impl<K: Kv> Engine<K> {
     pub fn suggest_credit_limit(&self, account_id: &str, as_of: &str) -> Result<Suggestion, Error> {
         validate::id(account_id, Field::AccountId)?;
         let as_of_day = parse_date(as_of, Field::AsOf)?;
-        let account = self.account_light(account_id)?;
+        let account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let window_start = dates::offset_days(as_of_day, -365);
         let in_window = |d: NaiveDate| d > window_start && d <= as_of_day;

@@ -314,7 +314,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         bail!("Cobalt is on hold and must be declined");
     }
     let today = s.now.format("%Y-%m-%d").to_string();
-    let open = answer(s.ledger.open_invoices(&s.merchant, "cobalt-print", &today))?;
+    let open = answer(s.ledger.open_invoices_all(&s.merchant, "cobalt-print", &today))?;
     println!("\nWhat cobalt-print owes on {today}:");
     println!("{}", tables::invoices(&open));
     let owed = answer(s.ledger.get_account(&s.merchant, "cobalt-print", s.now.timestamp_millis()))?.figures.posted_debt;
