@@ -13,5 +13,6 @@ mod faults;
 mod fuzz_regressions;
 mod idempotency;
 mod model;
+mod scale;
 mod support;
 mod tenancy;
