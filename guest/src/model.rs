@@ -239,6 +239,136 @@ pub struct RecordReturn {
     pub reason: String,
 }
 
+// ------------------------------------------------------------ idempotency
+
+/// A request as compared for idempotency: amounts by their value, not by
+/// how they were written, so a retry that sends `"10.0"` where the first
+/// call sent `"10.00"` is the same request.
+pub trait Canonical {
+    /// The request with every amount written one way.
+    fn canonical(&self) -> Self;
+}
+
+fn c(text: &str) -> String {
+    crate::money::canonical(text)
+}
+
+impl Canonical for MoneyInput {
+    fn canonical(&self) -> Self {
+        MoneyInput { amount: c(&self.amount), currency: self.currency.clone() }
+    }
+}
+
+impl Canonical for TermsInput {
+    fn canonical(&self) -> Self {
+        TermsInput {
+            net_days: self.net_days,
+            basis: self.basis,
+            discount: self.discount.as_ref().map(|d| DiscountInput { percent: c(&d.percent), days: d.days }),
+            instalments: self.instalments.iter().map(|i| InstalmentInput { percent: c(&i.percent), days: i.days }).collect(),
+        }
+    }
+}
+
+impl Canonical for PolicyInput {
+    fn canonical(&self) -> Self {
+        PolicyInput {
+            late_fee: self.late_fee.as_deref().map(c),
+            interest: self.interest.as_ref().map(|i| InterestInput { annual_rate_percent: c(&i.annual_rate_percent), day_count: i.day_count }),
+            small_difference_max: c(&self.small_difference_max),
+            reminders: self.reminders.clone(),
+            ..*self
+        }
+    }
+}
+
+impl Canonical for Vec<AllocationInput> {
+    fn canonical(&self) -> Self {
+        self.iter().map(|a| AllocationInput { invoice_id: a.invoice_id.clone(), amount: c(&a.amount) }).collect()
+    }
+}
+
+impl Canonical for OpenAccount {
+    fn canonical(&self) -> Self {
+        OpenAccount {
+            account_id: self.account_id.clone(),
+            customer_id: self.customer_id.clone(),
+            currency: self.currency.clone(),
+            credit_limit: c(&self.credit_limit),
+            tolerance: match &self.tolerance {
+                ToleranceInput::None => ToleranceInput::None,
+                ToleranceInput::Amount(a) => ToleranceInput::Amount(c(a)),
+                ToleranceInput::Percent(p) => ToleranceInput::Percent(c(p)),
+            },
+            terms: self.terms.canonical(),
+            policy: self.policy.canonical(),
+            opened_by: self.opened_by.clone(),
+        }
+    }
+}
+
+impl Canonical for SetBillingPolicy {
+    fn canonical(&self) -> Self {
+        SetBillingPolicy { terms: self.terms.canonical(), policy: self.policy.canonical(), ..self.clone() }
+    }
+}
+
+impl Canonical for ChangeCreditLimit {
+    fn canonical(&self) -> Self {
+        ChangeCreditLimit { new_limit: self.new_limit.canonical(), ..self.clone() }
+    }
+}
+
+impl Canonical for RecordPayment {
+    fn canonical(&self) -> Self {
+        RecordPayment { amount: self.amount.canonical(), allocations: self.allocations.canonical(), ..self.clone() }
+    }
+}
+
+impl Canonical for AllocateBalance {
+    fn canonical(&self) -> Self {
+        AllocateBalance {
+            account_id: self.account_id.clone(),
+            amount: self.amount.as_ref().map(Canonical::canonical),
+            allocations: self.allocations.canonical(),
+        }
+    }
+}
+
+impl Canonical for Authorize {
+    fn canonical(&self) -> Self {
+        Authorize { amount: self.amount.canonical(), ..self.clone() }
+    }
+}
+
+impl Canonical for Capture {
+    fn canonical(&self) -> Self {
+        Capture {
+            hold_id: self.hold_id.clone(),
+            amount: self.amount.canonical(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| LineInput { description: l.description.clone(), quantity: c(&l.quantity), unit_price: c(&l.unit_price), tax: c(&l.tax) })
+                .collect(),
+            delivery_date: self.delivery_date.clone(),
+            terms: self.terms.as_ref().map(Canonical::canonical),
+        }
+    }
+}
+
+impl Canonical for ApplyBalance {
+    fn canonical(&self) -> Self {
+        ApplyBalance { amount: self.amount.canonical(), ..self.clone() }
+    }
+}
+
+impl Canonical for RecordReturn {
+    fn canonical(&self) -> Self {
+        RecordReturn { amount: self.amount.canonical(), ..self.clone() }
+    }
+}
+
 // ----------------------------------------------------------- stored records
 
 /// A configured tolerance, validated.

@@ -150,9 +150,33 @@ pub fn parse_decimal(text: &str, field: Field) -> Result<Decimal, Error> {
     if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
         return Err(Error::AmountMalformed(field));
     }
-    // 40 characters can hold more digits than Decimal's 28-29: that is an
+    // Zeros that change nothing (leading ones, trailing decimals) do not
+    // count against Decimal's 28-29 digits: "5.000...0" is 5.
+    let int = int.trim_start_matches('0');
+    let frac = frac.map(|f| f.trim_end_matches('0')).filter(|f| !f.is_empty());
+    let mut significant = String::with_capacity(text.len());
+    if text.starts_with('-') {
+        significant.push('-');
+    }
+    significant.push_str(if int.is_empty() { "0" } else { int });
+    if let Some(f) = frac {
+        significant.push('.');
+        significant.push_str(f);
+    }
+    // 40 characters can still hold more digits than a Decimal: that is an
     // amount too large (or too precise), never a wrap.
-    Decimal::from_str_exact(text).map_err(|_| Error::AmountTooLarge(field))
+    Decimal::from_str_exact(&significant).map_err(|_| Error::AmountTooLarge(field))
+}
+
+/// The text of an amount as compared for idempotency: the same number
+/// written another way (`"10.0"`, `"10.00"`, `"010"`) is the same request.
+/// Text that is not a number is kept as it is (it is refused anyway).
+pub fn canonical(text: &str) -> String {
+    match parse_decimal(text, Field::Amount) {
+        Ok(d) if d.is_zero() => "0".to_owned(),
+        Ok(d) => d.normalize().to_string(),
+        Err(_) => text.to_owned(),
+    }
 }
 
 /// Parses an amount in `currency`, enforcing the sign, the minor units and
@@ -276,6 +300,12 @@ mod tests {
             ("GBP", "1000000000000", Ok("1000000000000.00")),
             ("GBP", "1000000000000.01", Err(Error::AmountTooLarge(Field::Amount))),
             ("GBP", "99999999999999999999999999999999", Err(Error::AmountTooLarge(Field::Amount))),
+            // Trailing decimals and leading zeros change nothing.
+            ("GBP", "5.000000000000000000000000000000000000", Ok("5.00")),
+            ("GBP", "0000000000000000000000000000000000005.5", Ok("5.50")),
+            ("JPY", "1200.0000000000000000000000000000000000", Ok("1200")),
+            ("GBP", "0.0000000000000000000000000000000000001", Err(Error::AmountTooLarge(Field::Amount))),
+            ("GBP", "5.0000000000000000000000000000000000001", Err(Error::AmountTooLarge(Field::Amount))),
         ];
         for (code, text, want) in cases {
             let c = Currency::from_code(code).unwrap();
@@ -306,6 +336,19 @@ mod tests {
         for (c, input, want) in cases {
             assert_eq!(c.format(d(input)), want, "{input} in {}", c.code());
         }
+    }
+
+    #[test]
+    fn the_same_number_written_differently_is_the_same_text() {
+        for (a, b) in [("10.0", "10.00"), ("010", "10"), ("0.50", ".5x"), ("-0.00", "0"), ("1000000.000", "1000000")] {
+            if b.ends_with('x') {
+                assert_eq!(canonical(a), "0.5");
+                assert_eq!(canonical(b), ".5x", "not a number: kept");
+            } else {
+                assert_eq!(canonical(a), canonical(b), "{a} vs {b}");
+            }
+        }
+        assert_ne!(canonical("10.01"), canonical("10.1"));
     }
 
     #[test]

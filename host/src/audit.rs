@@ -1,30 +1,43 @@
-//! An independent check of stored data: recomputes every account's cached
-//! figures from its ledger entries, straight from storage, without the
-//! component. It decodes the stored records with the engine's record types
-//! (layout in the README, "Storage layout") but does all the arithmetic
-//! itself, so a bug in the engine's sums cannot hide itself here.
+//! An independent check of stored data, as `credit-host verify` runs it:
+//!
+//! 1. the storage's own integrity check (SQLite's `PRAGMA integrity_check`);
+//! 2. every account's cached figures recomputed from its ledger entries,
+//!    its open holds, open items and owed-by-due-date rows against their
+//!    records;
+//! 3. every other record decoded with the type its key says, and its key
+//!    checked against what it holds and against the account it belongs to.
+//!
+//! It reads one consistent snapshot (`Backend::begin_read`), so a server
+//! writing the same database goes on meanwhile, and writes nothing. It
+//! decodes records with the engine's record types (layout in the README,
+//! "Storage layout") but does all the arithmetic itself, so a bug in the
+//! engine's sums cannot hide itself here. A record that cannot be read is
+//! a discrepancy naming its key, never a reason to stop.
+
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{Context, Result};
 use credit_guest::codec::decode;
-use std::collections::BTreeMap;
-
-use credit_guest::model::{Account, Book, Entry, Hold, HoldState, Invoice, ItemKind, OpenHoldRef, OpenItemRef};
+use credit_guest::model::{
+    Account, Allocation, Book, DayCloseState, Entry, Hold, HoldState, IdemRecord, Invoice, ItemKind, LimitChange, OpenHoldRef,
+    OpenItemRef, Order, Payment, Reminder,
+};
 use credit_guest::{dates, rules};
 use rust_decimal::Decimal;
+
+use crate::store::Backend;
 
 /// An `owed/<account>/<ladder>/<date>` row: a bare decimal.
 #[derive(serde::Deserialize)]
 struct LadderRow(#[serde(with = "credit_guest::codec::dec")] Decimal);
 
-use crate::backend::Backend;
-
-/// One figure that does not add up.
+/// One thing that does not add up or cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discrepancy {
-    /// The merchant.
+    /// The merchant (empty for the storage as a whole).
     pub merchant: String,
-    /// The account.
-    pub account_id: String,
+    /// The account, or the key of the record, it concerns.
+    pub at: String,
     /// What is wrong, in words.
     pub what: String,
 }
@@ -38,6 +51,8 @@ pub struct AuditReport {
     pub accounts: usize,
     /// Entries summed.
     pub entries: u64,
+    /// Records read and decoded, of every kind.
+    pub records: u64,
     /// All debits posted, over every entry read.
     pub debits: Decimal,
     /// All credits posted; equal to `debits` when the books balance.
@@ -51,60 +66,215 @@ impl AuditReport {
     pub fn is_clean(&self) -> bool {
         self.discrepancies.is_empty() && self.debits == self.credits
     }
+
+    fn found(&mut self, merchant: &str, at: &str, what: String) {
+        self.discrepancies.push(Discrepancy { merchant: merchant.to_owned(), at: at.to_owned(), what });
+    }
 }
 
 const PAGE: u32 = 500;
 
-/// Checks every account of every merchant in `backend`. Runs in its own
-/// unit of work and writes nothing.
+/// Checks everything in `backend`. Runs in its own read-only unit of work
+/// (a snapshot) and writes nothing.
 pub fn audit(backend: &mut dyn Backend) -> Result<AuditReport> {
-    backend.begin()?;
-    let result = audit_inner(backend);
+    audit_with_progress(backend, &mut |_| {})
+}
+
+/// `audit`, calling `progress` with the number of records read so far
+/// (at most once per page).
+pub fn audit_with_progress(backend: &mut dyn Backend, progress: &mut dyn FnMut(u64)) -> Result<AuditReport> {
+    backend.begin_read()?;
+    let result = audit_inner(backend, progress);
     backend.rollback()?;
     result
 }
 
-fn audit_inner(backend: &mut dyn Backend) -> Result<AuditReport> {
+fn audit_inner(backend: &mut dyn Backend, progress: &mut dyn FnMut(u64)) -> Result<AuditReport> {
     let mut report = AuditReport::default();
+    for problem in backend.integrity_check()? {
+        report.found("", "storage", problem);
+    }
     for merchant in backend.merchants()? {
         report.merchants += 1;
+        let mut accounts = HashSet::new();
         let mut after: Option<String> = None;
         loop {
-            let accounts = backend.scan(&merchant, "acct/", after.as_deref(), PAGE)?;
-            let Some((last, _)) = accounts.last() else { break };
+            let page = backend.scan(&merchant, "acct/", after.as_deref(), PAGE)?;
+            let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
-            for (key, bytes) in accounts {
-                let account: Account = decode(&bytes).with_context(|| format!("{merchant}/{key}"))?;
+            for (key, bytes) in page {
                 report.accounts += 1;
-                let problems = check_account(
-                    backend,
-                    &merchant,
-                    &account,
-                    &mut report.entries,
-                    &mut report.debits,
-                    &mut report.credits,
-                )
+                report.records += 1;
+                let id = &key["acct/".len()..];
+                let account: Account = match decode(&bytes) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        report.found(&merchant, &key, format!("cannot be read as an account: {e}"));
+                        continue;
+                    }
+                };
+                if account.id != id {
+                    report.found(&merchant, &key, format!("holds account {:?}", account.id));
+                    continue;
+                }
+                accounts.insert(id.to_owned());
+                let problems = check_account(backend, &merchant, &account, &mut report)
                     .unwrap_or_else(|e| vec![format!("unreadable: {e:#}")]);
-                let account_id = key["acct/".len()..].to_owned();
-                report.discrepancies.extend(problems.into_iter().map(|what| Discrepancy {
-                    merchant: merchant.clone(),
-                    account_id: account_id.clone(),
-                    what,
-                }));
+                for what in problems {
+                    report.found(&merchant, id, what);
+                }
             }
+            progress(report.records);
         }
+        check_records(backend, &merchant, &accounts, &mut report, progress)?;
     }
     Ok(report)
 }
 
-fn check_account(
+/// Every record but the accounts: decoded as its key says, its key checked
+/// against what it holds, and its account known.
+fn check_records(
     backend: &mut dyn Backend,
     merchant: &str,
-    account: &Account,
-    entries_seen: &mut u64,
-    debits_total: &mut Decimal,
-    credits_total: &mut Decimal,
-) -> Result<Vec<String>> {
+    accounts: &HashSet<String>,
+    report: &mut AuditReport,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = backend.scan(merchant, "", after.as_deref(), PAGE)?;
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        for (key, bytes) in page {
+            if key.starts_with("acct/") {
+                continue;
+            }
+            report.records += 1;
+            if let Err(what) = check_record(&key, &bytes, accounts) {
+                report.found(merchant, &key, what);
+            }
+        }
+        progress(report.records);
+    }
+    Ok(())
+}
+
+/// `Err(what is wrong)` for one record.
+fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::result::Result<(), String> {
+    let (kind, rest) = key.split_once('/').ok_or_else(|| "not a key this component writes".to_owned())?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    fn read<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> std::result::Result<T, String> {
+        decode(bytes).map_err(|e| format!("cannot be read as {what}: {e}"))
+    }
+    let owner = |account: &str| -> std::result::Result<(), String> {
+        if accounts.contains(account) { Ok(()) } else { Err(format!("belongs to account {account:?}, which does not exist")) }
+    };
+    let number = |text: &str| -> std::result::Result<u64, String> {
+        if text.len() == 20 && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().map_err(|_| format!("{text:?} is not a position"))
+        } else {
+            Err(format!("{text:?} is not a 20-digit position"))
+        }
+    };
+    let day = |text: &str| -> std::result::Result<(), String> {
+        dates::parse(text, credit_guest::error::Field::Date).map(|_| ()).map_err(|_| format!("{text:?} is not a date"))
+    };
+    match (kind, parts.as_slice()) {
+        ("cust", [_, _]) => {
+            let account: String = read(bytes, "an account id")?;
+            owner(&account)
+        }
+        ("entry", [account, seq]) => {
+            let e: Entry = read(bytes, "a ledger entry")?;
+            if e.seq != number(seq)? {
+                return Err(format!("holds entry {}", e.seq));
+            }
+            owner(account)
+        }
+        ("limit", [account, seq]) => {
+            let l: LimitChange = read(bytes, "a credit-limit change")?;
+            if l.seq != number(seq)? {
+                return Err(format!("holds change {}", l.seq));
+            }
+            owner(account)
+        }
+        ("ohold", [account, expiry, hold]) => {
+            let h: OpenHoldRef = read(bytes, "an open hold")?;
+            if h.hold_id != *hold || h.expires_at_ms.max(0) as u64 != number(expiry)? {
+                return Err(format!("lists hold {} expiring at {}", h.hold_id, h.expires_at_ms));
+            }
+            owner(account)
+        }
+        ("hold", [hold]) => {
+            let h: Hold = read(bytes, "a hold")?;
+            if h.id != *hold {
+                return Err(format!("holds hold {:?}", h.id));
+            }
+            if h.reserved > h.amount || h.reserved < Decimal::ZERO {
+                return Err(format!("reserves {} of {}", h.reserved, h.amount));
+            }
+            owner(&h.account_id)
+        }
+        ("order", [_]) => {
+            let o: Order = read(bytes, "an order")?;
+            owner(&o.account_id)
+        }
+        ("open", [account, due, seq]) => {
+            let _: OpenItemRef = read(bytes, "an open item")?;
+            day(due)?;
+            number(seq)?;
+            owner(account)
+        }
+        ("owed", [account, ladder, date]) if matches!(*ladder, "i" | "o") => {
+            let _: LadderRow = read(bytes, "an amount owed")?;
+            day(date)?;
+            owner(account)
+        }
+        ("invoice", [id]) => {
+            let inv: Invoice = read(bytes, "an invoice")?;
+            if inv.id != *id {
+                return Err(format!("holds item {:?}", inv.id));
+            }
+            owner(&inv.account_id)
+        }
+        ("alloc", [_, n]) => {
+            let _: Allocation = read(bytes, "an allocation")?;
+            number(n).map(|_| ())
+        }
+        ("acctinv" | "acctpay", [account, seq]) => {
+            let _: String = read(bytes, "a document id")?;
+            number(seq)?;
+            owner(account)
+        }
+        ("payment", [id]) => {
+            let p: Payment = read(bytes, "a payment")?;
+            if p.id != *id {
+                return Err(format!("holds payment {:?}", p.id));
+            }
+            owner(&p.account_id)
+        }
+        ("notice", [account, seq]) => {
+            let r: Reminder = read(bytes, "a reminder")?;
+            if r.seq != number(seq)? || r.account_id != *account {
+                return Err(format!("holds reminder {} of {:?}", r.seq, r.account_id));
+            }
+            owner(account)
+        }
+        ("close", [account, date]) => {
+            let c: DayCloseState = read(bytes, "a day-close")?;
+            day(date)?;
+            if c.report.account_id != *account || c.report.date != *date {
+                return Err(format!("holds the close of {:?} on {}", c.report.account_id, c.report.date));
+            }
+            owner(account)
+        }
+        ("idem", _) => read::<IdemRecord>(bytes, "an idempotency record").map(|_| ()),
+        ("seq", [_]) => read::<u64>(bytes, "a counter").map(|_| ()),
+        _ => Err("not a key this component writes".to_owned()),
+    }
+}
+
+fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, report: &mut AuditReport) -> Result<Vec<String>> {
     let id = &account.id;
     let mut problems = Vec::new();
     let (mut debt, mut stored, mut held) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
@@ -150,9 +320,9 @@ fn check_account(
             if receivable != e.debt_delta || customer_credit != e.stored_delta {
                 problems.push(format!("entry {seq}: postings do not match its deltas"));
             }
-            *debits_total += debits;
-            *credits_total += credits;
-            *entries_seen += 1;
+            report.debits += debits;
+            report.credits += credits;
+            report.entries += 1;
         }
     }
     if expected_seq - 1 != account.entry_count {

@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use anyhow::Result;
 
-use crate::backend::{Backend, MemoryBackend, SqliteBackend};
+use crate::store::{Backend, MemoryBackend, SqliteBackend};
 use crate::{Component, Ledger};
 
 /// One unit of work at a time across every backend that shares it.
@@ -98,6 +98,17 @@ impl<B: Backend> Backend for Serialized<B> {
     }
     fn merchants(&mut self) -> Result<Vec<String>> {
         self.inner.merchants()
+    }
+    fn begin_read(&mut self) -> Result<()> {
+        self.lock.acquire();
+        self.held = true;
+        self.inner.begin_read().inspect_err(|_| self.release())
+    }
+    fn check(&mut self) -> Result<()> {
+        self.inner.check()
+    }
+    fn close(&mut self) -> Result<()> {
+        self.inner.close()
     }
 }
 

@@ -9,6 +9,13 @@
 //!  "req":{"account_id":"acme","order_id":"SO-1","amount":{"amount":"10.00","currency":"GBP"},"hold_ttl_s":null}}
 //! {"ok":{"Approved":{...}}}
 //! ```
+//!
+//! Whatever a line holds, it gets one answer and the server goes on: a line
+//! that is not valid UTF-8, not JSON, not a call, or that names a field no
+//! call has (a misspelt `hold_ttl` is refused, not read as "no value"), is
+//! answered `host_error` with the line's number and why. A line longer than
+//! `--max-line-bytes` (`LINE_BYTES_MAX_DEFAULT`) is not read into memory:
+//! it is skipped to its end and answered `host_error` too.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -18,7 +25,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::api::*;
-use crate::backend::SqliteBackend;
+use crate::store::SqliteBackend;
 use crate::{Component, Ledger, MerchantId};
 
 /// One call to the component, with the merchant it is made for.
@@ -127,21 +134,133 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
     }
 }
 
-/// Reads calls from `input` until it ends, answering each on `output`.
-/// A line that is not a call gets a `host_error` answer.
-pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write) -> Result<()> {
-    for line in input.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+/// The longest input line `serve` reads, by default (1 MiB; the largest
+/// valid call, 100 invoice lines with every text at its limit, is about
+/// 60 KB).
+pub const LINE_BYTES_MAX_DEFAULT: usize = 1 << 20;
+
+/// One line of input, as read.
+enum Line {
+    /// Its bytes, without the newline.
+    Bytes(Vec<u8>),
+    /// It had this many bytes, more than the limit; they were skipped.
+    TooLong(usize),
+}
+
+/// Reads `input` line by line, never holding more than `max` bytes of one.
+struct Lines<R> {
+    input: R,
+    max: usize,
+    number: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn next(&mut self) -> std::io::Result<Option<(u64, Line)>> {
+        let mut bytes = Vec::new();
+        let mut length = 0usize;
+        let mut saw_any = false;
+        loop {
+            let available = self.input.fill_buf()?;
+            if available.is_empty() {
+                if !saw_any {
+                    return Ok(None);
+                }
+                break;
+            }
+            saw_any = true;
+            let (chunk, ends) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], true),
+                None => (available, false),
+            };
+            let used = chunk.len() + usize::from(ends);
+            length = length.saturating_add(chunk.len());
+            if length <= self.max {
+                bytes.extend_from_slice(chunk);
+            } else if !bytes.is_empty() {
+                bytes = Vec::new();
+            }
+            self.input.consume(used);
+            if ends {
+                break;
+            }
         }
-        let answer = match serde_json::from_str::<Call>(&line) {
-            Ok(call) => execute(ledger, &call),
-            Err(e) => Reply::HostError(format!("not a call: {e}")),
+        self.number += 1;
+        Ok(Some((self.number, if length > self.max { Line::TooLong(length) } else { Line::Bytes(bytes) })))
+    }
+}
+
+/// What one line of input asks for: a call, nothing (a blank line), or an
+/// answer saying why it is not a call.
+fn read_call(number: u64, line: Line, max: usize) -> Option<Result<Call, Reply>> {
+    let bytes = match line {
+        Line::TooLong(n) => {
+            return Some(Err(Reply::HostError(format!(
+                "line {number}: {n} bytes, over the {max}-byte limit (--max-line-bytes); not read"
+            ))));
+        }
+        Line::Bytes(b) => b,
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(Reply::HostError(format!("line {number}: not valid UTF-8 (at byte {})", e.valid_up_to())))),
+    };
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(parse_call(text).map_err(|why| Reply::HostError(format!("line {number}: not a call: {why}"))))
+}
+
+/// Parses one call, refusing fields that no call has: the call is read,
+/// written back, and every field of the input must be in what was written.
+pub fn parse_call(text: &str) -> std::result::Result<Call, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let call = Call::deserialize(&value).map_err(|e| e.to_string())?;
+    let known = serde_json::to_value(&call).map_err(|e| e.to_string())?;
+    match unknown_field(&value, &known) {
+        Some(path) => Err(format!("unknown field `{path}`")),
+        None => Ok(call),
+    }
+}
+
+/// The path of the first field of `given` that `known` lacks.
+fn unknown_field(given: &serde_json::Value, known: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match (given, known) {
+        (Value::Object(g), Value::Object(k)) => g.iter().find_map(|(name, v)| match k.get(name) {
+            None => Some(name.clone()),
+            Some(kv) => unknown_field(v, kv).map(|inner| format!("{name}.{inner}")),
+        }),
+        (Value::Array(g), Value::Array(k)) => {
+            g.iter().zip(k).enumerate().find_map(|(i, (gv, kv))| unknown_field(gv, kv).map(|inner| format!("{i}.{inner}")))
+        }
+        _ => None,
+    }
+}
+
+fn write_reply(output: &mut impl Write, answer: &Reply) -> Result<()> {
+    serde_json::to_writer(&mut *output, answer)?;
+    output.write_all(b"\n")?;
+    output.flush()?;
+    Ok(())
+}
+
+/// Reads calls from `input` until it ends, answering each on `output`.
+/// Every line gets an answer (see the module's docs), lines of more than
+/// `max_line_bytes` included.
+pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write, max_line_bytes: usize) -> Result<()> {
+    let mut lines = Lines { input, max: max_line_bytes, number: 0 };
+    while let Some((number, line)) = lines.next()? {
+        let answer = match read_call(number, line, max_line_bytes) {
+            None => continue,
+            Some(Ok(call)) => execute(ledger, &call),
+            Some(Err(refused)) => refused,
         };
-        serde_json::to_writer(&mut output, &answer)?;
-        output.write_all(b"\n")?;
-        output.flush()?;
+        write_reply(&mut output, &answer)?;
+        if matches!(answer, Reply::HostError(_)) {
+            // A storage that is gone stops the server: nothing it answered
+            // after would last.
+            ledger.backend().check()?;
+        }
     }
     Ok(())
 }
@@ -171,6 +290,11 @@ impl Pending {
 #[derive(Clone)]
 pub struct GroupCommit {
     jobs: mpsc::Sender<Job>,
+    /// The committing thread, joined by `finish`.
+    thread: std::sync::Arc<std::sync::Mutex<Option<std::thread::JoinHandle<Result<()>>>>>,
+    /// Why the committing thread stopped taking calls, if it did (the
+    /// database file was deleted or replaced).
+    stopped: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl GroupCommit {
@@ -179,9 +303,11 @@ impl GroupCommit {
         let backend = SqliteBackend::open(path)?;
         let mut ledger = Ledger::with_backend(component, Box::new(backend));
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let stopped = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let stop = stopped.clone();
+        let thread = std::thread::Builder::new()
             .name("group-commit".into())
-            .spawn(move || {
+            .spawn(move || -> Result<()> {
                 while let Ok(first) = queue.recv() {
                     let mut group = vec![first];
                     while group.len() < max_group.max(1) {
@@ -190,14 +316,45 @@ impl GroupCommit {
                             Err(_) => break,
                         }
                     }
-                    let answers = run_group(&mut ledger, &group);
+                    let (answers, fatal) = run_group(&mut ledger, &group);
                     for (job, answer) in group.into_iter().zip(answers) {
                         let _ = job.answer.send(answer);
                     }
+                    if let Some(why) = fatal {
+                        *stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                        // Calls still queued are dropped unanswered: their
+                        // callers hear that the thread has stopped.
+                        return Ok(());
+                    }
                 }
+                // Every sender is gone: a clean end. Leave the database
+                // file whole, its log checkpointed into it.
+                ledger.backend().close()
             })
             .context("starting the group-commit thread")?;
-        Ok(GroupCommit { jobs })
+        Ok(GroupCommit { jobs, thread: std::sync::Arc::new(std::sync::Mutex::new(Some(thread))), stopped })
+    }
+
+    /// Why the committing thread stopped, if it stopped on its own (the
+    /// database file was deleted or replaced).
+    pub fn stopped(&self) -> Option<String> {
+        self.stopped.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Ends the committing thread once every call sent has been answered,
+    /// and closes the database (its log checkpointed into the file). Call
+    /// it on the last clone.
+    pub fn finish(self) -> Result<()> {
+        let GroupCommit { jobs, thread, stopped } = self;
+        drop(jobs);
+        let handle = thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            handle.join().map_err(|_| anyhow::anyhow!("the group-commit thread panicked"))??;
+        }
+        match stopped.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(why) => Err(anyhow::anyhow!(why)),
+            None => Ok(()),
+        }
     }
 
     /// Makes one call; returns once it is durable (or refused).
@@ -216,32 +373,35 @@ impl GroupCommit {
     }
 }
 
-fn run_group(ledger: &mut Ledger, group: &[Job]) -> Vec<Outcome> {
+/// Runs a group in one transaction; the second value says why the thread
+/// must stop, when the storage is gone.
+fn run_group(ledger: &mut Ledger, group: &[Job]) -> (Vec<Outcome>, Option<String>) {
     if let Err(e) = ledger.backend().begin_group() {
-        return group.iter().map(|_| Outcome::host_error(format!("begin: {e:#}"))).collect();
+        return (group.iter().map(|_| Outcome::host_error(format!("begin: {e:#}"))).collect(), None);
     }
     let answers: Vec<Outcome> = group.iter().map(|job| run(ledger, &job.call)).collect();
     match ledger.backend().commit_group() {
-        Ok(()) => answers,
-        Err(e) => group.iter().map(|_| Outcome::host_error(format!("commit: {e:#}"))).collect(),
+        Ok(()) => (answers, None),
+        Err(e) => {
+            let fatal = e.downcast_ref::<crate::store::DatabaseGone>().map(ToString::to_string);
+            (group.iter().map(|_| Outcome::host_error(format!("commit: {e:#}"))).collect(), fatal)
+        }
     }
 }
 
 /// Like `serve`, with group commit: calls are read as they arrive (a client
 /// may send many before reading answers), committed in groups, and
 /// answered in order, each only after its group is durable.
-pub fn serve_grouped(group: &GroupCommit, input: impl BufRead + Send, mut output: impl Write) -> Result<()> {
+pub fn serve_grouped(group: &GroupCommit, input: impl BufRead + Send, mut output: impl Write, max_line_bytes: usize) -> Result<()> {
     let (pending, answers) = mpsc::channel::<Result<Pending, Reply>>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> Result<()> {
-            for line in input.lines() {
-                let line = line?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let next = match serde_json::from_str::<Call>(&line) {
-                    Ok(call) => Ok(group.submit(call)),
-                    Err(e) => Err(Reply::HostError(format!("not a call: {e}"))),
+            let mut lines = Lines { input, max: max_line_bytes, number: 0 };
+            while let Some((number, line)) = lines.next()? {
+                let next = match read_call(number, line, max_line_bytes) {
+                    None => continue,
+                    Some(Ok(call)) => Ok(group.submit(call)),
+                    Some(Err(refused)) => Err(refused),
                 };
                 if pending.send(next).is_err() {
                     break;
@@ -254,9 +414,10 @@ pub fn serve_grouped(group: &GroupCommit, input: impl BufRead + Send, mut output
                 Ok(pending) => pending.wait(),
                 Err(refused) => refused,
             };
-            serde_json::to_writer(&mut output, &answer)?;
-            output.write_all(b"\n")?;
-            output.flush()?;
+            write_reply(&mut output, &answer)?;
+            if let Some(why) = group.stopped() {
+                anyhow::bail!(why);
+            }
         }
         reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
     })

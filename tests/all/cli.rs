@@ -3,11 +3,13 @@
 
 use std::process::Command;
 
-use credit_host::backend::{Backend, SqliteBackend};
+use credit_host::store::{Backend, SqliteBackend};
+
+use crate::support::component_cache;
 
 fn cli(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_credit-host-cli"));
-    c.current_dir(dir).arg("--component-cache").arg(dir.join("cache"));
+    c.current_dir(dir).arg("--component-cache").arg(component_cache());
     c
 }
 

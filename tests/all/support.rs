@@ -14,10 +14,18 @@ pub const T0: i64 = 1_772_409_600_000;
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// Compiling the component takes seconds in a debug build: do it once.
+/// Compiling the component takes seconds in a debug build: do it once
+/// per build of the component, shared by this test binary and every host
+/// process the tests start (`--component-cache`). The cached file's name
+/// carries a hash of the component and of the compiler settings.
 pub fn component() -> &'static Component {
     static C: OnceLock<Component> = OnceLock::new();
-    C.get_or_init(|| Component::embedded().expect("the embedded component compiles"))
+    C.get_or_init(|| Component::embedded_cached(&component_cache()).expect("the embedded component compiles"))
+}
+
+/// Where compiled components are kept between test processes and runs.
+pub fn component_cache() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
 pub fn d(s: &str) -> Decimal {

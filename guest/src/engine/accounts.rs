@@ -1,6 +1,7 @@
 //! Opening, limiting, holding and closing accounts.
 
 use super::*;
+use crate::model::Canonical;
 use crate::validate;
 
 impl<K: Kv> Engine<K> {
@@ -30,7 +31,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "open-account",
-            req,
+            &req.canonical(),
             |eng| {
                 if eng.kv.get(&account_key(&req.account_id)).is_some() {
                     return Err(Error::AccountAlreadyExists(req.account_id.clone()));
@@ -107,7 +108,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "change-credit-limit",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account_for_money(&req.account_id, currency)?;
                 if account.credit_limit == new_limit {
@@ -180,7 +181,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "set-billing-policy",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 if account.status == Status::Closed {

@@ -1,6 +1,7 @@
 //! Money against open items: payments, bounced payments, the stored balance.
 
 use super::*;
+use crate::model::Canonical;
 use crate::validate;
 
 /// Where money being allocated comes from.
@@ -296,7 +297,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "record-payment",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account_for_money(&req.account_id, currency)?;
                 eng.release_expired(&mut account, ctx)?;
@@ -448,7 +449,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "allocate-balance",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 let c = currency_of(&account)?;

@@ -3,6 +3,7 @@
 
 use super::billing::Source;
 use super::*;
+use crate::model::Canonical;
 use crate::validate;
 
 /// A decimal with at most `scale` decimals, within `0 ..= max` (or
@@ -74,7 +75,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "authorize",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 let order = eng.order_for(&account, &req.order_id)?;
@@ -177,7 +178,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "capture",
-            req,
+            &req.canonical(),
             |eng| {
                 let (mut hold, mut account) = eng.open_hold(ctx, &req.hold_id)?;
                 ensure_currency(&account, currency)?;
@@ -280,7 +281,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "apply-balance",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account_for_money(&req.account_id, currency)?;
                 eng.order_for(&account, &req.order_id)?;
@@ -341,7 +342,7 @@ impl<K: Kv> Engine<K> {
         self.idempotent(
             ctx,
             "record-return",
-            req,
+            &req.canonical(),
             |eng| {
                 let mut account = eng.account_for_money(&req.account_id, currency)?;
                 let Some(mut order) = eng.load::<Order>(&order_key(&req.order_id))? else {

@@ -1,16 +1,21 @@
 //! The `credit-host` command line: a storefront simulator around the
 //! credit-account component.
 
+mod backup;
 mod bench;
 mod demo;
+mod inspect;
+mod serve;
 mod tables;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use crate::{Component, Ledger, MerchantId, audit, serve};
+
+use crate::Component;
 
 /// A storefront simulator for the credit-account WebAssembly component.
 #[derive(Parser)]
@@ -34,36 +39,18 @@ enum Command {
         db: PathBuf,
     },
     /// Prints every account of a merchant as of a time.
-    Accounts {
-        /// The SQLite file.
-        #[arg(long)]
-        db: PathBuf,
-        /// The merchant.
-        #[arg(long)]
-        merchant: String,
-        /// The time, RFC 3339 (default: now).
-        #[arg(long)]
-        at: Option<String>,
-    },
+    Accounts(inspect::AccountsArgs),
     /// Prints an account's ledger.
-    Ledger {
-        /// The SQLite file.
-        #[arg(long)]
-        db: PathBuf,
-        /// The merchant.
-        #[arg(long)]
-        merchant: String,
-        /// The account.
-        #[arg(long)]
-        account: String,
-    },
-    /// Recomputes every account from its entries and reports differences;
-    /// exits with status 1 when there is any.
-    Verify {
-        /// The SQLite file.
-        #[arg(long)]
-        db: PathBuf,
-    },
+    Ledger(inspect::LedgerArgs),
+    /// Checks a database without stopping the shop: SQLite's integrity
+    /// check, every account recomputed from its entries, every record
+    /// decoded and its key checked. Exit status 0 when all is well, 1 when
+    /// anything is damaged or does not add up (each named), 2 when it could
+    /// not run.
+    Verify(verify::Args),
+    /// Copies a database, consistently, while a server may be writing it
+    /// (SQLite's online backup), then checks the copy.
+    Backup(backup::Args),
     /// Measures what calls cost (build with --release): through the
     /// component and natively, warm and fresh, memory and SQLite, small and
     /// large histories. Prints Markdown tables.
@@ -74,26 +61,19 @@ enum Command {
         /// The largest history to measure (100, 10,000 and 1,000,000).
         #[arg(long, default_value_t = 1_000_000)]
         history: usize,
-        /// Only these tables (repeatable): calls, fresh, stores, history.
-        /// All of them when not given.
+        /// Only these tables (repeatable): calls, fresh, stores, history,
+        /// items. All of them when not given.
         #[arg(long, value_enum)]
         only: Vec<bench::Table>,
     },
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
-    Serve {
-        /// The SQLite file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
-        /// Commit up to this many calls per transaction (group commit);
-        /// calls may then be sent before earlier answers are read.
-        #[arg(long)]
-        group_commit: Option<usize>,
-    },
+    Serve(serve::Args),
 }
 
-/// Parses the command line and runs the command; exit status 0 on success,
-/// 1 when `verify` finds a discrepancy, 2 on an error.
+/// Parses the command line and runs the command. Exit status: 0 on
+/// success; 1 when `verify` (or `backup`'s check of its copy) finds
+/// damage or a discrepancy; 2 when the command could not run.
 pub fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -109,10 +89,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(dir) => Component::embedded_cached(dir),
         None => Component::embedded(),
     };
-    let open_existing = |db: &PathBuf| -> Result<Ledger> {
-        anyhow::ensure!(db.exists(), "no database at {}", db.display());
-        Ledger::open_sqlite(&component()?, db)
-    };
     match &cli.command {
         Command::Demo { db } => {
             demo::run(&component()?, db)?;
@@ -122,61 +98,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench::run(&component()?, *calls, *history, only)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { db, group_commit } => {
-            let stdout = std::io::stdout().lock();
-            match group_commit {
-                Some(max) => {
-                    let group = serve::GroupCommit::sqlite(&component()?, db, *max)?;
-                    serve::serve_grouped(&group, std::io::BufReader::new(std::io::stdin()), stdout)?;
-                }
-                None => {
-                    let mut ledger = Ledger::open_sqlite(&component()?, db)?;
-                    serve::serve(&mut ledger, std::io::stdin().lock(), stdout)?;
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Accounts { db, merchant, at } => {
-            let now_ms = match at {
-                Some(t) => chrono::DateTime::parse_from_rfc3339(t).context("--at must be RFC 3339")?.timestamp_millis(),
-                None => chrono::Utc::now().timestamp_millis(),
-            };
-            let mut ledger = open_existing(db)?;
-            let m = MerchantId::new(merchant.clone())?;
-            let mut rows = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let ids = ledger.list_accounts(&m, after.as_deref(), 100)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                let Some(last) = ids.last().cloned() else { break };
-                for id in ids {
-                    rows.push(ledger.get_account(&m, &id, now_ms)?.map_err(|e| anyhow::anyhow!("{e:?}"))?);
-                }
-                after = Some(last);
-            }
-            println!("{}", tables::accounts(&rows));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Ledger { db, merchant, account } => {
-            let mut ledger = open_existing(db)?;
-            let m = MerchantId::new(merchant.clone())?;
-            let entries = ledger.ledger_all(&m, account)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            println!("{}", tables::entries(&entries));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Verify { db } => {
-            let mut ledger = open_existing(db)?;
-            let report = audit::audit(ledger.backend())?;
-            println!(
-                "verified {} merchants, {} accounts, {} entries: {} discrepancies",
-                report.merchants,
-                report.accounts,
-                report.entries,
-                report.discrepancies.len()
-            );
-            for d in &report.discrepancies {
-                println!("  {}/{}: {}", d.merchant, d.account_id, d.what);
-            }
-            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-        }
+        Command::Serve(args) => serve::run(&component()?, args),
+        Command::Accounts(args) => inspect::accounts(&component()?, args),
+        Command::Ledger(args) => inspect::ledger(&component()?, args),
+        Command::Verify(args) => verify::run(args),
+        Command::Backup(args) => backup::run(args),
     }
 }

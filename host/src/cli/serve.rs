@@ -1,0 +1,48 @@
+//! `credit-host serve`: calls as JSON lines on standard input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::serve::{self, GroupCommit};
+use crate::{Component, Ledger};
+
+/// Arguments of `serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The SQLite file (created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// Commit up to this many calls per transaction (group commit);
+    /// calls may then be sent before earlier answers are read.
+    #[arg(long)]
+    group_commit: Option<usize>,
+    /// The longest input line read, in bytes; a longer one is skipped and
+    /// answered with a host error.
+    #[arg(long, default_value_t = serve::LINE_BYTES_MAX_DEFAULT)]
+    max_line_bytes: usize,
+}
+
+/// Serves until standard input ends. On that clean end the database is
+/// closed with its log checkpointed, so the .sqlite file alone holds every
+/// acknowledged call. A database file deleted or replaced while serving
+/// stops the server with an error (exit status 2).
+pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
+    let stdout = std::io::stdout().lock();
+    match args.group_commit {
+        Some(max) => {
+            let group = GroupCommit::sqlite(component, &args.db, max)?;
+            let served = serve::serve_grouped(&group, std::io::BufReader::new(std::io::stdin()), stdout, args.max_line_bytes);
+            let finished = group.finish();
+            served?;
+            finished?;
+        }
+        None => {
+            let mut ledger = Ledger::open_sqlite(component, &args.db)?;
+            serve::serve(&mut ledger, std::io::stdin().lock(), stdout, args.max_line_bytes)?;
+            ledger.backend().close()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,398 @@
+//! A ledger: one store of accounts served by the component, one
+//! transaction per exported call.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use wasmtime::Store;
+use wasmtime::component::{ComponentNamedList, Lift, Lower};
+
+use crate::api::*;
+use crate::component::{Component, Export, FUEL_PER_CALL_DEFAULT, Fault, HostState, new_store, typed_func};
+use crate::shape::{self, Oversized};
+use crate::store::{Backend, MemoryBackend, SqliteBackend};
+
+/// A merchant (tenant): every account belongs to exactly one, and a call
+/// made for one merchant can neither read nor change another's data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MerchantId(String);
+
+impl MerchantId {
+    /// 1 ..= 64 bytes of `A-Z a-z 0-9 . _ : @ -`.
+    pub fn new(id: impl Into<String>) -> Result<MerchantId> {
+        let id = id.into();
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'@' | b'-'));
+        if !ok {
+            bail!("merchant id {id:?} must be 1 to 64 characters of A-Z a-z 0-9 . _ : @ -");
+        }
+        Ok(MerchantId(id))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One store of accounts with the component that serves it. Each call runs
+/// in its own transaction: committed when the component answers `Ok`,
+/// rolled back when it answers `Err` or traps. After a trap the instance is
+/// thrown away and the next call gets a fresh one.
+pub struct Ledger {
+    component: Component,
+    store: Option<Store<HostState>>,
+    instance: Option<wasmtime::component::Instance>,
+    fuel_per_call: u64,
+    fresh_instance_per_call: bool,
+}
+
+impl Ledger {
+    /// A ledger on the SQLite database at `path` (created if missing).
+    pub fn open_sqlite(component: &Component, path: impl AsRef<Path>) -> Result<Ledger> {
+        Ok(Self::with_backend(component, Box::new(SqliteBackend::open(path)?)))
+    }
+
+    /// A ledger kept in memory, gone when dropped.
+    pub fn open_in_memory(component: &Component) -> Ledger {
+        Self::with_backend(component, Box::new(MemoryBackend::new()))
+    }
+
+    /// A ledger on any `Backend`.
+    pub fn with_backend(component: &Component, backend: Box<dyn Backend>) -> Ledger {
+        let store = new_store(component, backend);
+        Ledger {
+            component: component.clone(),
+            store: Some(store),
+            instance: None,
+            fuel_per_call: FUEL_PER_CALL_DEFAULT,
+            fresh_instance_per_call: false,
+        }
+    }
+
+    /// Sets the fuel budget of each call (see `FUEL_PER_CALL_DEFAULT`).
+    pub fn set_fuel_per_call(&mut self, fuel: u64) {
+        self.fuel_per_call = fuel;
+    }
+
+    /// Gives every call a fresh instance (and store), so no call can see
+    /// anything a previous one left in memory; slower than reusing one.
+    pub fn set_fresh_instance_per_call(&mut self, on: bool) {
+        self.fresh_instance_per_call = on;
+    }
+
+    /// Makes the next call fail as `fault` says (a test hook for rollback).
+    pub fn inject_fault(&mut self, fault: Fault) {
+        if let Some(store) = &mut self.store {
+            store.data_mut().fault = Some(fault);
+        }
+    }
+
+    /// The fuel the last call used.
+    pub fn last_call_fuel(&self) -> u64 {
+        let left = self.store.as_ref().and_then(|s| s.get_fuel().ok()).unwrap_or(0);
+        self.fuel_per_call.saturating_sub(left)
+    }
+
+    /// Direct access to the storage, for audits and tools. Not for changing
+    /// data behind the component's back.
+    pub fn backend(&mut self) -> &mut dyn Backend {
+        self.store.as_mut().expect("store present between calls").data_mut().backend.as_mut()
+    }
+
+    /// Runs one exported function as one unit of work.
+    fn call<P, R>(&mut self, merchant: &MerchantId, export: Export, params: P) -> Result<std::result::Result<R, CreditError>>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        (std::result::Result<R, CreditError>,): ComponentNamedList + Lift + Send + Sync,
+    {
+        if self.fresh_instance_per_call && self.instance.is_some() {
+            self.reset();
+        }
+        let store = self.store.as_mut().expect("store present between calls");
+        store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
+        if self.instance.is_none() {
+            self.instance = Some(self.component.inner.pre.instantiate(&mut *store).map_err(anyhow::Error::from)?);
+            // Instantiation burns fuel too; each call starts with a full budget.
+            store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
+        }
+        let instance = self.instance.expect("instantiated above");
+        let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&self.component.inner, &instance, store, export)?;
+        {
+            let state = store.data_mut();
+            state.merchant.clear();
+            state.merchant.push_str(merchant.as_str());
+            state.writes = 0;
+            state.backend.begin()?;
+        }
+        let outcome = func.call(&mut *store, params).map(|(r,)| r);
+        let state = store.data_mut();
+        state.fault = None;
+        match outcome {
+            Ok(Ok(answer)) => {
+                state.backend.commit()?;
+                Ok(Ok(answer))
+            }
+            Ok(Err(refused)) => {
+                state.backend.rollback()?;
+                Ok(Err(refused))
+            }
+            Err(trapped) => {
+                state.backend.rollback()?;
+                self.reset();
+                Err(anyhow::Error::from(trapped).context("the credit component trapped; the call was rolled back"))
+            }
+        }
+    }
+
+    /// Throws away the instance and its memory, keeping the storage.
+    fn reset(&mut self) {
+        let old = self.store.take().expect("store present between calls");
+        let backend = old.into_data().backend;
+        self.store = Some(new_store(&self.component, backend));
+        self.instance = None;
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// `accounts.open-account`.
+    pub fn open_account(&mut self, m: &MerchantId, ctx: &CallContext, req: &OpenAccountRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::OpenAccount, (ctx, req,))
+    }
+
+    /// `accounts.change-credit-limit`.
+    pub fn change_credit_limit(&mut self, m: &MerchantId, ctx: &CallContext, req: &ChangeCreditLimitRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::ChangeCreditLimit, (ctx, req,))
+    }
+
+    /// `accounts.set-status`.
+    pub fn set_status(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetStatusRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::SetStatus, (ctx, req,))
+    }
+
+    /// `accounts.set-billing-policy`.
+    pub fn set_billing_policy(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetBillingPolicyRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::SetBillingPolicy, (ctx, req,))
+    }
+
+    // ------------------------------------------------------------- billing
+
+    /// `billing.record-payment`.
+    pub fn record_payment(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordPaymentRequest) -> Result<std::result::Result<PaymentReceipt, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::RecordPayment, (ctx, req,))
+    }
+
+    /// `billing.reverse-payment`.
+    pub fn reverse_payment(&mut self, m: &MerchantId, ctx: &CallContext, payment_id: &str, reason: &str) -> Result<std::result::Result<ReversalReceipt, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| shape::id_param(payment_id, "payment-id")).or_else(|| shape::text_param(reason, "reason")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::ReversePayment, (ctx, payment_id, reason,))
+    }
+
+    /// `billing.allocate-balance`.
+    pub fn allocate_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &AllocateBalanceRequest) -> Result<std::result::Result<BalanceAllocation, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::AllocateBalance, (ctx, req,))
+    }
+
+    /// `billing.day-close`.
+    pub fn day_close(&mut self, m: &MerchantId, ctx: &CallContext, account_id: &str, date: &str) -> Result<std::result::Result<DayCloseReport, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| shape::id_param(account_id, "account-id")).or_else(|| shape::date_param(date, "date")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::DayClose, (ctx, &account_id.to_owned(), &date.to_owned(),))
+    }
+
+    // ------------------------------------------------------------ checkout
+
+    /// `checkout.authorize`.
+    pub fn authorize(&mut self, m: &MerchantId, ctx: &CallContext, req: &AuthorizeRequest) -> Result<std::result::Result<Authorization, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Authorize, (ctx, req,))
+    }
+
+    /// `checkout.capture`.
+    pub fn capture(&mut self, m: &MerchantId, ctx: &CallContext, req: &CaptureRequest) -> Result<std::result::Result<CaptureReceipt, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Capture, (ctx, req,))
+    }
+
+    /// `checkout.void-hold`.
+    pub fn void_hold(&mut self, m: &MerchantId, ctx: &CallContext, hold_id: &str) -> Result<std::result::Result<VoidReceipt, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| shape::id_param(hold_id, "hold-id")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::VoidHold, (ctx, hold_id,))
+    }
+
+    /// `checkout.apply-balance`.
+    pub fn apply_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &ApplyBalanceRequest) -> Result<std::result::Result<BalanceApplication, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::ApplyBalance, (ctx, req,))
+    }
+
+    /// `checkout.record-return`.
+    pub fn record_return(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordReturnRequest) -> Result<std::result::Result<CreditNote, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::RecordReturn, (ctx, req,))
+    }
+
+    // ------------------------------------------------------------- queries
+
+    /// `queries.get-account`.
+    pub fn get_account(&mut self, m: &MerchantId, account_id: &str, now_ms: i64) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::GetAccount, (&account_id.to_owned(), now_ms,))
+    }
+
+    /// `queries.list-accounts`.
+    pub fn list_accounts(&mut self, m: &MerchantId, after: Option<&str>, limit: u32) -> Result<std::result::Result<Vec<String>, CreditError>> {
+        if let Some(e) = after.and_then(|a| shape::id_param(a, "after")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::ListAccounts, (after.map(str::to_owned).as_ref(), limit,))
+    }
+
+    /// `queries.ledger`.
+    pub fn ledger(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<LedgerPage, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Ledger, (&account_id.to_owned(), after_seq, limit,))
+    }
+
+    /// Every entry of the account's ledger, fetched page by page.
+    pub fn ledger_all(&mut self, m: &MerchantId, account_id: &str) -> Result<std::result::Result<Vec<LedgerEntry>, CreditError>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = match self.ledger(m, account_id, after, 100)? {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            all.extend(page.entries);
+            match page.next_after_seq {
+                Some(s) => after = Some(s),
+                None => return Ok(Ok(all)),
+            }
+        }
+    }
+
+    /// `queries.open-holds`.
+    pub fn open_holds(&mut self, m: &MerchantId, account_id: &str, now_ms: i64) -> Result<std::result::Result<Vec<Hold>, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::OpenHolds, (&account_id.to_owned(), now_ms,))
+    }
+
+    /// `queries.get-hold`.
+    pub fn get_hold(&mut self, m: &MerchantId, hold_id: &str, now_ms: i64) -> Result<std::result::Result<Hold, CreditError>> {
+        if let Some(e) = shape::id_param(hold_id, "hold-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::GetHold, (hold_id, now_ms,))
+    }
+
+    /// `queries.credit-limit-history`.
+    pub fn credit_limit_history(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<CreditLimitPage, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::CreditLimitHistory, (&account_id.to_owned(), after_seq, limit,))
+    }
+
+    /// `queries.open-invoices`: one page.
+    pub fn open_invoices(&mut self, m: &MerchantId, account_id: &str, today: &str, after: Option<&str>, limit: u32) -> Result<std::result::Result<InvoicePage, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(today, "today")).or_else(|| after.and_then(|a| shape::id_param(a, "after"))) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::OpenInvoices, (&account_id.to_owned(), &today.to_owned(), after.map(str::to_owned).as_ref(), limit,))
+    }
+
+    /// Every open item of the account, fetched page by page.
+    pub fn open_invoices_all(&mut self, m: &MerchantId, account_id: &str, today: &str) -> Result<std::result::Result<Vec<Invoice>, CreditError>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = match self.open_invoices(m, account_id, today, after.as_deref(), 100)? {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            all.extend(page.invoices);
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => return Ok(Ok(all)),
+            }
+        }
+    }
+
+    /// `queries.invoice-allocations`.
+    pub fn invoice_allocations(&mut self, m: &MerchantId, invoice_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<AllocationPage, CreditError>> {
+        if let Some(e) = shape::id_param(invoice_id, "invoice-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::InvoiceAllocations, (invoice_id, after_seq, limit,))
+    }
+
+    /// `queries.get-invoice`.
+    pub fn get_invoice(&mut self, m: &MerchantId, invoice_id: &str, today: &str) -> Result<std::result::Result<Invoice, CreditError>> {
+        if let Some(e) = shape::id_param(invoice_id, "invoice-id").or_else(|| shape::date_param(today, "today")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::GetInvoice, (invoice_id, &today.to_owned(),))
+    }
+
+    /// `queries.payments`.
+    pub fn payments(&mut self, m: &MerchantId, account_id: &str, after: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Payment>, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Payments, (&account_id.to_owned(), after, limit,))
+    }
+
+    /// `queries.reminders`.
+    pub fn reminders(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Reminder>, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Reminders, (&account_id.to_owned(), after_seq, limit,))
+    }
+
+    /// `queries.suggest-credit-limit`.
+    pub fn suggest_credit_limit(&mut self, m: &MerchantId, account_id: &str, as_of: &str) -> Result<std::result::Result<CreditLimitSuggestion, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(as_of, "as-of")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::SuggestCreditLimit, (&account_id.to_owned(), &as_of.to_owned(),))
+    }
+}

@@ -1,0 +1,137 @@
+//! Everything in memory, for tests and benchmarks.
+
+use std::collections::{BTreeSet, HashMap};
+
+use anyhow::{Context, Result, bail};
+
+use super::Backend;
+
+/// Keeps everything in memory, per merchant: values in a hash map (a read
+/// costs the same with a hundred keys or millions) and the keys again in
+/// an ordered set for scans. Writes go straight in and an undo log
+/// remembers what they replaced, so `rollback` restores it.
+#[derive(Default)]
+pub struct MemoryBackend {
+    merchants: HashMap<String, Merchant>,
+    /// What each write of the open unit replaced, oldest first.
+    undo: Option<Vec<Undo>>,
+}
+
+/// (merchant, key, the value before the write).
+type Undo = (String, String, Option<Vec<u8>>);
+
+/// One merchant's data.
+#[derive(Default)]
+struct Merchant {
+    values: HashMap<String, Vec<u8>>,
+    keys: BTreeSet<String>,
+}
+
+impl Merchant {
+    fn put(&mut self, key: &str, value: Vec<u8>) -> Option<Vec<u8>> {
+        let old = self.values.insert(key.to_owned(), value);
+        if old.is_none() {
+            self.keys.insert(key.to_owned());
+        }
+        old
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+        let old = self.values.remove(key);
+        if old.is_some() {
+            self.keys.remove(key);
+        }
+        old
+    }
+}
+
+impl MemoryBackend {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn log(&mut self, merchant: &str, key: &str, old: Option<Vec<u8>>) -> Result<()> {
+        match &mut self.undo {
+            Some(undo) => undo.push((merchant.to_owned(), key.to_owned(), old)),
+            None => bail!("write outside a unit of work"),
+        }
+        Ok(())
+    }
+
+    fn merchant(&mut self, merchant: &str) -> &mut Merchant {
+        if !self.merchants.contains_key(merchant) {
+            self.merchants.insert(merchant.to_owned(), Merchant::default());
+        }
+        self.merchants.get_mut(merchant).expect("inserted above")
+    }
+}
+
+impl Backend for MemoryBackend {
+    fn begin(&mut self) -> Result<()> {
+        if self.undo.is_some() {
+            bail!("a unit of work is already open");
+        }
+        self.undo = Some(Vec::new());
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.undo.take().context("commit without a unit of work")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        let undo = self.undo.take().context("rollback without a unit of work")?;
+        for (m, k, old) in undo.into_iter().rev() {
+            let merchant = self.merchant(&m);
+            match old {
+                Some(v) => merchant.put(&k, v),
+                None => merchant.remove(&k),
+            };
+        }
+        Ok(())
+    }
+
+    fn get(&mut self, merchant: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.merchants.get(merchant).and_then(|m| m.values.get(key)).cloned())
+    }
+
+    fn put(&mut self, merchant: &str, key: &str, value: &[u8]) -> Result<()> {
+        if self.undo.is_none() {
+            bail!("write outside a unit of work");
+        }
+        let old = self.merchant(merchant).put(key, value.to_vec());
+        self.log(merchant, key, old)
+    }
+
+    fn delete(&mut self, merchant: &str, key: &str) -> Result<()> {
+        if self.undo.is_none() {
+            bail!("write outside a unit of work");
+        }
+        let old = self.merchant(merchant).remove(key);
+        self.log(merchant, key, old)
+    }
+
+    fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>> {
+        use std::ops::Bound;
+        let Some(m) = self.merchants.get(merchant) else { return Ok(Vec::new()) };
+        let lower = match start_after {
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
+        };
+        Ok(m.keys
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take_while(|k| k.starts_with(prefix))
+            .take(limit as usize)
+            .map(|k| (k.clone(), m.values[k.as_str()].clone()))
+            .collect())
+    }
+
+    fn merchants(&mut self) -> Result<Vec<String>> {
+        // Merchants whose every write was rolled back leave an empty map.
+        let mut out: Vec<String> = self.merchants.iter().filter(|(_, m)| !m.values.is_empty()).map(|(m, _)| m.clone()).collect();
+        out.sort();
+        Ok(out)
+    }
+}

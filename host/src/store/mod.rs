@@ -1,0 +1,146 @@
+//! Where the component's data lives: the host side of the WIT `store`
+//! interface, one trait and one file per backend: SQLite in a file
+//! (`sqlite`, durable, the default) and memory (`memory`, for tests).
+//!
+//! Every key belongs to a merchant. The component never sees the merchant:
+//! the host fixes it for the duration of a call, so one merchant's call
+//! cannot name another's keys.
+
+mod memory;
+mod sqlite;
+
+use anyhow::Result;
+
+pub use memory::MemoryBackend;
+pub use sqlite::{DatabaseGone, SqliteBackend};
+
+/// Storage with one unit of work at a time: `begin`, reads and writes, then
+/// `commit` or `rollback`.
+pub trait Backend: Send {
+    /// Starts a unit of work.
+    fn begin(&mut self) -> Result<()>;
+    /// Makes the unit's writes durable and visible.
+    fn commit(&mut self) -> Result<()>;
+    /// Discards the unit's writes.
+    fn rollback(&mut self) -> Result<()>;
+    /// Reads a value.
+    fn get(&mut self, merchant: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Writes a value.
+    fn put(&mut self, merchant: &str, key: &str, value: &[u8]) -> Result<()>;
+    /// Removes a value.
+    fn delete(&mut self, merchant: &str, key: &str) -> Result<()>;
+    /// Up to `limit` pairs under `prefix`, in key order, after `start_after`.
+    fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The merchants that have data, in order.
+    fn merchants(&mut self) -> Result<Vec<String>>;
+    /// Starts a group of units of work made durable together by
+    /// `commit_group` (group commit). Inside a group, each unit's `commit`
+    /// only ends the unit; `rollback` still discards exactly that unit.
+    /// Backends without groups make every unit durable on its own.
+    fn begin_group(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Makes every unit committed since `begin_group` durable at once.
+    fn commit_group(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Starts a unit of work that only reads: it sees one consistent
+    /// snapshot and lets writers (other connections, other processes) go
+    /// on meanwhile. End it with `rollback`.
+    fn begin_read(&mut self) -> Result<()> {
+        self.begin()
+    }
+    /// Whether the storage is still the one that was opened (a file
+    /// deleted or replaced behind the host's back is not); an error that
+    /// says what happened when it is not.
+    fn check(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Problems the storage finds in itself (SQLite's integrity check);
+    /// empty when it finds none or has no such check.
+    fn integrity_check(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// How many keys are stored, over every merchant (for progress).
+    fn key_count(&mut self) -> Result<u64> {
+        let mut n = 0;
+        for m in self.merchants()? {
+            let mut after: Option<String> = None;
+            loop {
+                let page = self.scan(&m, "", after.as_deref(), 1000)?;
+                let Some((last, _)) = page.last() else { break };
+                n += page.len() as u64;
+                after = Some(last.clone());
+            }
+        }
+        Ok(n)
+    }
+    /// Makes everything durable in the main storage and lets go of it: for
+    /// SQLite, the write-ahead log is checkpointed into the database file,
+    /// so a copy of that file alone holds every committed call.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The first key after every key that starts with `prefix` (prefixes are
+/// ASCII), or `None` when there is no such bound.
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0x7f {
+            bytes.push(last + 1);
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(b: &mut dyn Backend) {
+        b.begin().unwrap();
+        b.put("m1", "entry/a/1", b"1").unwrap();
+        b.put("m1", "entry/a/2", b"2").unwrap();
+        b.put("m1", "entry/ab/1", b"x").unwrap();
+        b.put("m2", "entry/a/3", b"other merchant").unwrap();
+        b.commit().unwrap();
+
+        b.begin().unwrap();
+        let keys = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(keys(b.scan("m1", "entry/a/", None, 10).unwrap()), ["entry/a/1", "entry/a/2"]);
+        assert_eq!(keys(b.scan("m1", "entry/a/", Some("entry/a/1"), 10).unwrap()), ["entry/a/2"]);
+        assert_eq!(keys(b.scan("m1", "entry/a/", None, 1).unwrap()), ["entry/a/1"]);
+        b.put("m1", "entry/a/1", b"changed").unwrap();
+        b.delete("m1", "entry/a/2").unwrap();
+        b.put("m1", "new", b"n").unwrap();
+        assert_eq!(b.get("m1", "entry/a/1").unwrap().as_deref(), Some(&b"changed"[..]));
+        b.rollback().unwrap();
+
+        b.begin().unwrap();
+        assert_eq!(b.get("m1", "entry/a/1").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(b.get("m1", "entry/a/2").unwrap().as_deref(), Some(&b"2"[..]));
+        assert_eq!(b.get("m1", "new").unwrap(), None);
+        assert_eq!(b.get("m2", "entry/a/1").unwrap(), None);
+        assert_eq!(b.merchants().unwrap(), ["m1", "m2"]);
+        b.rollback().unwrap();
+    }
+
+    #[test]
+    fn memory_backend_scans_and_rolls_back() {
+        exercise(&mut MemoryBackend::new());
+    }
+
+    #[test]
+    fn sqlite_backend_scans_and_rolls_back() {
+        exercise(&mut SqliteBackend::open_in_memory().unwrap());
+    }
+
+    #[test]
+    fn prefix_end_is_the_next_key() {
+        assert_eq!(prefix_end("entry/a/").as_deref(), Some("entry/a0"));
+        assert_eq!(prefix_end("").as_deref(), None);
+    }
+}
