@@ -42,14 +42,11 @@ pub const ALLOCATIONS_PER_REQUEST_MAX: usize = 100;
 /// note, an allocation of the stored balance, a reversal). It bounds the
 /// work of one call, never an account: what a payment could not place on
 /// items beyond it stays as stored balance for `allocate-balance`.
-pub const ITEMS_PER_CALL_MAX: usize = 1_000;
+pub const ITEMS_PER_CALL_MAX: usize = 250;
 /// Invoices one `day-close` call works through; a day with more is
 /// finished by further calls for the same date (each continues where the
 /// last stopped).
-pub const CLOSE_INVOICES_PER_CALL_MAX: usize = 500;
-/// Open-item index rows one `day-close` call reads at most (it skips fees
-/// and interest items on its way through the invoices).
-pub const CLOSE_ROWS_PER_CALL_MAX: usize = 2_000;
+pub const CLOSE_INVOICES_PER_CALL_MAX: usize = 200;
 
 /// Portions in an instalment schedule.
 pub const INSTALMENTS_MAX: usize = 12;

@@ -623,7 +623,7 @@ pub struct Allocation {
     pub amount: Decimal,
 }
 
-/// A stored invoice line.
+/// A stored invoice line; an item's lines are one record, `lines/<id>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub description: String,
@@ -650,7 +650,8 @@ pub struct Invoice {
     pub related_invoice_id: Option<String>,
     pub invoice_date: String,
     pub delivery_date: Option<String>,
-    pub lines: Vec<Line>,
+    // The lines are stored apart (`lines/<id>`, written once): the calls
+    // that change an item (payments, day-close) never read or rewrite them.
     #[serde(with = "crate::codec::dec")]
     pub net_total: Decimal,
     #[serde(with = "crate::codec::dec")]

@@ -219,7 +219,7 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             let o: Order = read(bytes, "an order")?;
             owner(&o.account_id)
         }
-        ("open", [account, due, seq]) => {
+        ("open", [account, list, due, seq]) if matches!(*list, "i" | "o") => {
             let _: OpenItemRef = read(bytes, "an open item")?;
             day(due)?;
             number(seq)?;
@@ -237,6 +237,7 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             }
             owner(&inv.account_id)
         }
+        ("lines", [_]) => read::<Vec<credit_guest::model::Line>>(bytes, "invoice lines").map(|_| ()),
         ("alloc", [_, n]) => {
             let _: Allocation = read(bytes, "an allocation")?;
             number(n).map(|_| ())
@@ -386,7 +387,8 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
             items_seen += 1;
             items_sum += item.outstanding;
             let due = rules::effective_due(&item.schedule, item.total, item.outstanding);
-            let expected_key = due.map(|d| format!("open/{id}/{}/{:020}", dates::format(d), item.seq));
+            let list = if item.kind == ItemKind::Invoice { "i" } else { "o" };
+            let expected_key = due.map(|d| format!("open/{id}/{list}/{}/{:020}", dates::format(d), item.seq));
             if expected_key.as_deref() != Some(key.as_str()) {
                 problems.push(format!("open item {} is listed under {key}", item.id));
             }

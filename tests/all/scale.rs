@@ -50,13 +50,23 @@ fn a_hundred_and_one_overdue_invoices_with_fees_are_charged_reminded_and_held() 
     // 101 x (10.00 + 25.00 + 0.07) = 3,542.07; the invoices are overdue,
     // the fees and interest charged today fall due today.
     assert_eq!((s.figures.posted_debt.as_str(), s.overdue.as_str()), ("3542.07", "1010.00"));
-    let d = h.decline("acme", "SO-next", gbp("1.00"));
-    assert_eq!(d.reason, DeclineReason::OverdueInvoices);
-    // Paying them all lifts the hold at once.
+    let declined = h.decline("acme", "SO-next", gbp("1.00"));
+    assert_eq!(declined.reason, DeclineReason::OverdueInvoices);
+    // Paying them all lifts the hold at once. One payment settles at most
+    // 250 items, oldest due first (the 101 invoices, then 149 of the
+    // charges); what it could not place stays as stored balance, which
+    // allocate-balance puts against the rest.
     let p = h.pay("acme", "3542.07").unwrap();
-    assert_eq!(p.payment.allocations.len(), 303);
+    assert_eq!(p.payment.allocations.len(), 250);
     assert_eq!(p.account.status, AccountStatus::Active);
     assert!(ids.iter().all(|id| h.get_invoice(id).outstanding == "0.00"));
+    let left = d(&p.account.figures.posted_debt);
+    assert_eq!(d(&p.payment.added_to_stored_balance), left);
+    let c = h.ctx();
+    let req = AllocateBalanceRequest { account_id: "acme".into(), amount: None, allocations: vec![] };
+    let r = h.ledger.allocate_balance(&h.m, &c, &req).unwrap().unwrap();
+    assert_eq!((r.allocations.len(), d(&r.used)), (303 - 250, left));
+    assert_eq!((r.account.figures.posted_debt.as_str(), r.account.figures.stored_balance.as_str()), ("0.00", "0.00"));
 }
 
 #[test]
@@ -226,7 +236,7 @@ fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_
     // invoice is worked on, and the day is finished by further calls.
     let c1 = l.day_close(&m, &ctx("close-1", "2026-05-02"), "chain", "2026-05-02").unwrap().unwrap();
     assert!(c1.put_on_hold && c1.part == 1);
-    assert_eq!(c1.complete, n <= 500);
+    assert_eq!(c1.complete, n <= 200);
     let declined = l.authorize(&m, &ctx("held", "2026-05-02"), &AuthorizeRequest { account_id: "chain".into(), order_id: "after-hold".into(), amount: gbp("1.00"), hold_ttl_s: None });
     assert!(matches!(declined, Ok(Ok(Authorization::Declined(Decline { reason: DeclineReason::OverdueInvoices, .. })))), "{declined:?}");
     if !c1.complete {
@@ -265,4 +275,49 @@ fn chain_invoice(l: &mut Ledger, m: &MerchantId, i: usize) -> String {
     let id = format!("INV{}", 10 + i + 1);
     assert_eq!(l.get_invoice(m, &id, "2026-03-03").unwrap().unwrap().order_id.as_deref(), Some(format!("chain-{i}").as_str()));
     id
+}
+
+#[test]
+fn the_largest_part_of_a_close_and_the_largest_payment_stay_well_within_the_fuel_budget() {
+    // The per-call caps are counts; the work behind them depends on the
+    // items. With every invoice at 100 lines (the largest an invoice can
+    // be), one day-close part (200 invoices, each charged a fee and
+    // interest and reminded) and one payment reaching 250 items must still
+    // use under a quarter of a call's fuel, so no part can run out and trap
+    // (lines are stored apart from the item, so they cost nothing here).
+    let m = MerchantId::new("heavy").unwrap();
+    let mut l = Ledger::open_in_memory(component());
+    let ctx = |k: String, day: &str| CallContext { idempotency_key: k, now_ms: at(day) };
+    let mut req = open_req("big", "GBP", "100000000.00", Tolerance::None);
+    req.policy = collections_policy();
+    l.open_account(&m, &ctx("open".into(), "2026-03-02"), &req).unwrap().unwrap();
+    let line = |i: usize| InvoiceLine {
+        description: format!("{i:0>256}"),
+        quantity: "1".into(),
+        unit_price: "0.10".into(),
+        tax: "0.00".into(),
+    };
+    for i in 0..250 {
+        let auth = AuthorizeRequest { account_id: "big".into(), order_id: format!("O{i}"), amount: gbp("10.00"), hold_ttl_s: None };
+        let Authorization::Approved(a) = l.authorize(&m, &ctx(format!("a{i}"), "2026-03-02"), &auth).unwrap().unwrap() else { panic!() };
+        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("10.00"), lines: (0..100).map(line).collect(), delivery_date: None, terms: None };
+        l.capture(&m, &ctx(format!("c{i}"), "2026-03-02"), &cap).unwrap().unwrap();
+    }
+    let r = l.day_close(&m, &ctx("close".into(), "2026-05-02"), "big", "2026-05-02").unwrap().unwrap();
+    let close_fuel = l.last_call_fuel();
+    assert_eq!((r.late_fees.len(), r.complete), (200, false));
+    let pay = RecordPaymentRequest {
+        account_id: "big".into(),
+        amount: gbp("100000.00"),
+        received_on: "2026-05-02".into(),
+        method: "bank-transfer".into(),
+        reference: "all".into(),
+        allocations: vec![],
+    };
+    let p = l.record_payment(&m, &ctx("pay".into(), "2026-05-02"), &pay).unwrap().unwrap();
+    let pay_fuel = l.last_call_fuel();
+    assert_eq!(p.payment.allocations.len(), 250);
+    let budget = credit_host::FUEL_PER_CALL_DEFAULT;
+    println!("day-close part of 200 heavy invoices: {close_fuel} fuel; payment over 250: {pay_fuel} (budget {budget})");
+    assert!(close_fuel < budget / 4 && pay_fuel < budget / 4, "close {close_fuel}, payment {pay_fuel}, budget {budget}");
 }

@@ -127,25 +127,14 @@ impl<K: Kv> Engine<K> {
                 self.plan_item(&mut plan, &mut left, invoice, Decimal::MAX, date, source)?;
             }
         }
-        let prefix = open_item_prefix(&account.id);
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.kv.scan(&prefix, after.as_deref(), SCAN_PAGE);
-            let full = page.len() == SCAN_PAGE as usize;
-            for (key, bytes) in page {
-                if left <= Decimal::ZERO || plan.len() >= ITEMS_PER_CALL_MAX {
-                    return Ok(plan);
-                }
-                let item: OpenItemRef = decode(&key, &bytes)?;
-                if !first.contains(&item.id) {
-                    self.plan_item(&mut plan, &mut left, self.invoice(&item.id)?, Decimal::MAX, date, source)?;
-                }
-                after = Some(key);
-            }
-            if !full {
-                return Ok(plan);
+        let mut items = OpenItems::new(&account.id, None);
+        while left > Decimal::ZERO && plan.len() < ITEMS_PER_CALL_MAX {
+            let Some((_, item)) = items.next(&self.kv)? else { break };
+            if !first.contains(&item.id) {
+                self.plan_item(&mut plan, &mut left, self.invoice(&item.id)?, Decimal::MAX, date, source)?;
             }
         }
+        Ok(plan)
     }
 
     /// Plans what at most `cap` of the money `left` does to one item.

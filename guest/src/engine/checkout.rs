@@ -191,7 +191,7 @@ impl<K: Kv> Engine<K> {
                 }
                 let terms = terms_override.unwrap_or_else(|| account.terms.clone());
                 let today = dates::day_of(ctx.now_ms);
-                let invoice = eng.create_item(
+                let (invoice, lines) = eng.create_item(
                     &mut account,
                     ItemKind::Invoice,
                     Some(&hold.order_id),
@@ -233,7 +233,7 @@ impl<K: Kv> Engine<K> {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     captured: currency.format(amount),
                     released: currency.format(released),
-                    invoice: Self::invoice_view(&invoice, currency, today)?,
+                    invoice: Self::invoice_view(&invoice, &lines, currency, today)?,
                     after: eng.figures(&account, ctx.now_ms)?,
                 })
             },

@@ -96,7 +96,9 @@ impl<K: Kv> Engine<K> {
             }
         }
 
-        // Only invoices due on or before `last_due` can be charged or
+        // Day-close works through the account's invoice list (fees and
+        // interest bear nothing more), and only through the invoices due on
+        // or before `last_due`, the only ones that can be charged or
         // reminded today: fees and interest need more than `grace-days`
         // overdue, a reminder step its offset from the due date reached.
         let charges = policy.late_fee.is_some() || policy.interest.is_some();
@@ -111,33 +113,26 @@ impl<K: Kv> Engine<K> {
             return Ok(DayCloseState { after: None, report });
         };
 
-        let prefix = open_item_prefix(&account.id);
-        let (mut invoices, mut rows) = (0usize, 0usize);
-        'pages: loop {
-            let start = after.as_ref().map(|a| key(&[&prefix, a], None));
-            let page = self.kv.scan(&prefix, start.as_deref(), SCAN_PAGE);
-            let full = page.len() == SCAN_PAGE as usize;
-            for (k, bytes) in page {
-                let position = &k[prefix.len()..];
-                if position.get(..10).is_none_or(|due| due > last_due.as_str()) {
-                    report.complete = true;
-                    break 'pages;
-                }
-                if invoices >= CLOSE_INVOICES_PER_CALL_MAX || rows >= CLOSE_ROWS_PER_CALL_MAX {
-                    break 'pages;
-                }
-                rows += 1;
-                after = Some(position.to_owned());
-                let item: OpenItemRef = decode(&k, &bytes)?;
-                if item.kind == ItemKind::Invoice {
-                    invoices += 1;
-                    self.close_invoice(account, ctx, day, &policy, c, &item.id, &mut report)?;
-                }
-            }
-            if !full {
+        let prefix = open_item_prefix(&account.id, ladder(ItemKind::Invoice));
+        let mut invoices = 0usize;
+        let mut walk = Pager::new(prefix.clone(), after.as_ref().map(|a| key(&[&prefix, a], None)));
+        loop {
+            let Some((k, bytes)) = walk.next(&self.kv) else {
+                report.complete = true;
+                break;
+            };
+            let position = &k[prefix.len()..];
+            if position.get(..10).is_none_or(|due| due > last_due.as_str()) {
                 report.complete = true;
                 break;
             }
+            if invoices >= CLOSE_INVOICES_PER_CALL_MAX {
+                break;
+            }
+            after = Some(position.to_owned());
+            let item: OpenItemRef = decode(&k, &bytes)?;
+            invoices += 1;
+            self.close_invoice(account, ctx, day, &policy, c, &item.id, &mut report)?;
         }
         Ok(DayCloseState { after, report })
     }
@@ -220,11 +215,13 @@ impl<K: Kv> Engine<K> {
                 item.total = add(item.total, owed)?;
                 item.net_total = item.total;
                 item.outstanding = add(item.outstanding, owed)?;
-                let line = item.lines.first_mut().ok_or_else(|| Error::StoreCorrupt(format!("interest item {id} has no line")))?;
+                let mut lines: Vec<Line> = self.load(&lines_key(id))?.unwrap_or_default();
+                let line = lines.first_mut().ok_or_else(|| Error::StoreCorrupt(format!("interest item {id} has no line")))?;
                 line.description = description(&from);
                 line.unit_price = item.total;
                 line.net = item.total;
                 line.total = item.total;
+                self.save(&lines_key(id), &lines)?;
                 let portion = item.schedule.first_mut().ok_or_else(|| Error::StoreCorrupt(format!("interest item {id} has no portion")))?;
                 portion.amount = item.total;
                 self.save_item(account, &before, &item)?;

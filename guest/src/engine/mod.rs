@@ -175,13 +175,18 @@ fn push_padded(out: &mut String, mut n: u64) {
 fn account_key(id: &str) -> String {
     key(&["acct/", id], None)
 }
-fn open_item_prefix(account: &str) -> String {
-    key(&["open/", account, "/"], None)
+/// Open items list under their account in two lists, invoices (`i`, what
+/// day-close works through) and the debit items that come of them (`o`),
+/// each in the order payments reach them: the due date of the earliest
+/// unpaid portion, then issue order. A position (`<due>/<seq>`) orders the
+/// two lists as one.
+fn open_item_prefix(account: &str, list: &str) -> String {
+    key(&["open/", account, "/", list, "/"], None)
 }
-/// Open items list under their account in the order payments reach them:
-/// the due date of their earliest unpaid portion, then issue order.
-fn open_item_key(account: &str, due: &str, seq: u64) -> String {
-    let mut k = key(&["open/", account, "/", due, "/"], None);
+fn open_item_key(account: &str, list: &str, due: &str, seq: u64) -> String {
+    let mut k = open_item_prefix(account, list);
+    k.push_str(due);
+    k.push('/');
     push_padded(&mut k, seq);
     k
 }
@@ -244,6 +249,9 @@ fn idem_key(k: &str) -> String {
 fn invoice_key(id: &str) -> String {
     key(&["invoice/", id], None)
 }
+fn lines_key(id: &str) -> String {
+    key(&["lines/", id], None)
+}
 fn account_invoice_prefix(account: &str) -> String {
     key(&["acctinv/", account, "/"], None)
 }
@@ -269,8 +277,86 @@ fn close_key(account: &str, date: &str) -> String {
     key(&["close/", account, "/", date], None)
 }
 
-/// Rows per `scan` when a walk may go on for many pages.
-const SCAN_PAGE: u32 = 100;
+/// The largest page a walk asks `scan` for.
+const SCAN_PAGE: u32 = 128;
+/// The first page of a walk: most walks stop after a row or two (the
+/// oldest item a payment reaches, the first item not yet due), and every
+/// row fetched is copied into the component.
+const FIRST_PAGE: u32 = 4;
+
+/// Walks the keys under a prefix in order, a page at a time, the pages
+/// doubling from `FIRST_PAGE` to `SCAN_PAGE`. It holds no borrow of the
+/// store between rows, so the walker may write as it goes (rows written
+/// after the current one are met later).
+struct Pager {
+    prefix: String,
+    after: Option<String>,
+    page: u32,
+    rows: std::vec::IntoIter<(String, Vec<u8>)>,
+    last_page: bool,
+}
+
+impl Pager {
+    /// A walk of `prefix`, after the full key `after` when given.
+    fn new(prefix: String, after: Option<String>) -> Pager {
+        Pager { prefix, after, page: FIRST_PAGE, rows: Vec::new().into_iter(), last_page: false }
+    }
+
+    fn next<K: Kv>(&mut self, kv: &K) -> Option<(String, Vec<u8>)> {
+        self.peek(kv)?;
+        let row = self.rows.next()?;
+        self.after = Some(row.0.clone());
+        Some(row)
+    }
+
+    /// The next row's key, fetching a page when needed.
+    fn peek<K: Kv>(&mut self, kv: &K) -> Option<&str> {
+        if self.rows.as_slice().is_empty() {
+            if self.last_page {
+                return None;
+            }
+            let page = kv.scan(&self.prefix, self.after.as_deref(), self.page);
+            self.last_page = page.len() < self.page as usize;
+            self.page = (self.page * 2).min(SCAN_PAGE);
+            self.rows = page.into_iter();
+        }
+        self.rows.as_slice().first().map(|(k, _)| k.as_str())
+    }
+}
+
+/// An account's open items, both lists merged into the order payments
+/// reach them, from after a position (`<due>/<seq>`).
+struct OpenItems {
+    lists: [(usize, Pager); 2],
+}
+
+impl OpenItems {
+    fn new(account: &str, after: Option<&str>) -> OpenItems {
+        let list = |name: &str| {
+            let prefix = open_item_prefix(account, name);
+            let start = after.map(|a| key(&[&prefix, a], None));
+            (prefix.len(), Pager::new(prefix, start))
+        };
+        OpenItems { lists: [list(LADDERS[0]), list(LADDERS[1])] }
+    }
+
+    /// The next item and its position.
+    fn next<K: Kv>(&mut self, kv: &K) -> Result<Option<(String, OpenItemRef)>, Error> {
+        let position = |k: Option<&str>, len: usize| k.map(|k| k[len..].to_owned());
+        let [(a_len, a), (b_len, b)] = &mut self.lists;
+        let first = position(a.peek(kv), *a_len);
+        let second = position(b.peek(kv), *b_len);
+        let (pager, at) = match (first, second) {
+            (None, None) => return Ok(None),
+            (Some(x), None) => (a, x),
+            (None, Some(y)) => (b, y),
+            (Some(x), Some(y)) if x <= y => (a, x),
+            (Some(_), Some(y)) => (b, y),
+        };
+        let Some((k, bytes)) = pager.next(kv) else { return Ok(None) };
+        Ok(Some((at, decode(&k, &bytes)?)))
+    }
+}
 
 /// A bare decimal record (ladder rows).
 #[derive(Serialize, serde::Deserialize)]
@@ -702,20 +788,12 @@ impl<K: Kv> Engine<K> {
         let mut total = Decimal::ZERO;
         for ladder in LADDERS {
             let prefix = owed_prefix(&account.id, ladder);
-            let mut after: Option<String> = None;
-            'pages: loop {
-                let page = self.kv.scan(&prefix, after.as_deref(), SCAN_PAGE);
-                let full = page.len() == SCAN_PAGE as usize;
-                for (key, bytes) in page {
-                    if key[prefix.len()..] >= *today {
-                        break 'pages;
-                    }
-                    total = add(total, decode::<Dec>(&key, &bytes)?.0)?;
-                    after = Some(key);
-                }
-                if !full {
+            let mut rows = Pager::new(prefix.clone(), None);
+            while let Some((key, bytes)) = rows.next(&self.kv) {
+                if key[prefix.len()..] >= *today {
                     break;
                 }
+                total = add(total, decode::<Dec>(&key, &bytes)?.0)?;
             }
         }
         Ok(total)
@@ -743,8 +821,9 @@ impl<K: Kv> Engine<K> {
     /// ladders. Touches only this item's rows.
     fn sync_item(&mut self, account: &mut Account, before: Option<&OpenItemRef>, after: &Invoice) -> Result<(), Error> {
         let after_ref = item_ref(after);
-        let before_key = before.and_then(|b| item_due(b).map(|due| open_item_key(&account.id, &due, b.seq)));
-        let after_key = item_due(&after_ref).map(|due| open_item_key(&account.id, &due, after.seq));
+        let list = ladder(after.kind);
+        let before_key = before.and_then(|b| item_due(b).map(|due| open_item_key(&account.id, list, &due, b.seq)));
+        let after_key = item_due(&after_ref).map(|due| open_item_key(&account.id, list, &due, after.seq));
         if let Some(k) = &before_key
             && after_key.as_ref() != Some(k)
         {
@@ -906,7 +985,7 @@ impl<K: Kv> Engine<K> {
         delivery_date: Option<NaiveDate>,
         lines: Vec<Line>,
         terms: Terms,
-    ) -> Result<Invoice, Error> {
+    ) -> Result<(Invoice, Vec<Line>), Error> {
         let c = currency_of(account)?;
         let net_total: Decimal = lines.iter().map(|l| l.net).sum();
         let tax_total: Decimal = lines.iter().map(|l| l.tax).sum();
@@ -937,7 +1016,6 @@ impl<K: Kv> Engine<K> {
             related_invoice_id: related.map(str::to_owned),
             invoice_date: dates::format(invoice_date),
             delivery_date: delivery_date.map(dates::format),
-            lines,
             net_total,
             tax_total,
             total,
@@ -958,9 +1036,10 @@ impl<K: Kv> Engine<K> {
             interest_item: None,
         };
         self.save(&invoice_key(&id), &invoice)?;
+        self.save(&lines_key(&id), &lines)?;
         self.save(&account_invoice_key(&account.id, invoice.seq), &id)?;
         self.sync_item(account, None, &invoice)?;
-        Ok(invoice)
+        Ok((invoice, lines))
     }
 
     /// A one-line item due on `date` (fees, interest, adjustments).
@@ -982,7 +1061,7 @@ impl<K: Kv> Engine<K> {
             total: amount,
         };
         let terms = Terms { net_days: 0, basis: TermBasis::InvoiceDate, discount: None, instalments: Vec::new() };
-        self.create_item(account, kind, None, related, date, None, vec![line], terms)
+        self.create_item(account, kind, None, related, date, None, vec![line], terms).map(|(item, _)| item)
     }
 
     /// Saves an item that was `before` when read, and moves its listing.

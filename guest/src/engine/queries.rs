@@ -38,13 +38,14 @@ impl<K: Kv> Engine<K> {
         } else {
             self.allocations_after(&inv.id, None, crate::limits::PAGE_LIMIT_MAX)?
         };
-        let mut view = Self::invoice_view(inv, c, today)?;
+        let lines: Vec<Line> = self.load(&lines_key(&inv.id))?.ok_or_else(|| Error::StoreCorrupt(format!("item {} has no lines", inv.id)))?;
+        let mut view = Self::invoice_view(inv, &lines, c, today)?;
         view.allocations = allocations.iter().map(|(n, a)| Self::allocation_view(*n, a, c)).collect();
         Ok(view)
     }
 
     /// An item as answered, without its allocations (a new invoice has none).
-    pub(super) fn invoice_view(inv: &Invoice, c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
+    pub(super) fn invoice_view(inv: &Invoice, lines: &[Line], c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
         let overdue = rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, today);
         let days = rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, today).max(0);
         let q = |d: Decimal| d.normalize().to_string();
@@ -56,8 +57,7 @@ impl<K: Kv> Engine<K> {
             related_invoice_id: inv.related_invoice_id.clone(),
             invoice_date: inv.invoice_date.clone(),
             delivery_date: inv.delivery_date.clone(),
-            lines: inv
-                .lines
+            lines: lines
                 .iter()
                 .map(|l| LineView {
                     description: l.description.clone(),
@@ -198,19 +198,16 @@ impl<K: Kv> Engine<K> {
         validate::page_limit(limit)?;
         let account = self.account(account_id)?;
         let c = currency_of(&account)?;
-        let prefix = open_item_prefix(account_id);
-        let start = after.map(|a| key(&[&prefix, a], None));
-        let page = self.kv.scan(&prefix, start.as_deref(), limit);
-        let full = page.len() == limit as usize;
-        let mut invoices = Vec::with_capacity(page.len());
+        let mut items = OpenItems::new(account_id, after);
+        let mut invoices = Vec::new();
         let mut last = None;
-        for (key, bytes) in page {
-            let item: OpenItemRef = decode(&key, &bytes)?;
+        while invoices.len() < limit as usize {
+            let Some((position, item)) = items.next(&self.kv)? else { break };
             invoices.push(self.invoice_view_full(&self.invoice(&item.id)?, c, today)?);
-            last = Some(key[prefix.len()..].to_owned());
+            last = Some(position);
         }
-        // Another page only when this one was full and something follows.
-        let next_after = last.filter(|l| full && !self.kv.scan(&prefix, Some(&key(&[&prefix, l], None)), 1).is_empty());
+        // Another page only when something follows this one.
+        let next_after = if items.next(&self.kv)?.is_some() { last } else { None };
         Ok(InvoicePage { invoices, next_after })
     }
 

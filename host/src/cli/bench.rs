@@ -288,6 +288,8 @@ pub enum Table {
     Stores,
     /// Growing histories and crowded accounts.
     History,
+    /// Accounts with 10, 1,000 and 100,000 open items.
+    Items,
 }
 
 /// Runs the measurements (all of them when `only` is empty); `n` calls per
@@ -308,6 +310,89 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) 
     }
     if wanted(Table::History) {
         history_table(component, &merchant, n, history_max)?;
+    }
+    if wanted(Table::Items) {
+        items_table(component, &merchant, n)?;
+    }
+    Ok(())
+}
+
+/// 6. Accounts with many open items: authorize reads totals only; a
+/// payment reads the items it reaches; day-close works through what is
+/// due, in parts.
+fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
+    let merchant = merchant.clone();
+    let at = |date: &str| -> i64 {
+        let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("a date");
+        d.and_hms_opt(9, 0, 0).expect("09:00").and_utc().timestamp_millis()
+    };
+    let c = |key: String, date: &str| CallContext { idempotency_key: key, now_ms: at(date) };
+    println!("\n### Accounts with many open items (component, memory store)\n");
+    println!("| open items | authorize (approve) median µs | fuel | record-payment (reaches 1 item) median µs | most fuel | day-close, nothing due, median µs | fuel | day-close, every open invoice overdue: calls | ms | µs per invoice | fuel per invoice |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for size in [10usize, 1_000, 100_000] {
+        let mut l = Ledger::open_in_memory(component);
+        ok(l.open_account(&merchant, &c("open".into(), "2026-03-02"), &open_request("big", "1000000000.00")))?;
+        for i in 0..size {
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let Authorization::Approved(a) = ok(l.authorize(&merchant, &c(format!("ia{i}"), "2026-03-02"), &req))? else {
+                return Err(anyhow!("declined"));
+            };
+            let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None };
+            ok(l.capture(&merchant, &c(format!("ic{i}"), "2026-03-02"), &cap))?;
+        }
+        let calls = n.min(2_000);
+        let mut fuel = 0;
+        let (s, w) = time(calls, |i| {
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("A{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let Authorization::Approved(a) = ok(l.authorize(&merchant, &c(format!("a{i}"), "2026-03-03"), &req))? else {
+                return Err(anyhow!("declined"));
+            };
+            fuel = l.last_call_fuel();
+            ok(l.void_hold(&merchant, &c(format!("v{i}"), "2026-03-03"), &a.hold.hold_id)).map(drop)
+        })?;
+        let (authorize, authorize_fuel) = (stats("authorize", s, w), fuel);
+        // Pennies, so that every payment reaches one item and never more
+        // than half of what is owed is paid.
+        let calls = calls.min(size * 50);
+        fuel = 0;
+        let (s, w) = time(calls, |i| {
+            let req = RecordPaymentRequest { amount: gbp("0.01"), account_id: "big".into(), ..payment_request() };
+            ok(l.record_payment(&merchant, &c(format!("p{i}"), "2026-03-03"), &req))?;
+            fuel = fuel.max(l.last_call_fuel());
+            Ok(())
+        })?;
+        let (pay, pay_fuel) = (stats("pay", s, w), fuel);
+        // Closes before anything falls due: nothing to do, whatever the size.
+        let days: Vec<String> = (4..=24).map(|d| format!("2026-03-{d:02}")).collect();
+        let (s, w) = time(days.len(), |i| {
+            ok(l.day_close(&merchant, &c(format!("q{i}"), &days[i]), "big", &days[i]))?;
+            fuel = l.last_call_fuel();
+            Ok(())
+        })?;
+        let (quiet, quiet_fuel) = (stats("quiet", s, w), fuel);
+        // 2 May: every invoice 31 days overdue: fee, interest, reminder each.
+        let start = Instant::now();
+        let (mut parts, mut close_fuel, mut worked) = (0u64, 0u64, 0u64);
+        loop {
+            parts += 1;
+            let r = ok(l.day_close(&merchant, &c(format!("busy{parts}"), "2026-05-02"), "big", "2026-05-02"))?;
+            close_fuel += l.last_call_fuel();
+            worked += r.late_fees.len() as u64;
+            if r.complete {
+                break;
+            }
+        }
+        let busy = start.elapsed();
+        println!(
+            "| {size} | {} | {authorize_fuel} | {} | {pay_fuel} | {} | {quiet_fuel} | {parts} | {:.1} | {:.1} | {} |",
+            us(authorize.median),
+            us(pay.median),
+            us(quiet.median),
+            busy.as_secs_f64() * 1e3,
+            busy.as_secs_f64() * 1e6 / worked.max(1) as f64,
+            close_fuel / worked.max(1),
+        );
     }
     Ok(())
 }
