@@ -335,12 +335,6 @@ impl Canonical for AllocateBalance {
     }
 }
 
-impl Canonical for Authorize {
-    fn canonical(&self) -> Self {
-        Authorize { amount: self.amount.canonical(), ..self.clone() }
-    }
-}
-
 impl Canonical for Capture {
     fn canonical(&self) -> Self {
         Capture {

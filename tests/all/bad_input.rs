@@ -349,6 +349,18 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     assert_eq!(h.dump(), before);
     assert_eq!(h.ledger.open_invoices(&h.m, "acme", "tomorrow", None, 10).unwrap().map(|_| ()), Err(E::DateMalformed(field("today"))));
     assert_eq!(h.ledger.get_invoice(&h.m, "INV99", "2026-03-02").unwrap().map(|_| ()), Err(E::InvoiceNotFound("INV99".into())));
+    // Paged queries of open items and of an item's allocations.
+    let today = "2026-03-02";
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, None, 0).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, None, 101).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, Some("2026-03-02 1"), 10).unwrap().map(|_| ()), Err(E::IdHasInvalidCharacter(field("after"))));
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, Some(&"9".repeat(65)), 10).unwrap().map(|_| ()), Err(E::IdTooLong(field("after"))));
+    assert_eq!(h.ledger.open_invoices(&h.m, "nobody", today, None, 10).unwrap().map(|_| ()), Err(E::AccountNotFound("nobody".into())));
+    assert_eq!(h.ledger.invoice_allocations(&h.m, "INV99", None, 10).unwrap().map(|_| ()), Err(E::InvoiceNotFound("INV99".into())));
+    assert_eq!(h.ledger.invoice_allocations(&h.m, "INV1", None, 0).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
+    // Any position is a place to continue from; past the end is empty.
+    let page = h.ledger.open_invoices(&h.m, "acme", today, Some("9999-12-31/x"), 10).unwrap().unwrap();
+    assert!(page.invoices.is_empty() && page.next_after.is_none());
     h.check();
     assert_eq!(count, 32);
 }

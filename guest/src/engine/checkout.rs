@@ -72,10 +72,15 @@ impl<K: Kv> Engine<K> {
         }
         let expires_at_ms = ctx.now_ms + i64::from(ttl_s) * 1000;
 
+        // The request as compared for idempotency, from the parsed values:
+        // the amount is already exact in the currency's minor units, so
+        // "10.0" and "10.00" are one request (checkout's hot path: no
+        // copies, no text).
+        let fingerprint = (req.account_id.as_str(), req.order_id.as_str(), currency.code(), Dec(amount), req.hold_ttl_s);
         self.idempotent(
             ctx,
             "authorize",
-            &req.canonical(),
+            &fingerprint,
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
                 let order = eng.order_for(&account, &req.order_id)?;

@@ -93,6 +93,7 @@ impl SqliteBackend {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(SqliteBackend { conn, grouped: false, file: None })
     }
 
@@ -103,6 +104,12 @@ impl SqliteBackend {
 
     fn init(conn: Connection) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // The bundled SQLite is built with STAT4, which re-prepares a
+        // statement whenever a bound value could change its plan: every
+        // range scan was compiled anew on each call (the scan's bounds
+        // change every time). One plan per statement is what we want: the
+        // primary-key range.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
