@@ -391,7 +391,7 @@ fn verify_finds_every_damaged_page() {
     assert_eq!(clean.len() % page, 0);
     let pages = clean.len() / page;
     assert!(pages >= 8, "{pages} pages");
-    let mut rng = Rng(0x5EED_0F_DA7A);
+    let mut rng = Rng(0x005E_ED0F_DA7A);
     for p in 0..pages {
         let mut bytes = clean.clone();
         for b in &mut bytes[p * page..(p + 1) * page] {

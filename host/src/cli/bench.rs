@@ -317,9 +317,9 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) 
     Ok(())
 }
 
-/// 6. Accounts with many open items: authorize reads totals only; a
-/// payment reads the items it reaches; day-close works through what is
-/// due, in parts.
+/// Table 6, accounts with many open items: authorize reads totals only,
+/// a payment reads the items it reaches, and day-close works through what
+/// is due in parts.
 fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
     let merchant = merchant.clone();
     let at = |date: &str| -> i64 {
