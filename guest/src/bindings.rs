@@ -7,7 +7,7 @@ wit_bindgen::generate!({
     world: "credit-account",
 });
 
-use exports::storefront::credit::{accounts, billing, checkout, queries};
+use exports::storefront::credit::{accounts, billing, checkout, queries, reports};
 use storefront::credit::store;
 use storefront::credit::types as wit;
 
@@ -150,6 +150,7 @@ fn policy_in(p: wit::BillingPolicy) -> m::PolicyInput {
         hold_after_days_overdue: p.hold_after_days_overdue,
         small_difference_max: p.small_difference_max,
         small_difference_treatment: treatment_in(p.small_difference_treatment),
+        statement_day: p.statement_day,
     }
 }
 
@@ -165,6 +166,7 @@ fn policy_out(p: m::PolicyView) -> wit::BillingPolicy {
         hold_after_days_overdue: p.hold_after_days_overdue,
         small_difference_max: p.small_difference_max,
         small_difference_treatment: treatment_out(p.small_difference_treatment),
+        statement_day: p.statement_day,
     }
 }
 
@@ -306,6 +308,148 @@ fn reminder(r: m::Reminder) -> wit::Reminder {
     }
 }
 
+fn statement_header(h: m::StatementHeader) -> wit::StatementHeader {
+    wit::StatementHeader {
+        seq: h.seq,
+        account_id: h.account_id,
+        currency: h.currency,
+        period_from: h.period_from,
+        period_to: h.period_to,
+        opening_balance: h.opening_balance,
+        closing_balance: h.closing_balance,
+        amount_due: h.amount_due,
+    }
+}
+
+fn note(n: m::NoteView) -> wit::Note {
+    wit::Note {
+        seq: n.seq,
+        at_ms: n.at_ms,
+        by: n.by,
+        text: n.text,
+        promise: n.promise.map(|p| wit::Promise { pay_by: p.pay_by, amount: p.amount }),
+    }
+}
+
+fn status_in_opt(s: Option<wit::AccountStatus>) -> Option<m::Status> {
+    s.map(status_in)
+}
+
+fn basis_aging_in(b: reports::AgingBasis) -> m::AgingBasis {
+    match b {
+        reports::AgingBasis::DueDate => m::AgingBasis::DueDate,
+        reports::AgingBasis::DocumentDate => m::AgingBasis::DocumentDate,
+    }
+}
+
+fn basis_aging_out(b: m::AgingBasis) -> reports::AgingBasis {
+    match b {
+        m::AgingBasis::DueDate => reports::AgingBasis::DueDate,
+        m::AgingBasis::DocumentDate => reports::AgingBasis::DocumentDate,
+    }
+}
+
+fn account_aging(a: m::AccountAging) -> reports::AgingRow {
+    reports::AgingRow {
+        account_id: a.account_id,
+        customer_id: a.customer_id,
+        currency: a.currency,
+        buckets: a.buckets,
+        total: a.total,
+        unapplied_credit: a.unapplied_credit,
+        net: a.net,
+    }
+}
+
+fn statement(v: m::StatementView) -> reports::AccountStatement {
+    reports::AccountStatement {
+        account_id: v.account_id,
+        customer_id: v.customer_id,
+        currency: v.currency,
+        period_from: v.period_from,
+        period_to: v.period_to,
+        opening_balance: v.opening_balance,
+        lines: v
+            .lines
+            .into_iter()
+            .map(|l| reports::StatementLine {
+                date: l.date,
+                entry_seq: l.entry_seq,
+                kind: entry_kind(l.kind),
+                description: l.description,
+                reference: l.reference,
+                debit: l.debit,
+                credit: l.credit,
+                balance: l.balance,
+            })
+            .collect(),
+        total_debits: v.total_debits,
+        total_credits: v.total_credits,
+        closing_balance: v.closing_balance,
+        next_after_seq: v.next_after_seq,
+        open_items: v
+            .open_items
+            .into_iter()
+            .map(|i| reports::StatementItem {
+                invoice_id: i.invoice_id,
+                kind: item_kind(i.kind),
+                date: i.date,
+                due_date: i.due_date,
+                total: i.total,
+                outstanding: i.outstanding,
+                overdue: i.overdue,
+                days_overdue: i.days_overdue,
+            })
+            .collect(),
+        open_item_count: v.open_item_count,
+        bucket_labels: v.bucket_labels,
+        aging: account_aging(v.aging),
+        amount_due: v.amount_due,
+        not_yet_due: v.not_yet_due,
+        credit_limit: v.credit_limit,
+        stored_balance: v.stored_balance,
+        available_credit: v.available_credit,
+    }
+}
+
+fn warning_rules(r: reports::WarningRules) -> m::WarningRules {
+    m::WarningRules {
+        window: r.window,
+        utilisation_percent: r.utilisation_percent,
+        bounce_days: r.bounce_days,
+        first_overdue_days: r.first_overdue_days,
+    }
+}
+
+fn account_warnings(w: m::AccountWarnings) -> reports::WarningRow {
+    reports::WarningRow {
+        account_id: w.account_id,
+        customer_id: w.customer_id,
+        currency: w.currency,
+        signals: w
+            .signals
+            .into_iter()
+            .map(|s| match s {
+                m::WarningSignal::PayingSlower { window, recent_average_days, earlier_average_days } => {
+                    reports::WarningSignal::PayingSlower(reports::PayingSlower { window, recent_average_days, earlier_average_days })
+                }
+                m::WarningSignal::HighUtilisation { utilisation_percent, threshold_percent } => {
+                    reports::WarningSignal::HighUtilisation(reports::HighUtilisation { utilisation_percent, threshold_percent })
+                }
+                m::WarningSignal::RecentBounce { date, payment_id } => {
+                    reports::WarningSignal::RecentBounce(reports::RecentBounce { date, payment_id })
+                }
+                m::WarningSignal::FirstTimeOverdue { since, overdue } => {
+                    reports::WarningSignal::FirstTimeOverdue(reports::FirstTimeOverdue { since, overdue })
+                }
+                m::WarningSignal::PromiseMissed { note_seq, pay_by, amount, paid } => {
+                    reports::WarningSignal::PromiseMissed(reports::PromiseMissed { note_seq, pay_by, amount, paid })
+                }
+            })
+            .collect(),
+    }
+}
+
 fn charge(c: m::Charge) -> billing::Charge {
     billing::Charge { invoice_id: c.invoice_id, item_id: c.item_id, amount: c.amount }
 }
@@ -367,6 +511,9 @@ fn error(e: Error) -> wit::Error {
         Error::PaymentAlreadyReversed => W::PaymentAlreadyReversed,
         Error::DayCloseOutOfOrder => W::DayCloseOutOfOrder,
         Error::DayCloseUnfinished(date) => W::DayCloseUnfinished(date),
+        Error::ReportQueryOutOfRange(x) => W::ReportQueryOutOfRange(f(x)),
+        Error::StatementPeriodOutOfRange => W::StatementPeriodOutOfRange,
+        Error::StatementNotFound(n) => W::StatementNotFound(n),
         Error::StoreCorrupt(msg) => W::StoreCorrupt(msg),
     }
 }
@@ -524,6 +671,16 @@ impl accounts::Guest for Component {
         };
         engine().set_billing_policy(&ctx(c), &req).map(summary).map_err(error)
     }
+
+    fn add_note(c: wit::CallContext, req: accounts::AddNoteRequest) -> Result<wit::Note, wit::Error> {
+        let req = m::AddNote {
+            account_id: req.account_id,
+            by: req.by,
+            text: req.text,
+            promise: req.promise.map(|p| m::PromiseInput { pay_by: p.pay_by, amount: p.amount }),
+        };
+        engine().add_note(&ctx(c), &req).map(note).map_err(error)
+    }
 }
 
 impl billing::Guest for Component {
@@ -582,6 +739,7 @@ impl billing::Guest for Component {
                 date: r.date,
                 part: r.part,
                 complete: r.complete,
+                statement: r.statement.map(statement_header),
                 late_fees: r.late_fees.into_iter().map(charge).collect(),
                 interest: r.interest.into_iter().map(charge).collect(),
                 reminders: r.reminders.into_iter().map(reminder).collect(),
@@ -632,6 +790,12 @@ impl checkout::Guest for Component {
                 .collect(),
             delivery_date: req.delivery_date,
             terms: req.terms.map(terms_in),
+            delivery: req.delivery.map(|d| m::DeliveryInput {
+                carrier: d.carrier,
+                tracking_reference: d.tracking_reference,
+                cost: d.cost,
+                charged: d.charged,
+            }),
         };
         engine()
             .capture(&ctx(c), &req)
@@ -788,6 +952,38 @@ impl queries::Guest for Component {
         engine().get_invoice(&invoice_id, &today).map(invoice).map_err(error)
     }
 
+    fn notes(account_id: String, after_seq: Option<u64>, limit: u32) -> Result<wit::NotePage, wit::Error> {
+        engine()
+            .notes(&account_id, after_seq, limit)
+            .map(|p| wit::NotePage { notes: p.notes.into_iter().map(note).collect(), next_after_seq: p.next_after_seq })
+            .map_err(error)
+    }
+
+    fn deliveries(account_id: String, after_seq: Option<u64>, limit: u32) -> Result<wit::DeliveryPage, wit::Error> {
+        engine()
+            .deliveries(&account_id, after_seq, limit)
+            .map(|p| wit::DeliveryPage {
+                deliveries: p
+                    .deliveries
+                    .into_iter()
+                    .map(|d| wit::Delivery {
+                        seq: d.seq,
+                        at_ms: d.at_ms,
+                        order_id: d.order_id,
+                        hold_id: d.hold_id,
+                        invoice_id: d.invoice_id,
+                        delivered_on: d.delivered_on,
+                        carrier: d.carrier,
+                        tracking_reference: d.tracking_reference,
+                        cost: d.cost,
+                        charged: d.charged,
+                    })
+                    .collect(),
+                next_after_seq: p.next_after_seq,
+            })
+            .map_err(error)
+    }
+
     fn payments(account_id: String, after: Option<u64>, limit: u32) -> Result<Vec<wit::Payment>, wit::Error> {
         engine().payments(&account_id, after, limit).map(|v| v.into_iter().map(payment).collect()).map_err(error)
     }
@@ -811,6 +1007,125 @@ impl queries::Guest for Component {
                 volume_12m: x.volume_12m,
                 factor: x.factor,
                 explanation: x.explanation,
+            })
+            .map_err(error)
+    }
+}
+
+impl reports::Guest for Component {
+    fn statement(account_id: String, period_from: String, period_to: String, after_seq: Option<u64>) -> Result<reports::AccountStatement, wit::Error> {
+        engine().statement(&account_id, &period_from, &period_to, after_seq).map(statement).map_err(error)
+    }
+
+    fn statements(account_id: String, after_seq: Option<u64>, limit: u32) -> Result<Vec<wit::StatementHeader>, wit::Error> {
+        engine().statements(&account_id, after_seq, limit).map(|v| v.into_iter().map(statement_header).collect()).map_err(error)
+    }
+
+    fn get_statement(account_id: String, seq: u64) -> Result<reports::AccountStatement, wit::Error> {
+        engine().get_statement(&account_id, seq).map(statement).map_err(error)
+    }
+
+    fn aging(req: reports::AgingRequest) -> Result<reports::AgingPage, wit::Error> {
+        let req = m::AgingRequest {
+            as_of: req.as_of,
+            basis: basis_aging_in(req.basis),
+            edges: req.edges,
+            currency: req.currency,
+            after: req.after,
+            limit: req.limit,
+        };
+        engine()
+            .aging(&req)
+            .map(|p| reports::AgingPage {
+                as_of: p.as_of,
+                basis: basis_aging_out(p.basis),
+                bucket_labels: p.bucket_labels,
+                rows: p.rows.into_iter().map(account_aging).collect(),
+                totals: p
+                    .totals
+                    .into_iter()
+                    .map(|t| reports::AgingTotal {
+                        currency: t.currency,
+                        accounts: t.accounts,
+                        buckets: t.buckets,
+                        total: t.total,
+                        unapplied_credit: t.unapplied_credit,
+                        net: t.net,
+                    })
+                    .collect(),
+                next_after: p.next_after,
+                examined: p.examined,
+            })
+            .map_err(error)
+    }
+
+    fn account_aging(account_id: String, as_of: String, basis: reports::AgingBasis, edges: Vec<u32>) -> Result<reports::AgingRow, wit::Error> {
+        engine().account_aging(&account_id, &as_of, basis_aging_in(basis), &edges).map(account_aging).map_err(error)
+    }
+
+    fn debtors(q: reports::DebtorQuery) -> Result<reports::DebtorPage, wit::Error> {
+        let q = m::DebtorQuery {
+            as_of: q.as_of,
+            currency: q.currency,
+            status: status_in_opt(q.status),
+            balance_min: q.balance_min,
+            balance_max: q.balance_max,
+            overdue_min: q.overdue_min,
+            days_overdue_min: q.days_overdue_min,
+            utilisation_min_percent: q.utilisation_min_percent,
+            has_stored_balance: q.has_stored_balance,
+            sort: match q.sort {
+                reports::DebtorSort::Balance => m::DebtorSort::Balance,
+                reports::DebtorSort::Overdue => m::DebtorSort::Overdue,
+                reports::DebtorSort::DaysOverdue => m::DebtorSort::DaysOverdue,
+                reports::DebtorSort::Utilisation => m::DebtorSort::Utilisation,
+                reports::DebtorSort::StoredBalance => m::DebtorSort::StoredBalance,
+                reports::DebtorSort::Status => m::DebtorSort::Status,
+                reports::DebtorSort::Currency => m::DebtorSort::Currency,
+            },
+            after: q.after,
+            limit: q.limit,
+        };
+        engine()
+            .debtors(&q)
+            .map(|p| reports::DebtorPage {
+                rows: p
+                    .rows
+                    .into_iter()
+                    .map(|r| reports::DebtorRow {
+                        account_id: r.account_id,
+                        customer_id: r.customer_id,
+                        currency: r.currency,
+                        status: status_out(r.status),
+                        credit_limit: r.credit_limit,
+                        balance: r.balance,
+                        posted_debt: r.posted_debt,
+                        stored_balance: r.stored_balance,
+                        exposure: r.exposure,
+                        utilisation_percent: r.utilisation_percent,
+                        overdue: r.overdue,
+                        overdue_as_of: r.overdue_as_of,
+                        oldest_due: r.oldest_due,
+                        days_overdue: r.days_overdue,
+                    })
+                    .collect(),
+                next_after: p.next_after,
+                examined: p.examined,
+            })
+            .map_err(error)
+    }
+
+    fn account_warnings(account_id: String, as_of: String, rules: reports::WarningRules) -> Result<reports::WarningRow, wit::Error> {
+        engine().account_warnings(&account_id, &as_of, &warning_rules(rules)).map(account_warnings).map_err(error)
+    }
+
+    fn warnings(as_of: String, rules: reports::WarningRules, after: Option<String>, limit: u32) -> Result<reports::WarningPage, wit::Error> {
+        engine()
+            .warnings(&as_of, &warning_rules(rules), after.as_deref(), limit)
+            .map(|p| reports::WarningPage {
+                rows: p.rows.into_iter().map(account_warnings).collect(),
+                next_after: p.next_after,
+                examined: p.examined,
             })
             .map_err(error)
     }

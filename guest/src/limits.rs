@@ -66,3 +66,23 @@ pub const INTEREST_RATE_PERCENT_MAX: i64 = 100;
 pub const INTEREST_RATE_SCALE_MAX: u32 = 4;
 /// Invoices the credit-limit review reads, most recent first.
 pub const REVIEW_INVOICES_MAX: u64 = 500;
+/// Statement lines one call returns; a longer period continues with
+/// `after-seq`.
+pub const STATEMENT_LINES_MAX: usize = 1_000;
+/// Open items a statement lists (it counts them all).
+pub const STATEMENT_ITEMS_MAX: usize = 100;
+/// Edges of an aging report (buckets = edges + 2).
+pub const AGING_EDGES_MAX: usize = 6;
+/// The largest aging edge, in days.
+pub const AGING_EDGE_DAYS_MAX: u32 = 3_650;
+/// Accounts one aging, debtor or warnings call reads at most; the report
+/// continues from its `next-after`.
+pub const REPORT_ACCOUNTS_PER_CALL_MAX: u32 = 1_000;
+/// Settlements kept per account for the paying-slower warning.
+pub const SETTLEMENTS_KEPT: usize = 20;
+/// The largest warning window (settled invoices compared, each side).
+pub const WARNING_WINDOW_MAX: u32 = 10;
+/// Bytes of UTF-8 in a note's text.
+pub const NOTE_TEXT_LEN_MAX: usize = 2_000;
+/// The longest statement period, in days.
+pub const STATEMENT_PERIOD_DAYS_MAX: i64 = 3_660;

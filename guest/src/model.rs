@@ -109,6 +109,7 @@ pub struct PolicyInput {
     pub hold_after_days_overdue: Option<u32>,
     pub small_difference_max: String,
     pub small_difference_treatment: SmallDifferenceTreatment,
+    pub statement_day: Option<u8>,
 }
 
 /// `accounts.open-account`.
@@ -212,6 +213,34 @@ pub struct Capture {
     pub lines: Vec<LineInput>,
     pub delivery_date: Option<String>,
     pub terms: Option<TermsInput>,
+    pub delivery: Option<DeliveryInput>,
+}
+
+/// How the goods of a capture travel, as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryInput {
+    pub carrier: String,
+    pub tracking_reference: String,
+    /// What the delivery cost the merchant.
+    pub cost: String,
+    /// What the customer was charged for it.
+    pub charged: String,
+}
+
+/// `accounts.add-note`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddNote {
+    pub account_id: String,
+    pub by: String,
+    pub text: String,
+    pub promise: Option<PromiseInput>,
+}
+
+/// A customer's promise to pay, as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseInput {
+    pub pay_by: String,
+    pub amount: String,
 }
 
 /// `checkout.apply-balance`.
@@ -347,6 +376,21 @@ impl Canonical for Capture {
                 .collect(),
             delivery_date: self.delivery_date.clone(),
             terms: self.terms.as_ref().map(Canonical::canonical),
+            delivery: self.delivery.as_ref().map(|d| DeliveryInput {
+                carrier: d.carrier.clone(),
+                tracking_reference: d.tracking_reference.clone(),
+                cost: c(&d.cost),
+                charged: c(&d.charged),
+            }),
+        }
+    }
+}
+
+impl Canonical for AddNote {
+    fn canonical(&self) -> Self {
+        AddNote {
+            promise: self.promise.as_ref().map(|p| PromiseInput { pay_by: p.pay_by.clone(), amount: c(&p.amount) }),
+            ..self.clone()
         }
     }
 }
@@ -418,6 +462,9 @@ pub struct Policy {
     #[serde(with = "crate::codec::dec")]
     pub small_difference_max: Decimal,
     pub small_difference_treatment: SmallDifferenceTreatment,
+    /// The day of the month day-close produces the monthly statement on
+    /// (1 ..= 31; past the month's end, its last day).
+    pub statement_day: Option<u8>,
 }
 
 /// What an open item is.
@@ -498,6 +545,104 @@ pub struct Account {
     pub close_pending: Option<String>,
     #[serde(with = "crate::codec::dec")]
     pub highest_debt: Decimal,
+    /// The time of the last entry: entries never go back in time, whatever
+    /// clock a call brings, so a ledger in seq order is in time order.
+    pub last_entry_at_ms: i64,
+    /// What the items had unpaid from portions due before
+    /// `overdue_close_on` (the last day-close), kept up to date by every
+    /// change to the items: the debtor list's overdue figure.
+    pub overdue_close_on: Option<String>,
+    #[serde(with = "crate::codec::dec")]
+    pub overdue_close: Decimal,
+    /// The values the account is listed under in the debtor indexes
+    /// (`dx/...`), as last written.
+    pub ix: Option<IndexState>,
+    pub note_count: u64,
+    pub delivery_count: u64,
+    pub statement_count: u64,
+    /// The last day a monthly statement covered.
+    pub last_statement_to: Option<String>,
+    /// `prof/<account-id>`, read only by the calls that use it.
+    #[serde(skip)]
+    pub profile: Option<Profile>,
+    #[serde(skip)]
+    pub profile_changed: bool,
+    /// Set when a call changed what invoices owe by due date, so the
+    /// oldest unpaid due date is read again before the account is saved.
+    #[serde(skip)]
+    pub invoice_ladder_changed: bool,
+}
+
+/// The values an account is listed under in the debtor indexes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexState {
+    #[serde(with = "crate::codec::dec")]
+    pub balance: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub overdue: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub stored: Decimal,
+    /// Exposure in whole percent of the limit, rounded down; 999,999 for
+    /// exposure on a zero limit.
+    pub utilisation_pct: u32,
+    /// The due date of the oldest unpaid invoice portion.
+    pub oldest_due: Option<String>,
+    pub status: Status,
+}
+
+/// `prof/<account-id>`: how the customer pays, for the early warnings;
+/// written only by the calls that change it (never by checkout).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Days from invoice date to settlement of the last invoices settled,
+    /// oldest first (at most `SETTLEMENTS_KEPT`).
+    pub days_to_pay: Vec<u32>,
+    /// The last bounced payment: (day, payment id).
+    pub last_bounce: Option<(String, String)>,
+    /// The first day-close that found an invoice overdue.
+    pub first_overdue_on: Option<String>,
+    /// The latest promise to pay, and what was paid since it was made.
+    pub promise: Option<Promise>,
+}
+
+/// A promise to pay recorded with a note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promise {
+    pub note_seq: u64,
+    pub made_on: String,
+    pub pay_by: String,
+    #[serde(with = "crate::codec::dec")]
+    pub amount: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub paid: Decimal,
+}
+
+/// `note/<account-id>/<seq>`: a note about the customer; never changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub by: String,
+    pub text: String,
+    /// A promise to pay: (pay by, amount).
+    pub promise: Option<(String, String)>,
+}
+
+/// `dlv/<account-id>/<seq>`: a delivery recorded with a capture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub order_id: String,
+    pub hold_id: String,
+    pub invoice_id: String,
+    pub delivered_on: Option<String>,
+    pub carrier: String,
+    pub tracking_reference: String,
+    #[serde(with = "crate::codec::dec")]
+    pub cost: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub charged: Decimal,
 }
 
 /// A hold's state as stored. `Open` holds past their expiry are reported as
@@ -790,6 +935,7 @@ pub enum Response {
     Reversal(ReversalReceipt),
     Allocation(BalanceAllocation),
     DayClose(DayCloseReport),
+    Note(NoteView),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -814,6 +960,7 @@ pub enum ResponseRef<'a> {
     Reversal(&'a ReversalReceipt),
     Allocation(&'a BalanceAllocation),
     DayClose(&'a DayCloseReport),
+    Note(&'a NoteView),
 }
 
 // ------------------------------------------------------------------- views
@@ -853,6 +1000,7 @@ pub struct PolicyView {
     pub hold_after_days_overdue: Option<u32>,
     pub small_difference_max: String,
     pub small_difference_treatment: SmallDifferenceTreatment,
+    pub statement_day: Option<u8>,
 }
 
 /// `types.credit-figures`.
@@ -1135,6 +1283,7 @@ pub struct DayCloseReport {
     pub date: String,
     pub part: u32,
     pub complete: bool,
+    pub statement: Option<StatementHeader>,
     pub late_fees: Vec<Charge>,
     pub interest: Vec<Charge>,
     pub reminders: Vec<Reminder>,
@@ -1164,6 +1313,264 @@ pub struct InvoicePage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllocationPage {
     pub allocations: Vec<AllocationView>,
+    pub next_after_seq: Option<u64>,
+}
+
+// ----------------------------------------------------------------- reports
+
+/// `reports.statement-header`: a monthly statement day-close kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementHeader {
+    pub seq: u64,
+    pub account_id: String,
+    pub currency: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    pub amount_due: String,
+}
+
+/// `reports.statement-line`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementLine {
+    pub date: String,
+    pub entry_seq: u64,
+    pub kind: EntryKind,
+    pub description: String,
+    pub reference: Option<String>,
+    pub debit: String,
+    pub credit: String,
+    pub balance: String,
+}
+
+/// `reports.statement-item`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementItem {
+    pub invoice_id: String,
+    pub kind: ItemKind,
+    pub date: String,
+    pub due_date: String,
+    pub total: String,
+    pub outstanding: String,
+    pub overdue: String,
+    pub days_overdue: u32,
+}
+
+/// `reports.aging-basis`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgingBasis {
+    DueDate,
+    DocumentDate,
+}
+
+/// `reports.account-aging`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAging {
+    pub account_id: String,
+    pub customer_id: String,
+    pub currency: String,
+    pub buckets: Vec<String>,
+    pub total: String,
+    pub unapplied_credit: String,
+    pub net: String,
+}
+
+/// `reports.statement`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementView {
+    pub account_id: String,
+    pub customer_id: String,
+    pub currency: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub opening_balance: String,
+    pub lines: Vec<StatementLine>,
+    pub total_debits: String,
+    pub total_credits: String,
+    pub closing_balance: String,
+    pub next_after_seq: Option<u64>,
+    pub open_items: Vec<StatementItem>,
+    pub open_item_count: u64,
+    pub bucket_labels: Vec<String>,
+    pub aging: AccountAging,
+    pub amount_due: String,
+    pub not_yet_due: String,
+    pub credit_limit: String,
+    pub stored_balance: String,
+    pub available_credit: String,
+}
+
+/// `reports.aging-request`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgingRequest {
+    pub as_of: String,
+    pub basis: AgingBasis,
+    pub edges: Vec<u32>,
+    pub currency: Option<String>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// `reports.aging-total`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgingTotal {
+    pub currency: String,
+    pub accounts: u32,
+    pub buckets: Vec<String>,
+    pub total: String,
+    pub unapplied_credit: String,
+    pub net: String,
+}
+
+/// `reports.aging-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgingPage {
+    pub as_of: String,
+    pub basis: AgingBasis,
+    pub bucket_labels: Vec<String>,
+    pub rows: Vec<AccountAging>,
+    pub totals: Vec<AgingTotal>,
+    pub next_after: Option<String>,
+    pub examined: u32,
+}
+
+/// `reports.debtor-sort`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebtorSort {
+    Balance,
+    Overdue,
+    DaysOverdue,
+    Utilisation,
+    StoredBalance,
+    Status,
+    Currency,
+}
+
+/// `reports.debtor-query`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebtorQuery {
+    pub as_of: String,
+    pub currency: Option<String>,
+    pub status: Option<Status>,
+    pub balance_min: Option<String>,
+    pub balance_max: Option<String>,
+    pub overdue_min: Option<String>,
+    pub days_overdue_min: Option<u32>,
+    pub utilisation_min_percent: Option<String>,
+    pub has_stored_balance: Option<bool>,
+    pub sort: DebtorSort,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// `reports.debtor-row`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebtorRow {
+    pub account_id: String,
+    pub customer_id: String,
+    pub currency: String,
+    pub status: Status,
+    pub credit_limit: String,
+    pub balance: String,
+    pub posted_debt: String,
+    pub stored_balance: String,
+    pub exposure: String,
+    /// None on a zero limit with exposure.
+    pub utilisation_percent: Option<String>,
+    pub overdue: String,
+    pub overdue_as_of: Option<String>,
+    pub oldest_due: Option<String>,
+    pub days_overdue: u32,
+}
+
+/// `reports.debtor-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebtorPage {
+    pub rows: Vec<DebtorRow>,
+    pub next_after: Option<String>,
+    pub examined: u32,
+}
+
+/// `reports.warning-rules`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WarningRules {
+    pub window: u32,
+    pub utilisation_percent: String,
+    pub bounce_days: u32,
+    pub first_overdue_days: u32,
+}
+
+/// `reports.warning-signal`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WarningSignal {
+    PayingSlower { window: u32, recent_average_days: String, earlier_average_days: String },
+    HighUtilisation { utilisation_percent: Option<String>, threshold_percent: String },
+    RecentBounce { date: String, payment_id: String },
+    FirstTimeOverdue { since: String, overdue: String },
+    PromiseMissed { note_seq: u64, pay_by: String, amount: String, paid: String },
+}
+
+/// `reports.account-warnings`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountWarnings {
+    pub account_id: String,
+    pub customer_id: String,
+    pub currency: String,
+    pub signals: Vec<WarningSignal>,
+}
+
+/// `reports.warning-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WarningPage {
+    pub rows: Vec<AccountWarnings>,
+    pub next_after: Option<String>,
+    pub examined: u32,
+}
+
+/// `types.promise`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseView {
+    pub pay_by: String,
+    pub amount: String,
+}
+
+/// `types.note`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub by: String,
+    pub text: String,
+    pub promise: Option<PromiseView>,
+}
+
+/// `types.note-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotePage {
+    pub notes: Vec<NoteView>,
+    pub next_after_seq: Option<u64>,
+}
+
+/// `types.delivery`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryView {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub order_id: String,
+    pub hold_id: String,
+    pub invoice_id: String,
+    pub delivered_on: Option<String>,
+    pub carrier: String,
+    pub tracking_reference: String,
+    pub cost: String,
+    pub charged: String,
+}
+
+/// `types.delivery-page`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<DeliveryView>,
     pub next_after_seq: Option<u64>,
 }
 

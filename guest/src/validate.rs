@@ -31,6 +31,18 @@ pub fn text(value: &str, field: Field) -> Result<(), Error> {
     Ok(())
 }
 
+/// A longer free text (a note): at most `max` bytes; line breaks and tabs
+/// are allowed, other control characters are not.
+pub fn long_text(value: &str, max: usize, field: Field) -> Result<(), Error> {
+    if value.len() > max {
+        return Err(Error::TextTooLong(field));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
+        return Err(Error::TextHasControlCharacter(field));
+    }
+    Ok(())
+}
+
 /// A timestamp within 0 ..= `TIMESTAMP_MS_MAX`.
 pub fn timestamp(value: i64, field: Field) -> Result<(), Error> {
     if (0..=TIMESTAMP_MS_MAX).contains(&value) {
@@ -60,7 +72,13 @@ pub fn ctx(ctx: &Ctx) -> Result<(), Error> {
 /// ASCII without spaces, at most `ID_LEN_MAX` bytes. Its content is only
 /// a position: any such text is a valid place to continue from.
 pub fn cursor(value: &str, field: Field) -> Result<(), Error> {
-    if value.len() > ID_LEN_MAX {
+    cursor_of(value, ID_LEN_MAX, field)
+}
+
+/// A cursor of at most `max` bytes (debtor-list positions are longer than
+/// ids: they carry the sort value too).
+pub fn cursor_of(value: &str, max: usize, field: Field) -> Result<(), Error> {
+    if value.len() > max {
         return Err(Error::IdTooLong(field));
     }
     if !value.bytes().all(|b| b.is_ascii_graphic()) {

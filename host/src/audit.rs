@@ -18,10 +18,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{Context, Result};
 use credit_guest::codec::decode;
+use credit_guest::engine::{Ix, index_key, utilisation_pct};
 use credit_guest::model::{
-    Account, Allocation, Book, DayCloseState, Entry, Hold, HoldState, IdemRecord, Invoice, ItemKind, LimitChange, OpenHoldRef,
-    OpenItemRef, Order, Payment, Reminder,
+    Account, Allocation, Book, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind,
+    LimitChange, Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
 };
+use credit_guest::money::Currency;
 use credit_guest::{dates, rules};
 use rust_decimal::Decimal;
 
@@ -150,13 +152,35 @@ fn check_records(
                 continue;
             }
             report.records += 1;
-            if let Err(what) = check_record(&key, &bytes, accounts) {
+            let checked = if key.starts_with("dx/") { check_index_row(backend, merchant, &key)? } else { check_record(&key, &bytes, accounts) };
+            if let Err(what) = checked {
                 report.found(merchant, &key, what);
             }
         }
         progress(report.records);
     }
     Ok(())
+}
+
+/// A debtor-index row must be where its account's values put it: a row
+/// anywhere else is stale.
+fn check_index_row(backend: &mut dyn Backend, merchant: &str, key: &str) -> Result<std::result::Result<(), String>> {
+    let Some(which) = Ix::ALL.into_iter().find(|w| key.starts_with(w.prefix())) else {
+        return Ok(Err("not a debtor index this component keeps".to_owned()));
+    };
+    let account_id = key.rsplit('/').next().unwrap_or_default();
+    let Some(bytes) = backend.get(merchant, &format!("acct/{account_id}"))? else {
+        return Ok(Err(format!("belongs to account {account_id:?}, which does not exist")));
+    };
+    let Ok(account) = decode::<Account>(&bytes) else { return Ok(Err(format!("its account {account_id:?} cannot be read"))) };
+    let (Some(ix), Ok(currency)) = (&account.ix, Currency::from_code(&account.currency)) else {
+        return Ok(Err(format!("its account {account_id:?} is not indexed")));
+    };
+    if index_key(which, account_id, currency, ix) == key {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(format!("stale: account {account_id:?} is indexed elsewhere")))
+    }
 }
 
 /// `Err(what is wrong)` for one record.
@@ -225,7 +249,7 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             number(seq)?;
             owner(account)
         }
-        ("owed", [account, ladder, date]) if matches!(*ladder, "i" | "o") => {
+        ("owed", [account, ladder, date]) if matches!(*ladder, "i" | "o" | "d") => {
             let _: LadderRow = read(bytes, "an amount owed")?;
             day(date)?;
             owner(account)
@@ -266,6 +290,31 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             day(date)?;
             if c.report.account_id != *account || c.report.date != *date {
                 return Err(format!("holds the close of {:?} on {}", c.report.account_id, c.report.date));
+            }
+            owner(account)
+        }
+        ("prof", [account]) => {
+            let _: Profile = read(bytes, "a payment profile")?;
+            owner(account)
+        }
+        ("note", [account, seq]) => {
+            let n: Note = read(bytes, "a note")?;
+            if n.seq != number(seq)? {
+                return Err(format!("holds note {}", n.seq));
+            }
+            owner(account)
+        }
+        ("dlv", [account, seq]) => {
+            let d: Delivery = read(bytes, "a delivery")?;
+            if d.seq != number(seq)? {
+                return Err(format!("holds delivery {}", d.seq));
+            }
+            owner(account)
+        }
+        ("stmt", [account, seq]) => {
+            let (h, v): (StatementHeader, StatementView) = read(bytes, "a statement")?;
+            if h.seq != number(seq)? || h.account_id != *account || v.account_id != *account {
+                return Err(format!("holds statement {} of {:?}", h.seq, h.account_id));
             }
             owner(account)
         }
@@ -406,6 +455,7 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
                     if inv.outstanding != item.outstanding || inv.total != item.total || inv.kind != item.kind || inv.account_id != *id {
                         problems.push(format!("open item {} disagrees with its record", item.id));
                     }
+                    *ladders.entry(("d", inv.invoice_date.clone())).or_default() += inv.outstanding;
                 }
             }
         }
@@ -417,7 +467,7 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
         problems.push(format!("account counts {} open items, {items_seen} are listed", account.open_item_count));
     }
     let mut stored_ladders: BTreeMap<(&'static str, String), Decimal> = BTreeMap::new();
-    for ladder in ["i", "o"] {
+    for ladder in ["i", "o", "d"] {
         let prefix = format!("owed/{id}/{ladder}/");
         let mut after: Option<String> = None;
         loop {
@@ -437,7 +487,39 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
             .find(|k| ladders.get(*k) != stored_ladders.get(*k))
             .map(|(l, d)| format!("owed/{id}/{l}/{d}: stored {:?}, items owe {:?}", stored_ladders.get(&(*l, d.clone())), ladders.get(&(*l, d.clone()))))
             .unwrap_or_default();
-        problems.push(format!("the owed-by-due-date rows disagree with the open items ({differ})"));
+        problems.push(format!("the owed-by-date rows disagree with the open items ({differ})"));
+    }
+    // The debtor list: the values the account is indexed under follow
+    // from its figures and items, and each index has its row.
+    let due_ladder = |l: &'static str| stored_ladders.iter().filter(move |((ladder, _), _)| *ladder == l);
+    let oldest_due = due_ladder("i").map(|((_, d), _)| d.clone()).next();
+    let overdue = match &account.overdue_close_on {
+        Some(close) => due_ladder("i").chain(due_ladder("o")).filter(|((_, d), _)| d < close).map(|(_, a)| *a).sum(),
+        None => Decimal::ZERO,
+    };
+    if overdue != account.overdue_close {
+        problems.push(format!("overdue as of the last close is {} but the items give {overdue}", account.overdue_close));
+    }
+    let expected = IndexState {
+        balance: debt - stored,
+        overdue,
+        stored,
+        utilisation_pct: utilisation_pct(debt + held, account.credit_limit),
+        oldest_due,
+        status: account.status,
+    };
+    match &account.ix {
+        None => problems.push("the account is not in the debtor indexes".to_owned()),
+        Some(ix) if *ix != expected => problems.push(format!("indexed as {ix:?} but its figures give {expected:?}")),
+        Some(ix) => {
+            let currency = Currency::from_code(&account.currency).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            for which in Ix::ALL {
+                let key = index_key(which, id, currency, ix);
+                if backend.get(merchant, &key)?.is_none() {
+                    problems.push(format!("debtor index row {key} is missing"));
+                }
+            }
+        }
     }
     Ok(problems)
 }

@@ -21,6 +21,7 @@ pub(crate) enum Export {
     ChangeCreditLimit,
     SetStatus,
     SetBillingPolicy,
+    AddNote,
     RecordPayment,
     ReversePayment,
     AllocateBalance,
@@ -42,14 +43,25 @@ pub(crate) enum Export {
     Payments,
     Reminders,
     SuggestCreditLimit,
+    Notes,
+    Deliveries,
+    Statement,
+    Statements,
+    GetStatement,
+    Aging,
+    AccountAging,
+    Debtors,
+    AccountWarnings,
+    Warnings,
 }
 
 impl Export {
-    const ALL: [Export; 25] = [
+    const ALL: [Export; 36] = [
         Export::OpenAccount,
         Export::ChangeCreditLimit,
         Export::SetStatus,
         Export::SetBillingPolicy,
+        Export::AddNote,
         Export::RecordPayment,
         Export::ReversePayment,
         Export::AllocateBalance,
@@ -71,6 +83,16 @@ impl Export {
         Export::Payments,
         Export::Reminders,
         Export::SuggestCreditLimit,
+        Export::Notes,
+        Export::Deliveries,
+        Export::Statement,
+        Export::Statements,
+        Export::GetStatement,
+        Export::Aging,
+        Export::AccountAging,
+        Export::Debtors,
+        Export::AccountWarnings,
+        Export::Warnings,
     ];
 
     /// (interface, function) as the WIT names them.
@@ -79,11 +101,13 @@ impl Export {
         const BILLING: &str = concat!("storefront:credit/billing@", wit_version!());
         const CHECKOUT: &str = concat!("storefront:credit/checkout@", wit_version!());
         const QUERIES: &str = concat!("storefront:credit/queries@", wit_version!());
+        const REPORTS: &str = concat!("storefront:credit/reports@", wit_version!());
         match self {
             Export::OpenAccount => (ACCOUNTS, "open-account"),
             Export::ChangeCreditLimit => (ACCOUNTS, "change-credit-limit"),
             Export::SetStatus => (ACCOUNTS, "set-status"),
             Export::SetBillingPolicy => (ACCOUNTS, "set-billing-policy"),
+            Export::AddNote => (ACCOUNTS, "add-note"),
             Export::RecordPayment => (BILLING, "record-payment"),
             Export::ReversePayment => (BILLING, "reverse-payment"),
             Export::AllocateBalance => (BILLING, "allocate-balance"),
@@ -105,6 +129,16 @@ impl Export {
             Export::Payments => (QUERIES, "payments"),
             Export::Reminders => (QUERIES, "reminders"),
             Export::SuggestCreditLimit => (QUERIES, "suggest-credit-limit"),
+            Export::Notes => (QUERIES, "notes"),
+            Export::Deliveries => (QUERIES, "deliveries"),
+            Export::Statement => (REPORTS, "statement"),
+            Export::Statements => (REPORTS, "statements"),
+            Export::GetStatement => (REPORTS, "get-statement"),
+            Export::Aging => (REPORTS, "aging"),
+            Export::AccountAging => (REPORTS, "account-aging"),
+            Export::Debtors => (REPORTS, "debtors"),
+            Export::AccountWarnings => (REPORTS, "account-warnings"),
+            Export::Warnings => (REPORTS, "warnings"),
         }
     }
 }

@@ -99,6 +99,7 @@ fn policy(late_fee: Option<String>, grace: u16, small: String) -> BillingPolicy 
         hold_after_days_overdue: Some(30),
         small_difference_max: small,
         small_difference_treatment: SmallDifferenceTreatment::CarryOnBalance,
+        statement_day: None,
     }
 }
 
@@ -134,6 +135,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                         hold_after_days_overdue: Some(30),
                         small_difference_max: req.policy.small_difference_max.clone(),
                         small_difference_treatment: m::SmallDifferenceTreatment::CarryOnBalance,
+                        statement_day: None,
                     },
                     opened_by: req.opened_by.clone(),
                 },
@@ -151,6 +153,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                     lines: req.lines.iter().map(|l| m::LineInput { description: l.description.clone(), quantity: l.quantity.clone(), unit_price: l.unit_price.clone(), tax: l.tax.clone() }).collect(),
                     delivery_date: req.delivery_date.clone(),
                     terms: None,
+                    delivery: None,
                 },
             )
             .is_ok(),
@@ -275,6 +278,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     lines: lines.iter().take(8).map(|(d, q, p, t)| InvoiceLine { description: text(d, "item"), quantity: amount(q), unit_price: amount(p), tax: amount(t) }).collect(),
                     delivery_date: delivery.as_ref().map(|d| day(d, now_ms)),
                     terms: None,
+                    delivery: None,
                 },
                 ctx,
             },

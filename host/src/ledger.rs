@@ -188,6 +188,14 @@ impl Ledger {
         self.call(m, Export::SetBillingPolicy, (ctx, req,))
     }
 
+    /// `accounts.add-note`.
+    pub fn add_note(&mut self, m: &MerchantId, ctx: &CallContext, req: &AddNoteRequest) -> Result<std::result::Result<Note, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::AddNote, (ctx, req,))
+    }
+
     // ------------------------------------------------------------- billing
 
     /// `billing.record-payment`.
@@ -394,5 +402,117 @@ impl Ledger {
             return Ok(Err(e));
         }
         self.call(m, Export::SuggestCreditLimit, (&account_id.to_owned(), &as_of.to_owned(),))
+    }
+
+    /// `queries.notes`.
+    pub fn notes(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<NotePage, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Notes, (&account_id.to_owned(), after_seq, limit,))
+    }
+
+    /// `queries.deliveries`.
+    pub fn deliveries(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<DeliveryPage, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Deliveries, (&account_id.to_owned(), after_seq, limit,))
+    }
+
+    // ------------------------------------------------------------- reports
+
+    /// `reports.statement`.
+    pub fn statement(&mut self, m: &MerchantId, account_id: &str, from: &str, to: &str, after_seq: Option<u64>) -> Result<std::result::Result<AccountStatement, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id")
+            .or_else(|| shape::date_param(from, "period-from"))
+            .or_else(|| shape::date_param(to, "period-to"))
+        {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Statement, (&account_id.to_owned(), &from.to_owned(), &to.to_owned(), after_seq,))
+    }
+
+    /// Every line of a statement, fetched call by call (a period with more
+    /// than `STATEMENT_LINES_MAX` lines takes several).
+    pub fn statement_all(&mut self, m: &MerchantId, account_id: &str, from: &str, to: &str) -> Result<std::result::Result<AccountStatement, CreditError>> {
+        let mut first = match self.statement(m, account_id, from, to, None)? {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        while let Some(after) = first.next_after_seq {
+            let more = match self.statement(m, account_id, from, to, Some(after))? {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            let sum = |a: &str, b: &str| -> String {
+                use std::str::FromStr;
+                let total = rust_decimal::Decimal::from_str(a).unwrap_or_default() + rust_decimal::Decimal::from_str(b).unwrap_or_default();
+                // Both halves have the currency's minor units, so the sum does.
+                total.to_string()
+            };
+            first.total_debits = sum(&first.total_debits, &more.total_debits);
+            first.total_credits = sum(&first.total_credits, &more.total_credits);
+            first.lines.extend(more.lines);
+            first.closing_balance = more.closing_balance;
+            first.next_after_seq = more.next_after_seq;
+        }
+        Ok(Ok(first))
+    }
+
+    /// `reports.statements`.
+    pub fn statements(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<StatementHeader>, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Statements, (&account_id.to_owned(), after_seq, limit,))
+    }
+
+    /// `reports.get-statement`.
+    pub fn get_statement(&mut self, m: &MerchantId, account_id: &str, seq: u64) -> Result<std::result::Result<AccountStatement, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::GetStatement, (&account_id.to_owned(), seq,))
+    }
+
+    /// `reports.aging`: one page.
+    pub fn aging(&mut self, m: &MerchantId, req: &AgingRequest) -> Result<std::result::Result<AgingPage, CreditError>> {
+        if let Some(e) = req.oversized() {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Aging, (req,))
+    }
+
+    /// `reports.account-aging`.
+    pub fn account_aging(&mut self, m: &MerchantId, account_id: &str, as_of: &str, basis: AgingBasis, edges: &[u32]) -> Result<std::result::Result<AgingRow, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(as_of, "as-of")).or_else(|| shape::edges(edges)) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::AccountAging, (&account_id.to_owned(), &as_of.to_owned(), basis, edges,))
+    }
+
+    /// `reports.debtors`: one page.
+    pub fn debtors(&mut self, m: &MerchantId, q: &DebtorQuery) -> Result<std::result::Result<DebtorPage, CreditError>> {
+        if let Some(e) = q.oversized() {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Debtors, (q,))
+    }
+
+    /// `reports.account-warnings`.
+    pub fn account_warnings(&mut self, m: &MerchantId, account_id: &str, as_of: &str, rules: &WarningRules) -> Result<std::result::Result<WarningRow, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(as_of, "as-of")).or_else(|| rules.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::AccountWarnings, (&account_id.to_owned(), &as_of.to_owned(), rules,))
+    }
+
+    /// `reports.warnings`: one page.
+    pub fn warnings(&mut self, m: &MerchantId, as_of: &str, rules: &WarningRules, after: Option<&str>, limit: u32) -> Result<std::result::Result<WarningPage, CreditError>> {
+        if let Some(e) = shape::date_param(as_of, "as-of").or_else(|| rules.oversized()).or_else(|| after.and_then(|a| shape::id_param(a, "after"))) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::Warnings, (&as_of.to_owned(), rules, after.map(str::to_owned).as_ref(), limit,))
     }
 }

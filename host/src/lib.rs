@@ -34,7 +34,7 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.2.0"
+        "0.3.0"
     };
 }
 
@@ -68,7 +68,12 @@ mod bindings {
 /// The contract's types, as generated from `wit/` (see the WIT docs there).
 pub mod api {
     pub use crate::bindings::exports::storefront::credit::accounts::{
-        ChangeCreditLimitRequest, OpenAccountRequest, SetBillingPolicyRequest, SetStatusRequest,
+        AddNoteRequest, ChangeCreditLimitRequest, OpenAccountRequest, SetBillingPolicyRequest, SetStatusRequest,
+    };
+    pub use crate::bindings::exports::storefront::credit::reports::{
+        AccountStatement, AgingBasis, AgingPage, AgingRequest, AgingRow, AgingTotal, DebtorPage, DebtorQuery, DebtorRow,
+        DebtorSort, FirstTimeOverdue, HighUtilisation, PayingSlower, PromiseMissed, RecentBounce, StatementItem,
+        StatementLine, WarningPage, WarningRow, WarningRules, WarningSignal,
     };
     pub use crate::bindings::exports::storefront::credit::billing::{
         AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt,
@@ -77,13 +82,13 @@ pub mod api {
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
     pub use crate::bindings::exports::storefront::credit::checkout::{
         ApplyBalanceRequest, Approval, AuthorizeRequest, Authorization, BalanceApplication, CaptureReceipt,
-        CaptureRequest, CreditNote, CreditTarget, Decline, DeclineReason, RecordReturnRequest, VoidReceipt,
+        CaptureRequest, CreditNote, CreditTarget, Decline, DeclineReason, DeliveryDetails, RecordReturnRequest, VoidReceipt,
     };
     pub use crate::bindings::storefront::credit::types::{
         AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BillingPolicy, Book,
         CallContext, CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount,
         EarlyPaymentDiscount, EntryKind, Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice,
-        InvoiceLine, InvoicePage, InvoicedLine, ItemKind, LedgerEntry, LedgerPage, Money, Payment, PaymentTerms, Portion, Posting,
+        InvoiceLine, InvoicePage, Note, NotePage, Delivery, DeliveryPage, Promise, StatementHeader, InvoicedLine, ItemKind, LedgerEntry, LedgerPage, Money, Payment, PaymentTerms, Portion, Posting,
         Reminder, ReminderStep, SmallDifferenceTreatment, TermBasis, Tolerance,
     };
 }

@@ -171,6 +171,14 @@ impl Oversized for CaptureRequest {
             .or_else(|| self.delivery_date.as_deref().and_then(|d| date(d, "delivery-date")))
             .or_else(|| self.terms.as_ref().and_then(Oversized::oversized))
             .or_else(|| {
+                self.delivery.as_ref().and_then(|d| {
+                    text(&d.carrier, "delivery.carrier")
+                        .or_else(|| text(&d.tracking_reference, "delivery.tracking-reference"))
+                        .or_else(|| amount(&d.cost, "delivery.cost"))
+                        .or_else(|| amount(&d.charged, "delivery.charged"))
+                })
+            })
+            .or_else(|| {
                 self.lines.iter().find_map(|l| {
                     text(&l.description, "lines.description")
                         .or_else(|| amount(&l.quantity, "lines.quantity"))
@@ -193,6 +201,47 @@ impl Oversized for RecordReturnRequest {
             .or_else(|| id(&self.order_id, "order-id"))
             .or_else(|| text(&self.reason, "reason"))
             .or_else(|| money(&self.amount, "amount"))
+    }
+}
+
+impl Oversized for AddNoteRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.account_id, "account-id")
+            .or_else(|| text(&self.by, "by"))
+            .or_else(|| text(&self.text, "text"))
+            .or_else(|| self.promise.as_ref().and_then(|p| date(&p.pay_by, "promise.pay-by").or_else(|| amount(&p.amount, "promise.amount"))))
+    }
+}
+
+/// Aging edges: a list of numbers, refused past `LIST_LEN_MAX`.
+pub fn edges(list: &[u32]) -> Option<E> {
+    (list.len() > LIST_LEN_MAX).then(|| E::ReportQueryOutOfRange("edges".into()))
+}
+
+impl Oversized for AgingRequest {
+    fn oversized(&self) -> Option<E> {
+        date(&self.as_of, "as-of")
+            .or_else(|| edges(&self.edges))
+            .or_else(|| self.currency.as_deref().and_then(currency))
+            .or_else(|| self.after.as_deref().and_then(|a| id(a, "after")))
+    }
+}
+
+impl Oversized for DebtorQuery {
+    fn oversized(&self) -> Option<E> {
+        date(&self.as_of, "as-of")
+            .or_else(|| self.currency.as_deref().and_then(currency))
+            .or_else(|| self.balance_min.as_deref().and_then(|a| amount(a, "balance-min")))
+            .or_else(|| self.balance_max.as_deref().and_then(|a| amount(a, "balance-max")))
+            .or_else(|| self.overdue_min.as_deref().and_then(|a| amount(a, "overdue-min")))
+            .or_else(|| self.utilisation_min_percent.as_deref().and_then(|a| amount(a, "utilisation-percent")))
+            .or_else(|| self.after.as_deref().and_then(|a| id(a, "after")))
+    }
+}
+
+impl Oversized for WarningRules {
+    fn oversized(&self) -> Option<E> {
+        amount(&self.utilisation_percent, "utilisation-percent")
     }
 }
 
@@ -233,6 +282,7 @@ mod tests {
             lines: vec![line; LIST_LEN_MAX + 1],
             delivery_date: None,
             terms: None,
+            delivery: None,
         };
         assert_eq!(cap.oversized(), Some(E::TooManyLines));
     }

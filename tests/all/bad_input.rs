@@ -28,7 +28,7 @@ fn authorize(account: &str, order: &str, amount: Money, ttl: Option<u32>) -> Cal
     Box::new(move |l, m, c| Ok(l.authorize(m, c, &req)?.map(|_| ())))
 }
 fn capture(hold: &str, amount: Money) -> Call {
-    let req = CaptureRequest { hold_id: hold.into(), amount, lines: vec![], delivery_date: None, terms: None };
+    let req = CaptureRequest { hold_id: hold.into(), amount, lines: vec![], delivery_date: None, terms: None, delivery: None };
     Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
 }
 fn void(hold: &str) -> Call {
@@ -280,6 +280,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         lines,
         delivery_date: delivery.map(str::to_owned),
         terms,
+        delivery: None,
     };
     let parts = |net_days: u32, p: &[(&str, u32)], discount: bool| PaymentTerms {
         net_days,

@@ -34,6 +34,7 @@ fn ship(h: &mut H, day: &str, account: &str, order: &str, amount: &str, t: Optio
         lines: vec![],
         delivery_date: delivery.map(str::to_owned),
         terms: t,
+        delivery: None,
     };
     h.capture_with(&req).map(|r| r.invoice)
 }
@@ -88,6 +89,7 @@ fn due_dates_for_each_term_basis() {
         lines: vec![],
         delivery_date: None,
         terms: Some(terms(15, DeliveryDate, None)),
+        delivery: None,
     };
     assert_eq!(h.capture_with(&req).map(|_| ()), Err(CreditError::DeliveryDateRequired));
     assert_eq!(h.dump(), before);
@@ -107,6 +109,7 @@ fn invoice_lines_are_priced_and_taxed_as_given() {
         lines: vec![line("Paper", "40", "18.75", "150.00"), line("Stapler", "10", "16.6667", "33.33")],
         delivery_date: None,
         terms: None,
+        delivery: None,
     };
     let inv = h.capture_with(&req).unwrap().invoice;
     let nets: Vec<_> = inv.lines.iter().map(|l| (l.net.as_str(), l.total.as_str())).collect();
@@ -121,6 +124,7 @@ fn invoice_lines_are_priced_and_taxed_as_given() {
         lines: vec![line("Clip", "3", "0.005", "0"), line("Pin", "1", "0.025", "0")],
         delivery_date: None,
         terms: None,
+        delivery: None,
     };
     let inv = h.capture_with(&req).unwrap().invoice;
     assert_eq!(inv.lines.iter().map(|l| l.net.as_str()).collect::<Vec<_>>(), ["0.02", "0.03"]);
@@ -342,6 +346,7 @@ fn collections_policy(day_count: DayCount) -> BillingPolicy {
         hold_after_days_overdue: Some(30),
         small_difference_max: "0".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+        statement_day: None,
     }
 }
 

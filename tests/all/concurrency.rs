@@ -234,7 +234,7 @@ fn a_capture_and_a_void_racing_on_one_hold_have_exactly_one_winner() {
                 let (pool, m, barrier, hold) = (pool.clone(), m.clone(), barrier.clone(), hold.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    let req = CaptureRequest { hold_id: hold, amount: gbp("10.00"), lines: vec![], delivery_date: None, terms: None };
+                    let req = CaptureRequest { hold_id: hold, amount: gbp("10.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
                     pool.with(|l| l.capture(&m, &ctx(format!("c{round}")), &req)).unwrap().map(|_| ())
                 })
             };

@@ -68,7 +68,7 @@ impl Storefront {
             }
             35..55 if !self.holds.is_empty() => {
                 let (hold, _, amount) = self.holds.swap_remove(self.rng.below(self.holds.len() as u64) as usize);
-                Call::Capture { merchant, ctx, req: CaptureRequest { hold_id: hold, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None } }
+                Call::Capture { merchant, ctx, req: CaptureRequest { hold_id: hold, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None } }
             }
             55..63 if !self.holds.is_empty() => {
                 let (hold, _, _) = self.holds.swap_remove(self.rng.below(self.holds.len() as u64) as usize);

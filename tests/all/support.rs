@@ -51,6 +51,7 @@ pub fn quiet_policy() -> BillingPolicy {
         hold_after_days_overdue: None,
         small_difference_max: "0".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+        statement_day: None,
     }
 }
 
@@ -157,7 +158,7 @@ impl H {
     }
 
     pub fn capture(&mut self, hold: &str, amount: &str) -> Answer<CaptureReceipt> {
-        self.capture_with(&CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None })
+        self.capture_with(&CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None })
     }
 
     pub fn capture_with(&mut self, req: &CaptureRequest) -> Answer<CaptureReceipt> {

@@ -66,11 +66,22 @@ impl<K: Kv> Engine<K> {
                     last_close: None,
                     close_pending: None,
                     highest_debt: Decimal::ZERO,
+                    last_entry_at_ms: 0,
+                    overdue_close_on: None,
+                    overdue_close: Decimal::ZERO,
+                    ix: None,
+                    note_count: 0,
+                    delivery_count: 0,
+                    statement_count: 0,
+                    last_statement_to: None,
+                    profile: None,
+                    profile_changed: false,
+                    invoice_ladder_changed: false,
                 };
                 eng.record_limit_change(&mut account, ctx, Decimal::ZERO, credit_limit, &req.opened_by, "account opened")?;
                 let memo = format!("opened by {} with credit limit {}", req.opened_by, currency.format(credit_limit));
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::AccountOpened, credit_limit, memo))?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )
@@ -126,7 +137,7 @@ impl<K: Kv> Engine<K> {
                     req.reason
                 );
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::CreditLimitChanged, new_limit, memo))?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )
@@ -164,7 +175,7 @@ impl<K: Kv> Engine<K> {
                 account.status = req.status;
                 account.held_for_overdue = false;
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )
@@ -193,7 +204,7 @@ impl<K: Kv> Engine<K> {
                 account.policy = policy;
                 let memo = format!("terms and billing policy changed by {}: {}", req.changed_by, req.reason);
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::PolicyChanged, Decimal::ZERO, memo))?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 eng.summary(&account, ctx.now_ms)
             },
         )

@@ -195,6 +195,15 @@ impl<K: Kv> Engine<K> {
             invoice.outstanding = sub(invoice.outstanding, add(add(cash, discount)?, diff)?)?;
             if invoice.outstanding.is_zero() {
                 invoice.settled_on = Some(day.clone());
+                if invoice.kind == ItemKind::Invoice {
+                    // How long it took, for the paying-slower warning.
+                    let days = u32::try_from(dates::days_between(stored_date(&invoice.invoice_date)?, date).max(0)).unwrap_or(u32::MAX);
+                    let kept = &mut self.profile_mut(account)?.days_to_pay;
+                    kept.push(days);
+                    if kept.len() > SETTLEMENTS_KEPT {
+                        kept.remove(0);
+                    }
+                }
             }
             if !cash.is_zero() {
                 let a = Allocation {
@@ -306,6 +315,16 @@ impl<K: Kv> Engine<K> {
                     .doc(&payment_id);
                 let seq = eng.append(&mut account, ctx, e)?;
                 let allocations = eng.apply_plan(&mut account, ctx, received_on, &source, &payment_id, seq, plan)?;
+                // Money received on or after a promise counts toward it.
+                if let Some(p) = eng.profile(&mut account)?.promise.clone()
+                    && stored_date(&p.made_on)? <= received_on
+                    && p.paid < p.amount
+                {
+                    let paid = add(p.paid, amount)?;
+                    if let Some(promise) = eng.profile_mut(&mut account)?.promise.as_mut() {
+                        promise.paid = paid;
+                    }
+                }
                 let payment = Payment {
                     id: payment_id.clone(),
                     account_id: account.id.clone(),
@@ -322,7 +341,7 @@ impl<K: Kv> Engine<K> {
                 account.payment_count += 1;
                 eng.save(&account_payment_key(&account.id, account.payment_count), &payment_id)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&account, ctx.now_ms)? })
             },
         )
@@ -414,7 +433,8 @@ impl<K: Kv> Engine<K> {
                 }
                 payment.reversed = true;
                 eng.save(&payment_key(payment_id), &payment)?;
-                eng.save_account(&account)?;
+                eng.profile_mut(&mut account)?.last_bounce = Some((dates::format(today), payment_id.to_owned()));
+                eng.save_account(&mut account)?;
                 Ok(ReversalReceipt {
                     payment: payment_view(&payment, c),
                     reopened,
@@ -464,7 +484,7 @@ impl<K: Kv> Engine<K> {
                     applied = eng.apply_plan(&mut account, ctx, today, &Source::StoredBalance, "stored-balance", seq, plan)?;
                     eng.release_overdue_hold(&mut account, ctx, today)?;
                 }
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(BalanceAllocation {
                     allocations: applied.iter().map(|a| applied_view(a, c)).collect(),
                     used: c.format(used),

@@ -147,7 +147,7 @@ impl<K: Kv> Engine<K> {
                 }?;
                 // A decline changes nothing unless expired holds were released.
                 if released > 0 || matches!(answer, Authorization::Approved { .. }) {
-                    eng.save_account(&account)?;
+                    eng.save_account(&mut account)?;
                 }
                 Ok(answer)
             },
@@ -176,6 +176,7 @@ impl<K: Kv> Engine<K> {
         let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
         let delivery = req.delivery_date.as_deref().map(|d| parse_date(d, Field::DeliveryDate)).transpose()?;
         let terms_override = req.terms.as_ref().map(validate_terms).transpose()?;
+        let delivery_fields = req.delivery.as_ref().map(|d| super::notes::delivery_fields(d, currency)).transpose()?;
         // Lines are checked against the hold's order id below; their shape
         // (and the total) is checked here, before anything is read.
         let lines = invoice_lines(&req.lines, currency, amount, "")?;
@@ -216,6 +217,9 @@ impl<K: Kv> Engine<K> {
                 order.captured = add(order.captured, amount)?;
                 order.invoices.push(invoice.id.clone());
                 eng.save(&order_key(&hold.order_id), &order)?;
+                if let Some(d) = delivery_fields {
+                    eng.record_delivery(&mut account, ctx, &hold.order_id, &hold.id, &invoice.id, delivery, d)?;
+                }
                 let memo = format!(
                     "hold {} captured {}, released {}; invoice {} due {}",
                     hold.id,
@@ -233,7 +237,7 @@ impl<K: Kv> Engine<K> {
                     .order(&hold.order_id)
                     .invoice(&invoice.id);
                 eng.append(&mut account, ctx, e)?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(CaptureReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     captured: currency.format(amount),
@@ -266,7 +270,7 @@ impl<K: Kv> Engine<K> {
                     .hold(&hold.id)
                     .order(&hold.order_id);
                 eng.append(&mut account, ctx, e)?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(VoidReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     released: currency.format(hold.reserved),
@@ -325,7 +329,7 @@ impl<K: Kv> Engine<K> {
                     }
                     eng.append(&mut account, ctx, e)?;
                 }
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(BalanceApplication {
                     applied: currency.format(applied),
                     remaining: currency.format(sub(amount, applied)?),
@@ -391,7 +395,7 @@ impl<K: Kv> Engine<K> {
                 let seq = eng.append(&mut account, ctx, e)?;
                 eng.apply_plan(&mut account, ctx, today, &Source::CreditNote, &credit_note_id, seq, plan)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(CreditNote {
                     credit_note_id,
                     order_id: req.order_id.clone(),

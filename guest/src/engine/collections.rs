@@ -45,7 +45,7 @@ impl<K: Kv> Engine<K> {
                 account.last_close = Some(dates::format(day));
                 account.close_pending = (!state.report.complete).then(|| dates::format(day));
                 eng.save(&marker, &state)?;
-                eng.save_account(&account)?;
+                eng.save_account(&mut account)?;
                 Ok(state.report)
             },
         )
@@ -70,6 +70,7 @@ impl<K: Kv> Engine<K> {
             date: dates::format(day),
             part: state.as_ref().map_or(1, |s| s.report.part + 1),
             complete: false,
+            statement: None,
             late_fees: Vec::new(),
             interest: Vec::new(),
             reminders: Vec::new(),
@@ -81,6 +82,13 @@ impl<K: Kv> Engine<K> {
         let policy = account.policy.clone();
         if first {
             report.holds_expired = self.release_expired(account, ctx)?;
+            // The debtor list's overdue figure, as of this close; every
+            // later change to the items keeps it up to date.
+            account.overdue_close = self.overdue_total(account, day)?;
+            account.overdue_close_on = Some(dates::format(day));
+            if self.invoice_overdue_beyond(account, day, 0)? && self.profile(account)?.first_overdue_on.is_none() {
+                self.profile_mut(account)?.first_overdue_on = Some(dates::format(day));
+            }
             if let Some(limit) = policy.hold_after_days_overdue
                 && account.status == Status::Active
                 && self.invoice_overdue_beyond(account, day, limit)?
@@ -110,6 +118,7 @@ impl<K: Kv> Engine<K> {
         }
         let Some(last_due) = last_due.map(dates::format) else {
             report.complete = true;
+            report.statement = self.monthly_statement(account, day)?;
             return Ok(DayCloseState { after: None, report });
         };
 
@@ -133,6 +142,10 @@ impl<K: Kv> Engine<K> {
             let item: OpenItemRef = decode(&k, &bytes)?;
             invoices += 1;
             self.close_invoice(account, ctx, day, &policy, c, &item.id, &mut report)?;
+        }
+        // The month's statement once the day's charges are all made.
+        if report.complete {
+            report.statement = self.monthly_statement(account, day)?;
         }
         Ok(DayCloseState { after, report })
     }

@@ -7,7 +7,9 @@ mod accounts;
 mod billing;
 mod checkout;
 mod collections;
+mod notes;
 mod queries;
+mod reports;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -130,6 +132,7 @@ remembered! {
     ReversalReceipt => Reversal,
     BalanceAllocation => Allocation,
     DayCloseReport => DayClose,
+    NoteView => Note,
 }
 
 /// The figures of an account at an instant, unformatted.
@@ -273,6 +276,132 @@ fn reminder_prefix(account: &str) -> String {
 fn reminder_key(account: &str, seq: u64) -> String {
     key(&["notice/", account, "/"], Some(seq))
 }
+fn profile_key(account: &str) -> String {
+    key(&["prof/", account], None)
+}
+fn note_prefix(account: &str) -> String {
+    key(&["note/", account, "/"], None)
+}
+fn note_key(account: &str, seq: u64) -> String {
+    key(&["note/", account, "/"], Some(seq))
+}
+fn delivery_prefix(account: &str) -> String {
+    key(&["dlv/", account, "/"], None)
+}
+fn delivery_key(account: &str, seq: u64) -> String {
+    key(&["dlv/", account, "/"], Some(seq))
+}
+fn statement_prefix(account: &str) -> String {
+    key(&["stmt/", account, "/"], None)
+}
+fn statement_key(account: &str, seq: u64) -> String {
+    key(&["stmt/", account, "/"], Some(seq))
+}
+/// The document-date ladder: what every item owes, by the date on it.
+const DOCUMENT_LADDER: &str = "d";
+
+/// The debtor indexes (the audit recomputes them with the same keys): one
+/// row per account and sort order, empty values,
+/// keys that sort in the order the debtor list is read. Amounts are per
+/// currency (amounts in different currencies do not compare) and largest
+/// first; utilisation largest first; the oldest unpaid due date first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ix {
+    Balance,
+    Overdue,
+    Stored,
+    Utilisation,
+    OldestDue,
+    Status,
+}
+
+impl Ix {
+    pub const ALL: [Ix; 6] = [Ix::Balance, Ix::Overdue, Ix::Stored, Ix::Utilisation, Ix::OldestDue, Ix::Status];
+
+    /// The index's own prefix, `dx/<name>/`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Ix::Balance => "dx/bal/",
+            Ix::Overdue => "dx/ovd/",
+            Ix::Stored => "dx/sto/",
+            Ix::Utilisation => "dx/utl/",
+            Ix::OldestDue => "dx/old/",
+            Ix::Status => "dx/sts/",
+        }
+    }
+}
+
+/// An amount as an index position: largest first, 26 digits of
+/// 10^25 minus its minor units.
+fn descending(amount: Decimal, c: Currency) -> String {
+    let mut a = amount;
+    a.rescale(c.minor_units());
+    let pos = 10i128.pow(25) - a.mantissa();
+    let mut out = String::with_capacity(26);
+    let digits = pos.max(0).to_string();
+    for _ in digits.len()..26 {
+        out.push('0');
+    }
+    out.push_str(&digits);
+    out
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Active => "active",
+        Status::OnHold => "on-hold",
+        Status::Closed => "closed",
+    }
+}
+
+/// The key of `account` in one debtor index, for the values in `ix`.
+pub fn index_key(which: Ix, account: &str, currency: Currency, ix: &IndexState) -> String {
+    let mut k = String::with_capacity(64);
+    k.push_str(which.prefix());
+    match which {
+        Ix::Balance | Ix::Overdue | Ix::Stored => {
+            let amount = match which {
+                Ix::Balance => ix.balance,
+                Ix::Overdue => ix.overdue,
+                _ => ix.stored,
+            };
+            k.push_str(currency.code());
+            k.push('/');
+            k.push_str(&descending(amount, currency));
+        }
+        Ix::Utilisation => {
+            let pos = UTILISATION_UNBOUNDED - ix.utilisation_pct.min(UTILISATION_UNBOUNDED);
+            let digits = pos.to_string();
+            for _ in digits.len()..6 {
+                k.push('0');
+            }
+            k.push_str(&digits);
+        }
+        // Dates sort as text; "none" after every date.
+        Ix::OldestDue => k.push_str(ix.oldest_due.as_deref().unwrap_or("none")),
+        Ix::Status => k.push_str(status_name(ix.status)),
+    }
+    k.push('/');
+    k.push_str(account);
+    k
+}
+
+/// Utilisation, in whole percent, of exposure on a zero limit.
+pub const UTILISATION_UNBOUNDED: u32 = 999_999;
+
+/// Exposure in whole percent of the limit, rounded down (a debtor-list
+/// position, not a figure).
+pub fn utilisation_pct(exposure: Decimal, limit: Decimal) -> u32 {
+    if exposure <= Decimal::ZERO {
+        return 0;
+    }
+    if limit <= Decimal::ZERO {
+        return UTILISATION_UNBOUNDED;
+    }
+    let pct = (exposure * Decimal::ONE_HUNDRED / limit).floor();
+    u32::try_from(pct.mantissa() / 10i128.pow(pct.scale())).unwrap_or(UTILISATION_UNBOUNDED).min(UTILISATION_UNBOUNDED)
+}
+
 fn close_key(account: &str, date: &str) -> String {
     key(&["close/", account, "/", date], None)
 }
@@ -508,6 +637,11 @@ fn validate_policy(p: &PolicyInput, currency: Currency) -> Result<Policy, Error>
         hold_after_days_overdue: p.hold_after_days_overdue,
         small_difference_max,
         small_difference_treatment: p.small_difference_treatment,
+        statement_day: match p.statement_day {
+            None => None,
+            Some(d) if (1..=31).contains(&d) => Some(d),
+            Some(_) => return Err(Error::PolicyOutOfRange(Field::StatementDay)),
+        },
     })
 }
 
@@ -536,6 +670,7 @@ fn policy_view(p: &Policy, c: Currency) -> PolicyView {
         hold_after_days_overdue: p.hold_after_days_overdue,
         small_difference_max: c.format(p.small_difference_max),
         small_difference_treatment: p.small_difference_treatment,
+        statement_day: p.statement_day,
     }
 }
 
@@ -573,8 +708,86 @@ impl<K: Kv> Engine<K> {
         self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))
     }
 
-    fn save_account(&mut self, account: &Account) -> Result<(), Error> {
+    /// Saves the account: its debtor-index rows first (only those whose
+    /// values changed), then its profile when it changed, then the record.
+    fn save_account(&mut self, account: &mut Account) -> Result<(), Error> {
+        self.reindex(account)?;
+        if account.profile_changed
+            && let Some(p) = &account.profile
+        {
+            let key = profile_key(&account.id);
+            let p = p.clone();
+            self.save(&key, &p)?;
+            account.profile_changed = false;
+        }
         self.save(&account_key(&account.id), account)
+    }
+
+    /// The values the account is listed under now.
+    fn index_state(&self, account: &Account) -> Result<IndexState, Error> {
+        let oldest_due = match (&account.ix, account.invoice_ladder_changed) {
+            (Some(ix), false) => ix.oldest_due.clone(),
+            _ => {
+                let prefix = owed_prefix(&account.id, ladder(ItemKind::Invoice));
+                self.kv.scan(&prefix, None, 1).into_iter().next().map(|(k, _)| k[prefix.len()..].to_owned())
+            }
+        };
+        Ok(IndexState {
+            balance: sub(account.posted_debt, account.stored_balance)?,
+            overdue: account.overdue_close,
+            stored: account.stored_balance,
+            utilisation_pct: utilisation_pct(add(account.posted_debt, account.held)?, account.credit_limit),
+            oldest_due,
+            status: account.status,
+        })
+    }
+
+    /// Moves the account's debtor-index rows to its values now: a row is
+    /// written only for an index whose value changed.
+    fn reindex(&mut self, account: &mut Account) -> Result<(), Error> {
+        let now = self.index_state(account)?;
+        if account.ix.as_ref() == Some(&now) {
+            return Ok(());
+        }
+        let c = currency_of(account)?;
+        let old = account.ix.take();
+        for which in Ix::ALL {
+            let changed = match &old {
+                None => true,
+                Some(o) => match which {
+                    Ix::Balance => o.balance != now.balance,
+                    Ix::Overdue => o.overdue != now.overdue,
+                    Ix::Stored => o.stored != now.stored,
+                    Ix::Utilisation => o.utilisation_pct != now.utilisation_pct,
+                    Ix::OldestDue => o.oldest_due != now.oldest_due,
+                    Ix::Status => o.status != now.status,
+                },
+            };
+            if changed {
+                if let Some(o) = &old {
+                    self.kv.delete(&index_key(which, &account.id, c, o));
+                }
+                self.kv.put(&index_key(which, &account.id, c, &now), &[]);
+            }
+        }
+        account.ix = Some(now);
+        account.invoice_ladder_changed = false;
+        Ok(())
+    }
+
+    /// The account's profile (payment habits, promises), read once per
+    /// call; `profile_mut` marks it to be saved with the account.
+    fn profile<'a>(&self, account: &'a mut Account) -> Result<&'a Profile, Error> {
+        if account.profile.is_none() {
+            account.profile = Some(self.load(&profile_key(&account.id))?.unwrap_or_default());
+        }
+        Ok(account.profile.as_ref().expect("loaded above"))
+    }
+
+    fn profile_mut<'a>(&self, account: &'a mut Account) -> Result<&'a mut Profile, Error> {
+        self.profile(account)?;
+        account.profile_changed = true;
+        Ok(account.profile.as_mut().expect("loaded above"))
     }
 
     /// The account a money movement is for: it must exist, be in the
@@ -642,9 +855,12 @@ impl<K: Kv> Engine<K> {
         account.held = add(account.held, e.held_delta)?;
         account.highest_debt = account.highest_debt.max(account.posted_debt);
         account.entry_count += 1;
+        // Never earlier than the entry before it: a clock that steps back
+        // does not reorder the ledger (statements find periods by time).
+        account.last_entry_at_ms = account.last_entry_at_ms.max(ctx.now_ms);
         let entry = Entry {
             seq: account.entry_count,
-            at_ms: ctx.now_ms,
+            at_ms: account.last_entry_at_ms,
             kind: e.kind,
             amount: e.amount,
             debt_delta,
@@ -801,8 +1017,18 @@ impl<K: Kv> Engine<K> {
 
     /// Adds `delta` to what the account's items of `kind` owe on `date`;
     /// a row that comes to zero is removed.
-    fn owed_add(&mut self, account: &str, ladder: &str, date: &str, delta: Decimal) -> Result<(), Error> {
-        let key = owed_key(account, ladder, date);
+    fn owed_add(&mut self, account: &mut Account, ladder: &str, date: &str, delta: Decimal) -> Result<(), Error> {
+        if ladder == "i" {
+            account.invoice_ladder_changed = true;
+        }
+        // The overdue figure as of the last close follows every change to
+        // portions due before that day.
+        if ladder != DOCUMENT_LADDER
+            && account.overdue_close_on.as_deref().is_some_and(|close| date < close)
+        {
+            account.overdue_close = add(account.overdue_close, delta)?;
+        }
+        let key = owed_key(&account.id, ladder, date);
         let now = add(self.load::<Dec>(&key)?.map_or(Decimal::ZERO, |d| d.0), delta)?;
         if now < Decimal::ZERO {
             return Err(Error::StoreCorrupt(format!("{key} would owe {now}")));
@@ -857,8 +1083,12 @@ impl<K: Kv> Engine<K> {
         }
         for (due, delta) in deltas {
             if !delta.is_zero() {
-                self.owed_add(&account.id, ladder(after.kind), &due, delta)?;
+                self.owed_add(account, ladder(after.kind), &due, delta)?;
             }
+        }
+        let document_delta = sub(after.outstanding, before.map_or(Decimal::ZERO, |b| b.outstanding))?;
+        if !document_delta.is_zero() {
+            self.owed_add(account, DOCUMENT_LADDER, &after.invoice_date, document_delta)?;
         }
         Ok(())
     }

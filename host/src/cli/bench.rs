@@ -84,6 +84,7 @@ fn policy() -> BillingPolicy {
         hold_after_days_overdue: Some(30),
         small_difference_max: "0.05".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+        statement_day: None,
     }
 }
 
@@ -116,6 +117,7 @@ fn native_open(id: &str, limit: &str) -> m::OpenAccount {
             hold_after_days_overdue: Some(30),
             small_difference_max: "0.05".into(),
             small_difference_treatment: m::SmallDifferenceTreatment::WriteOff,
+            statement_day: None,
         },
         opened_by: "bench".into(),
     }
@@ -165,11 +167,11 @@ impl Target<'_> {
     fn capture(&mut self, key: String, hold: &str, amount: &str) -> Result<()> {
         match self {
             Target::Component(l, mm) => {
-                let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None };
+                let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
                 ok(l.capture(mm, &ctx(key), &req)).map(drop)
             }
             Target::Native(e) => {
-                let req = m::Capture { hold_id: hold.into(), amount: ngbp(amount), lines: vec![], delivery_date: None, terms: None };
+                let req = m::Capture { hold_id: hold.into(), amount: ngbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
                 e.capture(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
             }
         }
@@ -338,7 +340,7 @@ fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
             let Authorization::Approved(a) = ok(l.authorize(&merchant, &c(format!("ia{i}"), "2026-03-02"), &req))? else {
                 return Err(anyhow!("declined"));
             };
-            let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None };
+            let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
             ok(l.capture(&merchant, &c(format!("ic{i}"), "2026-03-02"), &cap))?;
         }
         let calls = n.min(2_000);
@@ -623,7 +625,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
         for i in 0..190 {
             let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
             if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("bi{i}")), &req))? {
-                let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None };
+                let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
                 ok(l.capture(&merchant, &ctx(format!("bc{i}")), &cap))?;
             }
         }

@@ -95,7 +95,7 @@ impl Story {
 
     fn capture(&mut self, hold: &str, amount: &str, lines: Vec<InvoiceLine>, note: &str) -> Result<Invoice> {
         let ctx = self.ctx("capture");
-        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None };
+        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None, delivery: None };
         let r = answer(self.ledger.capture(&self.merchant, &ctx, &req))?;
         let i = &r.invoice;
         self.say(format!(
@@ -208,6 +208,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         hold_after_days_overdue: Some(30),
         small_difference_max: "0.05".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
+        statement_day: None,
     };
     s.at(3, 2, 9, 0);
     let two_ten_net_30 = PaymentTerms {
