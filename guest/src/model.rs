@@ -501,8 +501,10 @@ pub struct OpenHoldRef {
     pub expires_at_ms: i64,
 }
 
-/// `acct/<account-id>`: an account with its cached figures. Every cached
-/// figure equals the sum of the matching delta over its entries.
+/// `acct/<account-id>`: an account's figures and what checkout needs, the
+/// record every call reads and most write. Every cached figure equals the
+/// sum of the matching delta over its entries. Its settings and counters
+/// live apart (`AccountCfg`), read only by the calls that use them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
@@ -511,9 +513,8 @@ pub struct Account {
     #[serde(with = "crate::codec::dec")]
     pub credit_limit: Decimal,
     pub tolerance: ToleranceRule,
-    pub terms: Terms,
     pub status: Status,
-    pub opened_at_ms: i64,
+    pub held_for_overdue: bool,
     #[serde(with = "crate::codec::dec")]
     pub posted_debt: Decimal,
     #[serde(with = "crate::codec::dec")]
@@ -521,7 +522,6 @@ pub struct Account {
     #[serde(with = "crate::codec::dec")]
     pub held: Decimal,
     pub entry_count: u64,
-    pub limit_change_count: u64,
     /// How many holds are open (placed, not yet captured, voided or
     /// released); each is listed under `ohold/<account-id>/...`.
     pub open_hold_count: u32,
@@ -529,20 +529,6 @@ pub struct Account {
     /// first expiry, never later); `None` when no hold is open. A call acts
     /// on expiries only once it is reached, so most calls read no list.
     pub next_expiry_ms: Option<i64>,
-    pub policy: Policy,
-    pub held_for_overdue: bool,
-    /// How many items (invoices, fees, interest, adjustments) are open.
-    /// Each is listed on its own under `open/<account-id>/<due>/<seq>`,
-    /// and what they owe per due date under `owed/<account-id>/...`, so no
-    /// call reads them all.
-    pub open_item_count: u64,
-    pub item_count: u64,
-    pub payment_count: u64,
-    pub reminder_count: u64,
-    pub last_close: Option<String>,
-    /// A day-close date whose work is not finished (it needed more than one
-    /// call): no later date may be closed until it is.
-    pub close_pending: Option<String>,
     #[serde(with = "crate::codec::dec")]
     pub highest_debt: Decimal,
     /// The time of the last entry: entries never go back in time, whatever
@@ -554,14 +540,21 @@ pub struct Account {
     pub overdue_close_on: Option<String>,
     #[serde(with = "crate::codec::dec")]
     pub overdue_close: Decimal,
-    /// The values the account is listed under in the debtor indexes
-    /// (`dx/...`), as last written.
-    pub ix: Option<IndexState>,
-    pub note_count: u64,
-    pub delivery_count: u64,
-    pub statement_count: u64,
-    /// The last day a monthly statement covered.
-    pub last_statement_to: Option<String>,
+    /// Whether the account is listed in the debtor indexes (`dx/...`).
+    /// Every save lists it under its figures then, so the figures read at
+    /// the start of a call are the ones it is listed under (`loaded`).
+    pub indexed: bool,
+    /// The due date of the oldest unpaid invoice portion, as listed: the
+    /// one index value that figures alone cannot tell.
+    pub oldest_due: Option<String>,
+    /// The figures as read, kept for the save to find the rows to move.
+    #[serde(skip)]
+    pub loaded: Option<Loaded>,
+    /// `acfg/<account-id>`, read only by the calls that use it.
+    #[serde(skip)]
+    pub cfg: Option<AccountCfg>,
+    #[serde(skip)]
+    pub cfg_changed: bool,
     /// `prof/<account-id>`, read only by the calls that use it.
     #[serde(skip)]
     pub profile: Option<Profile>,
@@ -571,6 +564,44 @@ pub struct Account {
     /// oldest unpaid due date is read again before the account is saved.
     #[serde(skip)]
     pub invoice_ladder_changed: bool,
+}
+
+/// `acfg/<account-id>`: an account's settings and counters. Checkout's
+/// calls (authorize, void, apply-balance) never read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCfg {
+    pub terms: Terms,
+    pub policy: Policy,
+    pub opened_at_ms: i64,
+    pub limit_change_count: u64,
+    /// How many items (invoices, fees, interest, adjustments) are open.
+    /// Each is listed on its own under `open/<account-id>/...`, and what
+    /// they owe per date under `owed/<account-id>/...`, so no call reads
+    /// them all.
+    pub open_item_count: u64,
+    pub item_count: u64,
+    pub payment_count: u64,
+    pub reminder_count: u64,
+    pub last_close: Option<String>,
+    /// A day-close date whose work is not finished (it needed more than one
+    /// call): no later date may be closed until it is.
+    pub close_pending: Option<String>,
+    pub note_count: u64,
+    pub delivery_count: u64,
+    pub statement_count: u64,
+    /// The last day a monthly statement covered.
+    pub last_statement_to: Option<String>,
+}
+
+/// An account's listed figures as read at the start of a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    pub posted_debt: Decimal,
+    pub stored_balance: Decimal,
+    pub held: Decimal,
+    pub credit_limit: Decimal,
+    pub overdue_close: Decimal,
+    pub status: Status,
 }
 
 /// The values an account is listed under in the debtor indexes.

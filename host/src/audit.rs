@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use credit_guest::codec::decode;
 use credit_guest::engine::{Ix, index_key, utilisation_pct};
 use credit_guest::model::{
-    Account, Allocation, Book, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind,
+    Account, AccountCfg, Allocation, Book, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind,
     LimitChange, Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
 };
 use credit_guest::money::Currency;
@@ -162,6 +162,19 @@ fn check_records(
     Ok(())
 }
 
+/// What an account is listed under, from its record: its figures and the
+/// oldest due date it keeps.
+fn listed(a: &Account) -> IndexState {
+    IndexState {
+        balance: a.posted_debt - a.stored_balance,
+        overdue: a.overdue_close,
+        stored: a.stored_balance,
+        utilisation_pct: utilisation_pct(a.posted_debt + a.held, a.credit_limit),
+        oldest_due: a.oldest_due.clone(),
+        status: a.status,
+    }
+}
+
 /// A debtor-index row must be where its account's values put it: a row
 /// anywhere else is stale.
 fn check_index_row(backend: &mut dyn Backend, merchant: &str, key: &str) -> Result<std::result::Result<(), String>> {
@@ -173,10 +186,10 @@ fn check_index_row(backend: &mut dyn Backend, merchant: &str, key: &str) -> Resu
         return Ok(Err(format!("belongs to account {account_id:?}, which does not exist")));
     };
     let Ok(account) = decode::<Account>(&bytes) else { return Ok(Err(format!("its account {account_id:?} cannot be read"))) };
-    let (Some(ix), Ok(currency)) = (&account.ix, Currency::from_code(&account.currency)) else {
+    let (true, Ok(currency)) = (account.indexed, Currency::from_code(&account.currency)) else {
         return Ok(Err(format!("its account {account_id:?} is not indexed")));
     };
-    if index_key(which, account_id, currency, ix) == key {
+    if index_key(which, account_id, currency, &listed(&account)) == key {
         Ok(Ok(()))
     } else {
         Ok(Err(format!("stale: account {account_id:?} is indexed elsewhere")))
@@ -291,6 +304,10 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             if c.report.account_id != *account || c.report.date != *date {
                 return Err(format!("holds the close of {:?} on {}", c.report.account_id, c.report.date));
             }
+            owner(account)
+        }
+        ("acfg", [account]) => {
+            let _: AccountCfg = read(bytes, "account settings")?;
             owner(account)
         }
         ("prof", [account]) => {
@@ -463,8 +480,17 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
     if items_sum != debt {
         problems.push(format!("open items add up to {items_sum} but the entries give posted debt {debt}"));
     }
-    if items_seen != account.open_item_count {
-        problems.push(format!("account counts {} open items, {items_seen} are listed", account.open_item_count));
+    let cfg: Option<AccountCfg> = match backend.get(merchant, &format!("acfg/{id}"))? {
+        None => {
+            problems.push("the account's settings (acfg) are missing".to_owned());
+            None
+        }
+        Some(bytes) => Some(decode(&bytes).with_context(|| format!("acfg/{id}"))?),
+    };
+    if let Some(cfg) = &cfg
+        && items_seen != cfg.open_item_count
+    {
+        problems.push(format!("account counts {} open items, {items_seen} are listed", cfg.open_item_count));
     }
     let mut stored_ladders: BTreeMap<(&'static str, String), Decimal> = BTreeMap::new();
     for ladder in ["i", "o", "d"] {
@@ -508,16 +534,17 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
         oldest_due,
         status: account.status,
     };
-    match &account.ix {
-        None => problems.push("the account is not in the debtor indexes".to_owned()),
-        Some(ix) if *ix != expected => problems.push(format!("indexed as {ix:?} but its figures give {expected:?}")),
-        Some(ix) => {
-            let currency = Currency::from_code(&account.currency).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            for which in Ix::ALL {
-                let key = index_key(which, id, currency, ix);
-                if backend.get(merchant, &key)?.is_none() {
-                    problems.push(format!("debtor index row {key} is missing"));
-                }
+    let ix = listed(account);
+    if !account.indexed {
+        problems.push("the account is not in the debtor indexes".to_owned());
+    } else if ix != expected {
+        problems.push(format!("indexed as {ix:?} but its figures give {expected:?}"));
+    } else {
+        let currency = Currency::from_code(&account.currency).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for which in Ix::ALL {
+            let key = index_key(which, id, currency, &ix);
+            if backend.get(merchant, &key)?.is_none() {
+                problems.push(format!("debtor index row {key} is missing"));
             }
         }
     }

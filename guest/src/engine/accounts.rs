@@ -47,33 +47,38 @@ impl<K: Kv> Engine<K> {
                     currency: currency.code().to_owned(),
                     credit_limit,
                     tolerance,
-                    terms,
                     status: Status::Active,
-                    opened_at_ms: ctx.now_ms,
+                    held_for_overdue: false,
                     posted_debt: Decimal::ZERO,
                     stored_balance: Decimal::ZERO,
                     held: Decimal::ZERO,
                     entry_count: 0,
-                    limit_change_count: 0,
                     open_hold_count: 0,
                     next_expiry_ms: None,
-                    policy,
-                    held_for_overdue: false,
-                    open_item_count: 0,
-                    item_count: 0,
-                    payment_count: 0,
-                    reminder_count: 0,
-                    last_close: None,
-                    close_pending: None,
                     highest_debt: Decimal::ZERO,
                     last_entry_at_ms: 0,
                     overdue_close_on: None,
                     overdue_close: Decimal::ZERO,
-                    ix: None,
-                    note_count: 0,
-                    delivery_count: 0,
-                    statement_count: 0,
-                    last_statement_to: None,
+                    indexed: false,
+                    oldest_due: None,
+                    loaded: None,
+                    cfg: Some(AccountCfg {
+                        terms,
+                        policy,
+                        opened_at_ms: ctx.now_ms,
+                        limit_change_count: 0,
+                        open_item_count: 0,
+                        item_count: 0,
+                        payment_count: 0,
+                        reminder_count: 0,
+                        last_close: None,
+                        close_pending: None,
+                        note_count: 0,
+                        delivery_count: 0,
+                        statement_count: 0,
+                        last_statement_to: None,
+                    }),
+                    cfg_changed: true,
                     profile: None,
                     profile_changed: false,
                     invoice_ladder_changed: false,
@@ -82,7 +87,7 @@ impl<K: Kv> Engine<K> {
                 let memo = format!("opened by {} with credit limit {}", req.opened_by, currency.format(credit_limit));
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::AccountOpened, credit_limit, memo))?;
                 eng.save_account(&mut account)?;
-                eng.summary(&account, ctx.now_ms)
+                eng.summary(&mut account, ctx.now_ms)
             },
         )
     }
@@ -96,9 +101,10 @@ impl<K: Kv> Engine<K> {
         by: &str,
         reason: &str,
     ) -> Result<(), Error> {
-        account.limit_change_count += 1;
+        let cfg = self.cfg_mut(account)?;
+        cfg.limit_change_count += 1;
         let change = LimitChange {
-            seq: account.limit_change_count,
+            seq: cfg.limit_change_count,
             at_ms: ctx.now_ms,
             changed_by: by.to_owned(),
             reason: reason.to_owned(),
@@ -138,7 +144,7 @@ impl<K: Kv> Engine<K> {
                 );
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::CreditLimitChanged, new_limit, memo))?;
                 eng.save_account(&mut account)?;
-                eng.summary(&account, ctx.now_ms)
+                eng.summary(&mut account, ctx.now_ms)
             },
         )
     }
@@ -176,7 +182,7 @@ impl<K: Kv> Engine<K> {
                 account.held_for_overdue = false;
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
                 eng.save_account(&mut account)?;
-                eng.summary(&account, ctx.now_ms)
+                eng.summary(&mut account, ctx.now_ms)
             },
         )
     }
@@ -200,12 +206,13 @@ impl<K: Kv> Engine<K> {
                 }
                 let policy = validate_policy(&req.policy, currency_of(&account)?)?;
                 eng.release_expired(&mut account, ctx)?;
-                account.terms = terms.clone();
-                account.policy = policy;
+                let cfg = eng.cfg_mut(&mut account)?;
+                cfg.terms = terms.clone();
+                cfg.policy = policy;
                 let memo = format!("terms and billing policy changed by {}: {}", req.changed_by, req.reason);
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::PolicyChanged, Decimal::ZERO, memo))?;
                 eng.save_account(&mut account)?;
-                eng.summary(&account, ctx.now_ms)
+                eng.summary(&mut account, ctx.now_ms)
             },
         )
     }

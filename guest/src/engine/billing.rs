@@ -299,10 +299,8 @@ impl<K: Kv> Engine<K> {
             |eng| {
                 let mut account = eng.account_for_money(&req.account_id, currency)?;
                 eng.release_expired(&mut account, ctx)?;
-                let source = Source::Payment {
-                    small_max: account.policy.small_difference_max,
-                    treatment: account.policy.small_difference_treatment,
-                };
+                let policy = &eng.cfg(&mut account)?.policy;
+                let source = Source::Payment { small_max: policy.small_difference_max, treatment: policy.small_difference_treatment };
                 let plan = eng.plan_allocation(&account, received_on, amount, &source, &explicit, &[])?;
                 let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
                 let to_stored = sub(amount, to_debt)?;
@@ -338,11 +336,15 @@ impl<K: Kv> Engine<K> {
                     reversed: false,
                 };
                 eng.save(&payment_key(&payment_id), &payment)?;
-                account.payment_count += 1;
-                eng.save(&account_payment_key(&account.id, account.payment_count), &payment_id)?;
+                let n = {
+                    let cfg = eng.cfg_mut(&mut account)?;
+                    cfg.payment_count += 1;
+                    cfg.payment_count
+                };
+                eng.save(&account_payment_key(&account.id, n), &payment_id)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
                 eng.save_account(&mut account)?;
-                Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&account, ctx.now_ms)? })
+                Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&mut account, ctx.now_ms)? })
             },
         )
     }
@@ -407,7 +409,7 @@ impl<K: Kv> Engine<K> {
                 let mut reopened = Vec::new();
                 for (mut invoice, amount, discount) in reopen {
                     let before = item_ref(&invoice);
-                    eng.accrue(&account, &mut invoice, today)?;
+                    eng.accrue(&mut account, &mut invoice, today)?;
                     invoice.outstanding = add(invoice.outstanding, amount)?;
                     invoice.settled_on = None;
                     if !discount.is_zero() {
@@ -440,7 +442,7 @@ impl<K: Kv> Engine<K> {
                     reopened,
                     taken_from_stored_balance: c.format(taken),
                     spent_balance_item: spent_item.map(|i| i.id),
-                    account: eng.summary(&account, ctx.now_ms)?,
+                    account: eng.summary(&mut account, ctx.now_ms)?,
                 })
             },
         )
@@ -488,7 +490,7 @@ impl<K: Kv> Engine<K> {
                 Ok(BalanceAllocation {
                     allocations: applied.iter().map(|a| applied_view(a, c)).collect(),
                     used: c.format(used),
-                    account: eng.summary(&account, ctx.now_ms)?,
+                    account: eng.summary(&mut account, ctx.now_ms)?,
                 })
             },
         )

@@ -195,7 +195,10 @@ impl<K: Kv> Engine<K> {
                 if req.lines.is_empty() {
                     lines[0].description = format!("Order {}", hold.order_id);
                 }
-                let terms = terms_override.unwrap_or_else(|| account.terms.clone());
+                let terms = match terms_override {
+                    Some(t) => t,
+                    None => eng.cfg(&mut account)?.terms.clone(),
+                };
                 let today = dates::day_of(ctx.now_ms);
                 let (invoice, lines) = eng.create_item(
                     &mut account,

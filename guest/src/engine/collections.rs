@@ -32,18 +32,20 @@ impl<K: Kv> Engine<K> {
                     return Ok(s.report.clone());
                 }
                 if state.is_none() {
-                    if let Some(pending) = &account.close_pending {
+                    let cfg = eng.cfg(&mut account)?;
+                    if let Some(pending) = &cfg.close_pending {
                         return Err(Error::DayCloseUnfinished(pending.clone()));
                     }
-                    if let Some(last) = &account.last_close
+                    if let Some(last) = &cfg.last_close
                         && stored_date(last)? > day
                     {
                         return Err(Error::DayCloseOutOfOrder);
                     }
                 }
                 let state = eng.close_account_day(&mut account, ctx, day, state)?;
-                account.last_close = Some(dates::format(day));
-                account.close_pending = (!state.report.complete).then(|| dates::format(day));
+                let cfg = eng.cfg_mut(&mut account)?;
+                cfg.last_close = Some(dates::format(day));
+                cfg.close_pending = (!state.report.complete).then(|| dates::format(day));
                 eng.save(&marker, &state)?;
                 eng.save_account(&mut account)?;
                 Ok(state.report)
@@ -79,7 +81,7 @@ impl<K: Kv> Engine<K> {
             holds_expired: 0,
         };
         let mut after = state.and_then(|s| s.after);
-        let policy = account.policy.clone();
+        let policy = self.cfg(account)?.policy.clone();
         if first {
             report.holds_expired = self.release_expired(account, ctx)?;
             // The debtor list's overdue figure, as of this close; every
@@ -206,8 +208,10 @@ impl<K: Kv> Engine<K> {
             && sent.is_none_or(|s| step_index > s)
         {
             let step = policy.reminders[step_index];
-            account.reminder_count += 1;
-            let reminder = reminder_text(account, &invoice, step, account.reminder_count, day, due, c);
+            let cfg = self.cfg_mut(account)?;
+            cfg.reminder_count += 1;
+            let (seq, customer) = (cfg.reminder_count, account.customer_id.clone());
+            let reminder = reminder_text(account, &customer, &invoice, step, seq, day, due, c);
             self.save(&reminder_key(&account.id, reminder.seq), &reminder)?;
             invoice.reminded = Some((due_text, step_index));
             report.reminders.push(reminder);
@@ -248,8 +252,10 @@ impl<K: Kv> Engine<K> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn reminder_text(
     account: &Account,
+    customer: &str,
     invoice: &Invoice,
     step: ReminderStep,
     seq: u64,
@@ -269,7 +275,7 @@ fn reminder_text(
     let body = format!(
         "Dear {customer},\n\nInvoice {id} dated {date} has {outstanding} {cur} outstanding, due on {due} ({when}).\n\
          Please pay quoting {id}. If you have paid already, thank you, and please ignore this message.\n",
-        customer = account.customer_id,
+        customer = customer,
         id = invoice.id,
         date = invoice.invoice_date,
         cur = c.code(),
@@ -279,7 +285,7 @@ fn reminder_text(
         seq,
         date: dates::format(day),
         account_id: account.id.clone(),
-        customer_id: account.customer_id.clone(),
+        customer_id: customer.to_owned(),
         invoice_id: invoice.id.clone(),
         level: step.level,
         offset_days: step.offset_days,

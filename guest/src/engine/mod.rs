@@ -276,6 +276,9 @@ fn reminder_prefix(account: &str) -> String {
 fn reminder_key(account: &str, seq: u64) -> String {
     key(&["notice/", account, "/"], Some(seq))
 }
+fn cfg_key(account: &str) -> String {
+    key(&["acfg/", account], None)
+}
 fn profile_key(account: &str) -> String {
     key(&["prof/", account], None)
 }
@@ -398,8 +401,18 @@ pub fn utilisation_pct(exposure: Decimal, limit: Decimal) -> u32 {
     if limit <= Decimal::ZERO {
         return UTILISATION_UNBOUNDED;
     }
-    let pct = (exposure * Decimal::ONE_HUNDRED / limit).floor();
-    u32::try_from(pct.mantissa() / 10i128.pow(pct.scale())).unwrap_or(UTILISATION_UNBOUNDED).min(UTILISATION_UNBOUNDED)
+    // Integer arithmetic on the two mantissas brought to one scale: every
+    // approval computes this, and Decimal's division is the dear part.
+    let scale = exposure.scale().max(limit.scale());
+    let up = |d: Decimal| d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?);
+    match (up(exposure), up(limit)) {
+        (Some(e), Some(l)) => e
+            .checked_mul(100)
+            .map(|e100| e100 / l)
+            .and_then(|p| u32::try_from(p).ok())
+            .map_or(UTILISATION_UNBOUNDED, |p| p.min(UTILISATION_UNBOUNDED)),
+        _ => UTILISATION_UNBOUNDED,
+    }
 }
 
 fn close_key(account: &str, date: &str) -> String {
@@ -705,13 +718,30 @@ impl<K: Kv> Engine<K> {
 
     /// The account record: its figures and settings, never its items.
     fn account(&self, id: &str) -> Result<Account, Error> {
-        self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))
+        let mut account: Account = self.load(&account_key(id))?.ok_or_else(|| Error::AccountNotFound(id.to_owned()))?;
+        account.loaded = Some(Loaded {
+            posted_debt: account.posted_debt,
+            stored_balance: account.stored_balance,
+            held: account.held,
+            credit_limit: account.credit_limit,
+            overdue_close: account.overdue_close,
+            status: account.status,
+        });
+        Ok(account)
     }
 
     /// Saves the account: its debtor-index rows first (only those whose
     /// values changed), then its profile when it changed, then the record.
     fn save_account(&mut self, account: &mut Account) -> Result<(), Error> {
         self.reindex(account)?;
+        if account.cfg_changed
+            && let Some(cfg) = &account.cfg
+        {
+            let key = cfg_key(&account.id);
+            let cfg = cfg.clone();
+            self.save(&key, &cfg)?;
+            account.cfg_changed = false;
+        }
         if account.profile_changed
             && let Some(p) = &account.profile
         {
@@ -723,56 +753,112 @@ impl<K: Kv> Engine<K> {
         self.save(&account_key(&account.id), account)
     }
 
-    /// The values the account is listed under now.
-    fn index_state(&self, account: &Account) -> Result<IndexState, Error> {
-        let oldest_due = match (&account.ix, account.invoice_ladder_changed) {
-            (Some(ix), false) => ix.oldest_due.clone(),
-            _ => {
-                let prefix = owed_prefix(&account.id, ladder(ItemKind::Invoice));
-                self.kv.scan(&prefix, None, 1).into_iter().next().map(|(k, _)| k[prefix.len()..].to_owned())
-            }
+    /// Moves the account's debtor-index rows to its values now: a row is
+    /// written only for an index whose value changed. What it was listed
+    /// under is what was read (every save lists it under its figures), so a
+    /// call that changed nothing listed (most approvals) costs a few
+    /// comparisons and writes nothing.
+    fn reindex(&mut self, account: &mut Account) -> Result<(), Error> {
+        let (loaded, ladder_changed) = (account.loaded.clone(), account.invoice_ladder_changed);
+        let old = match (loaded, account.indexed) {
+            (Some(l), true) => l,
+            _ => return self.index_all(account),
         };
-        Ok(IndexState {
+        let util_old = utilisation_pct(add(old.posted_debt, old.held)?, old.credit_limit);
+        let util_now = utilisation_pct(add(account.posted_debt, account.held)?, account.credit_limit);
+        let balance_old = sub(old.posted_debt, old.stored_balance)?;
+        let balance_now = sub(account.posted_debt, account.stored_balance)?;
+        let oldest_due = if ladder_changed { self.oldest_unpaid_due(&account.id) } else { account.oldest_due.clone() };
+        let changed = [
+            balance_old != balance_now,
+            old.overdue_close != account.overdue_close,
+            old.stored_balance != account.stored_balance,
+            util_old != util_now,
+            oldest_due != account.oldest_due,
+            old.status != account.status,
+        ];
+        if changed.iter().any(|&c| c) {
+            let c = currency_of(account)?;
+            let before = IndexState {
+                balance: balance_old,
+                overdue: old.overdue_close,
+                stored: old.stored_balance,
+                utilisation_pct: util_old,
+                oldest_due: account.oldest_due.clone(),
+                status: old.status,
+            };
+            let after = IndexState {
+                balance: balance_now,
+                overdue: account.overdue_close,
+                stored: account.stored_balance,
+                utilisation_pct: util_now,
+                oldest_due: oldest_due.clone(),
+                status: account.status,
+            };
+            for (which, changed) in Ix::ALL.into_iter().zip(changed) {
+                if changed {
+                    self.kv.delete(&index_key(which, &account.id, c, &before));
+                    self.kv.put(&index_key(which, &account.id, c, &after), &[]);
+                }
+            }
+        }
+        account.oldest_due = oldest_due;
+        self.mark_listed(account);
+        Ok(())
+    }
+
+    /// Lists an account that is in no index yet (a new one).
+    fn index_all(&mut self, account: &mut Account) -> Result<(), Error> {
+        let c = currency_of(account)?;
+        let now = IndexState {
             balance: sub(account.posted_debt, account.stored_balance)?,
             overdue: account.overdue_close,
             stored: account.stored_balance,
             utilisation_pct: utilisation_pct(add(account.posted_debt, account.held)?, account.credit_limit),
-            oldest_due,
+            oldest_due: self.oldest_unpaid_due(&account.id),
             status: account.status,
-        })
+        };
+        for which in Ix::ALL {
+            self.kv.put(&index_key(which, &account.id, c, &now), &[]);
+        }
+        account.indexed = true;
+        account.oldest_due = now.oldest_due;
+        self.mark_listed(account);
+        Ok(())
     }
 
-    /// Moves the account's debtor-index rows to its values now: a row is
-    /// written only for an index whose value changed.
-    fn reindex(&mut self, account: &mut Account) -> Result<(), Error> {
-        let now = self.index_state(account)?;
-        if account.ix.as_ref() == Some(&now) {
-            return Ok(());
-        }
-        let c = currency_of(account)?;
-        let old = account.ix.take();
-        for which in Ix::ALL {
-            let changed = match &old {
-                None => true,
-                Some(o) => match which {
-                    Ix::Balance => o.balance != now.balance,
-                    Ix::Overdue => o.overdue != now.overdue,
-                    Ix::Stored => o.stored != now.stored,
-                    Ix::Utilisation => o.utilisation_pct != now.utilisation_pct,
-                    Ix::OldestDue => o.oldest_due != now.oldest_due,
-                    Ix::Status => o.status != now.status,
-                },
-            };
-            if changed {
-                if let Some(o) = &old {
-                    self.kv.delete(&index_key(which, &account.id, c, o));
-                }
-                self.kv.put(&index_key(which, &account.id, c, &now), &[]);
-            }
-        }
-        account.ix = Some(now);
+    fn oldest_unpaid_due(&self, account: &str) -> Option<String> {
+        let prefix = owed_prefix(account, ladder(ItemKind::Invoice));
+        self.kv.scan(&prefix, None, 1).into_iter().next().map(|(k, _)| k[prefix.len()..].to_owned())
+    }
+
+    /// The account's figures are what it is now listed under.
+    fn mark_listed(&self, account: &mut Account) {
         account.invoice_ladder_changed = false;
-        Ok(())
+        account.loaded = Some(Loaded {
+            posted_debt: account.posted_debt,
+            stored_balance: account.stored_balance,
+            held: account.held,
+            credit_limit: account.credit_limit,
+            overdue_close: account.overdue_close,
+            status: account.status,
+        });
+    }
+
+    /// The account's settings and counters, read once per call;
+    /// `cfg_mut` marks them to be saved with the account.
+    fn cfg<'a>(&self, account: &'a mut Account) -> Result<&'a AccountCfg, Error> {
+        if account.cfg.is_none() {
+            let key = cfg_key(&account.id);
+            account.cfg = Some(self.load(&key)?.ok_or_else(|| Error::StoreCorrupt(format!("{key} is missing")))?);
+        }
+        Ok(account.cfg.as_ref().expect("loaded above"))
+    }
+
+    fn cfg_mut<'a>(&self, account: &'a mut Account) -> Result<&'a mut AccountCfg, Error> {
+        self.cfg(account)?;
+        account.cfg_changed = true;
+        Ok(account.cfg.as_mut().expect("loaded above"))
     }
 
     /// The account's profile (payment habits, promises), read once per
@@ -975,7 +1061,7 @@ impl<K: Kv> Engine<K> {
         if !(account.status == Status::OnHold && account.held_for_overdue) {
             return Ok(false);
         }
-        if let Some(limit) = account.policy.hold_after_days_overdue
+        if let Some(limit) = self.cfg(account)?.policy.hold_after_days_overdue
             && self.invoice_overdue_beyond(account, today, limit)?
         {
             return Ok(false);
@@ -1059,12 +1145,12 @@ impl<K: Kv> Engine<K> {
             self.save(k, &after_ref)?;
         }
         match (before_key.is_some(), after_key.is_some()) {
-            (false, true) => account.open_item_count += 1,
+            (false, true) => self.cfg_mut(account)?.open_item_count += 1,
             (true, false) => {
-                account.open_item_count = account
-                    .open_item_count
-                    .checked_sub(1)
-                    .ok_or_else(|| Error::StoreCorrupt(format!("account {} counts no open item to close", account.id)))?;
+                let id = account.id.clone();
+                let cfg = self.cfg_mut(account)?;
+                cfg.open_item_count =
+                    cfg.open_item_count.checked_sub(1).ok_or_else(|| Error::StoreCorrupt(format!("account {id} counts no open item to close")))?;
             }
             _ => {}
         }
@@ -1156,10 +1242,12 @@ impl<K: Kv> Engine<K> {
         Self::figures_view(account, &self.raw_figures(account, now_ms)?)
     }
 
-    fn summary(&self, account: &Account, now_ms: i64) -> Result<AccountSummary, Error> {
+    fn summary(&self, account: &mut Account, now_ms: i64) -> Result<AccountSummary, Error> {
         let c = currency_of(account)?;
         let raw = self.raw_figures(account, now_ms)?;
         let overdue = self.overdue_total(account, dates::day_of(now_ms))?;
+        self.cfg(account)?;
+        let cfg = account.cfg.as_ref().expect("read above");
         Ok(AccountSummary {
             account_id: account.id.clone(),
             customer_id: account.customer_id.clone(),
@@ -1170,14 +1258,14 @@ impl<K: Kv> Engine<K> {
                 ToleranceRule::Amount(a) => ToleranceView::Amount(c.format(*a)),
                 ToleranceRule::Percent(p) => ToleranceView::Percent(pct(*p)),
             },
-            terms: terms_view(&account.terms),
+            terms: terms_view(&cfg.terms),
             balance: c.format(sub(raw.posted_debt, raw.stored_balance)?),
-            policy: policy_view(&account.policy, c),
+            policy: policy_view(&cfg.policy, c),
             held_for_overdue: account.held_for_overdue,
             overdue: c.format(overdue),
             open_hold_count: raw.open_hold_count,
             figures: Self::figures_view(account, &raw)?,
-            opened_at_ms: account.opened_at_ms,
+            opened_at_ms: cfg.opened_at_ms,
             entry_count: account.entry_count,
         })
     }
@@ -1236,11 +1324,15 @@ impl<K: Kv> Engine<K> {
         };
         let prefix = if kind == ItemKind::Invoice { "INV" } else { "DN" };
         let id = format!("{prefix}{}", self.next_number(if kind == ItemKind::Invoice { "invoice" } else { "debit-note" })?);
-        account.item_count += 1;
+        let seq = {
+            let cfg = self.cfg_mut(account)?;
+            cfg.item_count += 1;
+            cfg.item_count
+        };
         let invoice = Invoice {
             id: id.clone(),
             account_id: account.id.clone(),
-            seq: account.item_count,
+            seq,
             kind,
             order_id: order_id.map(str::to_owned),
             related_invoice_id: related.map(str::to_owned),
@@ -1301,8 +1393,8 @@ impl<K: Kv> Engine<K> {
     }
 
     /// Accrues interest on an item up to `to`, when the policy charges it.
-    fn accrue(&self, account: &Account, invoice: &mut Invoice, to: NaiveDate) -> Result<(), Error> {
-        let Some(rule) = &account.policy.interest else { return Ok(()) };
+    fn accrue(&self, account: &mut Account, invoice: &mut Invoice, to: NaiveDate) -> Result<(), Error> {
+        let Some(rule) = self.cfg(account)?.policy.interest.clone() else { return Ok(()) };
         if invoice.kind != ItemKind::Invoice || invoice.outstanding.is_zero() {
             return Ok(());
         }

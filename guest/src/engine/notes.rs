@@ -48,9 +48,13 @@ impl<K: Kv> Engine<K> {
         delivered_on: Option<NaiveDate>,
         d: DeliveryFields,
     ) -> Result<(), Error> {
-        account.delivery_count += 1;
+        let seq = {
+            let cfg = self.cfg_mut(account)?;
+            cfg.delivery_count += 1;
+            cfg.delivery_count
+        };
         let delivery = Delivery {
-            seq: account.delivery_count,
+            seq,
             at_ms: ctx.now_ms,
             order_id: order_id.to_owned(),
             hold_id: hold_id.to_owned(),
@@ -86,9 +90,13 @@ impl<K: Kv> Engine<K> {
                     }
                     _ => None,
                 };
-                account.note_count += 1;
+                let seq = {
+                    let cfg = eng.cfg_mut(&mut account)?;
+                    cfg.note_count += 1;
+                    cfg.note_count
+                };
                 let note = Note {
-                    seq: account.note_count,
+                    seq,
                     at_ms: ctx.now_ms,
                     by: req.by.clone(),
                     text: req.text.clone(),
@@ -110,13 +118,14 @@ impl<K: Kv> Engine<K> {
     pub fn notes(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<NotePage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account(account_id)?;
+        let mut account = self.account(account_id)?;
+        let count = self.cfg(&mut account)?.note_count;
         let start = after_seq.map(|s| note_key(account_id, s));
         let mut notes = Vec::new();
         for (key, bytes) in self.kv.scan(&note_prefix(account_id), start.as_deref(), limit) {
             notes.push(note_view(&decode::<Note>(&key, &bytes)?));
         }
-        let next_after_seq = notes.last().map(|n| n.seq).filter(|&s| s < account.note_count);
+        let next_after_seq = notes.last().map(|n| n.seq).filter(|&s| s < count);
         Ok(NotePage { notes, next_after_seq })
     }
 
@@ -124,8 +133,9 @@ impl<K: Kv> Engine<K> {
     pub fn deliveries(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<DeliveryPage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account(account_id)?;
+        let mut account = self.account(account_id)?;
         let c = currency_of(&account)?;
+        let count = self.cfg(&mut account)?.delivery_count;
         let start = after_seq.map(|s| delivery_key(account_id, s));
         let mut deliveries = Vec::new();
         for (key, bytes) in self.kv.scan(&delivery_prefix(account_id), start.as_deref(), limit) {
@@ -143,7 +153,7 @@ impl<K: Kv> Engine<K> {
                 charged: c.format(d.charged),
             });
         }
-        let next_after_seq = deliveries.last().map(|d| d.seq).filter(|&s| s < account.delivery_count);
+        let next_after_seq = deliveries.last().map(|d| d.seq).filter(|&s| s < count);
         Ok(DeliveryPage { deliveries, next_after_seq })
     }
 }

@@ -91,7 +91,7 @@ impl<K: Kv> Engine<K> {
     pub fn account_summary(&self, account_id: &str, now_ms: i64) -> Result<AccountSummary, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::timestamp(now_ms, Field::NowMs)?;
-        self.summary(&self.account(account_id)?, now_ms)
+        self.summary(&mut self.account(account_id)?, now_ms)
     }
 
     /// `queries.list-accounts`.
@@ -169,7 +169,7 @@ impl<K: Kv> Engine<K> {
     pub fn credit_limit_history(&self, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<LimitPage, Error> {
         validate::id(account_id, Field::AccountId)?;
         validate::page_limit(limit)?;
-        let account = self.account(account_id)?;
+        let mut account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let start = after_seq.map(|s| limit_key(account_id, s));
         let mut changes = Vec::new();
@@ -184,7 +184,8 @@ impl<K: Kv> Engine<K> {
                 new_limit: c.format(l.new_limit),
             });
         }
-        let next_after_seq = changes.last().map(|l| l.seq).filter(|&s| s < account.limit_change_count);
+        let count = self.cfg(&mut account)?.limit_change_count;
+        let next_after_seq = changes.last().map(|l| l.seq).filter(|&s| s < count);
         Ok(LimitPage { changes, next_after_seq })
     }
 
@@ -264,11 +265,11 @@ impl<K: Kv> Engine<K> {
     pub fn suggest_credit_limit(&self, account_id: &str, as_of: &str) -> Result<Suggestion, Error> {
         validate::id(account_id, Field::AccountId)?;
         let as_of_day = parse_date(as_of, Field::AsOf)?;
-        let account = self.account(account_id)?;
+        let mut account = self.account(account_id)?;
         let c = currency_of(&account)?;
         let window_start = dates::offset_days(as_of_day, -365);
         let in_window = |d: NaiveDate| d > window_start && d <= as_of_day;
-        let first = account.item_count.saturating_sub(REVIEW_INVOICES_MAX);
+        let first = self.cfg(&mut account)?.item_count.saturating_sub(REVIEW_INVOICES_MAX);
         let start = (first > 0).then(|| account_invoice_key(account_id, first));
         let mut input = rules::ReviewInput {
             current_limit: account.credit_limit,

@@ -280,7 +280,7 @@ impl<K: Kv> Engine<K> {
     /// A statement of `account` for `from ..= to`: the lines (at most
     /// `STATEMENT_LINES_MAX`, from after `after_seq` when continuing), the
     /// open items now, and the aging and amount due as of `to`.
-    pub(super) fn build_statement(&self, account: &Account, from: NaiveDate, to: NaiveDate, after_seq: Option<u64>) -> Result<StatementView, Error> {
+    pub(super) fn build_statement(&self, account: &mut Account, from: NaiveDate, to: NaiveDate, after_seq: Option<u64>) -> Result<StatementView, Error> {
         let c = currency_of(account)?;
         let first = self.first_entry_on_or_after(account, from)?;
         let start = after_seq.map_or(first, |s| first.max(s.saturating_add(1)));
@@ -347,6 +347,7 @@ impl<K: Kv> Engine<K> {
         // Due now: every unpaid portion due on or before `to`.
         let due_now = self.overdue_total(account, dates::add_days(to, 1))?;
         let available = sub(add(account.credit_limit, account.stored_balance)?, add(account.posted_debt, account.held)?)?;
+        let open_item_count = self.cfg(account)?.open_item_count;
         Ok(StatementView {
             account_id: account.id.clone(),
             customer_id: account.customer_id.clone(),
@@ -360,7 +361,7 @@ impl<K: Kv> Engine<K> {
             closing_balance: c.format(closing),
             next_after_seq,
             open_items,
-            open_item_count: account.open_item_count,
+            open_item_count,
             bucket_labels: bucket_labels(&edges),
             aging: Self::aging_view(account, &raw)?,
             amount_due: c.format(due_now),
@@ -379,32 +380,37 @@ impl<K: Kv> Engine<K> {
         if from > to || dates::days_between(from, to) > STATEMENT_PERIOD_DAYS_MAX {
             return Err(Error::StatementPeriodOutOfRange);
         }
-        let account = self.account(account_id)?;
-        self.build_statement(&account, from, to, after_seq)
+        let mut account = self.account(account_id)?;
+        self.build_statement(&mut account, from, to, after_seq)
     }
 
     /// Day-close's monthly statement: on the account's statement day (the
     /// last day of a month shorter than it), once per month, the period
     /// since the last one (or since the account opened).
     pub(super) fn monthly_statement(&mut self, account: &mut Account, day: NaiveDate) -> Result<Option<StatementHeader>, Error> {
-        let Some(statement_day) = account.policy.statement_day else { return Ok(None) };
+        let Some(statement_day) = self.cfg(account)?.policy.statement_day else { return Ok(None) };
         let month_end = dates::end_of_month(day);
         let due_day = u32::from(statement_day).min(chrono::Datelike::day(&month_end));
         if chrono::Datelike::day(&day) != due_day {
             return Ok(None);
         }
         let month = &dates::format(day)[..7];
-        if account.last_statement_to.as_deref().is_some_and(|t| &t[..7] == month) {
+        let cfg = self.cfg(account)?;
+        if cfg.last_statement_to.as_deref().is_some_and(|t| &t[..7] == month) {
             return Ok(None);
         }
-        let from = match &account.last_statement_to {
+        let from = match &cfg.last_statement_to {
             Some(t) => dates::add_days(stored_date(t)?, 1),
-            None => dates::day_of(account.opened_at_ms),
+            None => dates::day_of(cfg.opened_at_ms),
         };
         let view = self.build_statement(account, from.min(day), day, None)?;
-        account.statement_count += 1;
+        let seq = {
+            let cfg = self.cfg_mut(account)?;
+            cfg.statement_count += 1;
+            cfg.statement_count
+        };
         let header = StatementHeader {
-            seq: account.statement_count,
+            seq,
             account_id: account.id.clone(),
             currency: account.currency.clone(),
             period_from: view.period_from.clone(),
@@ -414,7 +420,7 @@ impl<K: Kv> Engine<K> {
             amount_due: view.amount_due.clone(),
         };
         self.save(&statement_key(&account.id, header.seq), &(&header, &view))?;
-        account.last_statement_to = Some(dates::format(day));
+        self.cfg_mut(account)?.last_statement_to = Some(dates::format(day));
         Ok(Some(header))
     }
 
@@ -446,7 +452,7 @@ impl<K: Kv> Engine<K> {
         let c = currency_of(account)?;
         let exposure = add(account.posted_debt, account.held)?;
         let utilisation = percent_of(exposure, account.credit_limit);
-        let oldest_due = account.ix.as_ref().and_then(|ix| ix.oldest_due.clone());
+        let oldest_due = account.oldest_due.clone();
         let days_overdue = match &oldest_due {
             Some(d) => u32::try_from(dates::days_between(stored_date(d)?, as_of).max(0)).unwrap_or(u32::MAX),
             None => 0,
