@@ -591,6 +591,10 @@ pub struct AccountCfg {
     pub statement_count: u64,
     /// The last day a monthly statement covered.
     pub last_statement_to: Option<String>,
+    /// The last entry it covered: the next one starts after it, so no
+    /// entry falls between two statements (one made later on a statement
+    /// day opens the next).
+    pub last_statement_seq: u64,
 }
 
 /// An account's listed figures as read at the start of a call.

@@ -217,6 +217,68 @@ fn queries_check_their_arguments() {
 }
 
 #[test]
+fn reports_check_their_arguments() {
+    use CreditError as E;
+    let mut h = H::memory();
+    h.open("acme", "1000.00");
+    let m = h.m.clone();
+    let before = h.dump();
+    let l = &mut h.ledger;
+    assert_eq!(l.statement(&m, "acme", "2026-13-01", "2026-12-31", None).unwrap().map(|_| ()), Err(E::DateMalformed(field("period-from"))));
+    assert_eq!(l.statement(&m, "acme", "2026-01-01", "31/12/2026", None).unwrap().map(|_| ()), Err(E::DateMalformed(field("period-to"))));
+    assert_eq!(l.statement(&m, "nobody", "2026-01-01", "2026-01-31", None).unwrap().map(|_| ()), Err(E::AccountNotFound("nobody".into())));
+    assert_eq!(l.statements(&m, "acme", None, 0).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
+    assert_eq!(l.get_statement(&m, "acme", 1).unwrap().map(|_| ()), Err(E::StatementNotFound(1)));
+    assert_eq!(l.account_aging(&m, "acme", "2026-02-30", AgingBasis::DueDate, &[]).unwrap().map(|_| ()), Err(E::DateMalformed(field("as-of"))));
+    assert_eq!(l.account_aging(&m, "acme", "2026-02-28", AgingBasis::DueDate, &[60, 30]).unwrap().map(|_| ()), Err(E::ReportQueryOutOfRange(field("edges"))));
+    let aging = AgingRequest { as_of: "2026-02-28".into(), basis: AgingBasis::DueDate, edges: vec![], currency: Some("gbp".into()), after: None, limit: 10 };
+    assert_eq!(l.aging(&m, &aging).unwrap().map(|_| ()), Err(E::CurrencyUnknown("gbp".into())));
+    let aging = AgingRequest { currency: None, limit: 101, ..aging };
+    assert_eq!(l.aging(&m, &aging).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
+    let aging = AgingRequest { limit: 10, after: Some("a/b".into()), ..aging };
+    assert_eq!(l.aging(&m, &aging).unwrap().map(|_| ()), Err(E::IdHasInvalidCharacter(field("after"))));
+    let debtors = DebtorQuery {
+        as_of: "2026-02-28".into(),
+        currency: None,
+        status: None,
+        balance_min: Some("ten".into()),
+        balance_max: None,
+        overdue_min: None,
+        days_overdue_min: None,
+        utilisation_min_percent: None,
+        has_stored_balance: None,
+        sort: DebtorSort::Balance,
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(l.debtors(&m, &debtors).unwrap().map(|_| ()), Err(E::AmountMalformed(field("balance-min"))));
+    let debtors = DebtorQuery { balance_min: None, utilisation_min_percent: Some("-1".into()), ..debtors };
+    assert_eq!(l.debtors(&m, &debtors).unwrap().map(|_| ()), Err(E::AmountMustNotBeNegative(field("utilisation-percent"))));
+    let debtors = DebtorQuery { utilisation_min_percent: None, after: Some("x".repeat(161)), ..debtors };
+    assert_eq!(l.debtors(&m, &debtors).unwrap().map(|_| ()), Err(E::IdTooLong(field("after"))));
+    let rules = WarningRules { window: 11, utilisation_percent: "90".into(), bounce_days: 90, first_overdue_days: 30 };
+    assert_eq!(l.warnings(&m, "2026-02-28", &rules, None, 10).unwrap().map(|_| ()), Err(E::ReportQueryOutOfRange(field("rules.window"))));
+    let rules = WarningRules { window: 3, utilisation_percent: "0".into(), ..rules };
+    assert_eq!(l.warnings(&m, "2026-02-28", &rules, None, 10).unwrap().map(|_| ()), Err(E::AmountMustBePositive(field("utilisation-percent"))));
+    assert_eq!(l.notes(&m, "acme", None, 0).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
+    assert_eq!(l.deliveries(&m, "nobody", None, 10).unwrap().map(|_| ()), Err(E::AccountNotFound("nobody".into())));
+    let c = h.ctx();
+    let note = AddNoteRequest { account_id: "nobody".into(), by: "f".into(), text: "t".into(), promise: None };
+    assert_eq!(h.ledger.add_note(&m, &c, &note).unwrap().map(|_| ()), Err(E::AccountNotFound("nobody".into())));
+    let note = AddNoteRequest { account_id: "acme".into(), by: "x".repeat(257), text: "t".into(), promise: None };
+    assert_eq!(h.ledger.add_note(&m, &c, &note).unwrap().map(|_| ()), Err(E::TextTooLong(field("by"))));
+    let policy = SetBillingPolicyRequest {
+        account_id: "acme".into(),
+        terms: net30(),
+        policy: BillingPolicy { statement_day: Some(32), ..quiet_policy() },
+        changed_by: "f".into(),
+        reason: "r".into(),
+    };
+    assert_eq!(h.ledger.set_billing_policy(&m, &c, &policy).unwrap().map(|_| ()), Err(E::PolicyOutOfRange(field("policy.statement-day"))));
+    assert_eq!(h.dump(), before, "nothing changed");
+}
+
+#[test]
 fn limits_hold_at_their_boundaries() {
     use CreditError as E;
     let mut h = H::memory();

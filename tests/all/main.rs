@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod idempotency;
 mod model;
 mod probe;
+mod reports;
 mod scale;
 mod support;
 mod tenancy;

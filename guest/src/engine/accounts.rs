@@ -77,6 +77,7 @@ impl<K: Kv> Engine<K> {
                         delivery_count: 0,
                         statement_count: 0,
                         last_statement_to: None,
+                        last_statement_seq: 0,
                     }),
                     cfg_changed: true,
                     profile: None,

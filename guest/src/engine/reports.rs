@@ -8,6 +8,16 @@
 use super::*;
 use crate::validate;
 
+/// Where a statement's lines start.
+pub(super) enum Start {
+    /// At the first entry on or after its first day.
+    Date,
+    /// Continuing a statement after this entry (and not before its day).
+    Continue(u64),
+    /// Right after this entry (the last one the previous statement had).
+    After(u64),
+}
+
 /// The default aging edges: current, 1-30, 31-60, 61-90, over 90.
 pub const AGING_EDGES_DEFAULT: [u32; 3] = [30, 60, 90];
 
@@ -278,12 +288,17 @@ impl<K: Kv> Engine<K> {
     }
 
     /// A statement of `account` for `from ..= to`: the lines (at most
-    /// `STATEMENT_LINES_MAX`, from after `after_seq` when continuing), the
-    /// open items now, and the aging and amount due as of `to`.
-    pub(super) fn build_statement(&self, account: &mut Account, from: NaiveDate, to: NaiveDate, after_seq: Option<u64>) -> Result<StatementView, Error> {
+    /// `STATEMENT_LINES_MAX`), the open items now, and the aging and amount
+    /// due as of `to`. The lines start at the first entry on or after
+    /// `from`, or after `after_seq` when continuing; a monthly statement
+    /// starts right after the entry the last one ended with (`Start::After`).
+    pub(super) fn build_statement(&self, account: &mut Account, from: NaiveDate, to: NaiveDate, start: Start) -> Result<StatementView, Error> {
         let c = currency_of(account)?;
-        let first = self.first_entry_on_or_after(account, from)?;
-        let start = after_seq.map_or(first, |s| first.max(s.saturating_add(1)));
+        let start = match start {
+            Start::Date => self.first_entry_on_or_after(account, from)?,
+            Start::Continue(after) => self.first_entry_on_or_after(account, from)?.max(after.saturating_add(1)),
+            Start::After(seq) => seq + 1,
+        };
         let opening = self.balance_after(&account.id, start - 1)?;
         let mut lines = Vec::new();
         let (mut debits, mut credits, mut closing) = (Decimal::ZERO, Decimal::ZERO, opening);
@@ -381,7 +396,8 @@ impl<K: Kv> Engine<K> {
             return Err(Error::StatementPeriodOutOfRange);
         }
         let mut account = self.account(account_id)?;
-        self.build_statement(&mut account, from, to, after_seq)
+        let start = after_seq.map_or(Start::Date, Start::Continue);
+        self.build_statement(&mut account, from, to, start)
     }
 
     /// Day-close's monthly statement: on the account's statement day (the
@@ -403,7 +419,9 @@ impl<K: Kv> Engine<K> {
             Some(t) => dates::add_days(stored_date(t)?, 1),
             None => dates::day_of(cfg.opened_at_ms),
         };
-        let view = self.build_statement(account, from.min(day), day, None)?;
+        let after = cfg.last_statement_seq;
+        let view = self.build_statement(account, from.min(day), day, Start::After(after))?;
+        let covered = view.next_after_seq.unwrap_or(account.entry_count);
         let seq = {
             let cfg = self.cfg_mut(account)?;
             cfg.statement_count += 1;
@@ -420,7 +438,9 @@ impl<K: Kv> Engine<K> {
             amount_due: view.amount_due.clone(),
         };
         self.save(&statement_key(&account.id, header.seq), &(&header, &view))?;
-        self.cfg_mut(account)?.last_statement_to = Some(dates::format(day));
+        let cfg = self.cfg_mut(account)?;
+        cfg.last_statement_to = Some(dates::format(day));
+        cfg.last_statement_seq = covered;
         Ok(Some(header))
     }
 
