@@ -746,6 +746,7 @@ impl billing::Guest for Component {
                 put_on_hold: r.put_on_hold,
                 released_from_hold: r.released_from_hold,
                 holds_expired: r.holds_expired,
+                already_closed: r.already_closed,
             })
             .map_err(error)
     }

@@ -582,7 +582,6 @@ pub struct AccountCfg {
     pub item_count: u64,
     pub payment_count: u64,
     pub reminder_count: u64,
-    pub last_close: Option<String>,
     /// A day-close date whose work is not finished (it needed more than one
     /// call): no later date may be closed until it is.
     pub close_pending: Option<String>,
@@ -1325,6 +1324,9 @@ pub struct DayCloseReport {
     pub put_on_hold: bool,
     pub released_from_hold: bool,
     pub holds_expired: u32,
+    /// Set only on the answer to a call made after the day was complete;
+    /// stored false.
+    pub already_closed: bool,
 }
 
 /// `close/<account-id>/<date>`: how far that day's close has got, and the

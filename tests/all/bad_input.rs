@@ -308,6 +308,18 @@ fn pay_full(req: RecordPaymentRequest) -> Call {
 fn capture_full(req: CaptureRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
 }
+fn note(text: String, promise: Option<(&str, &str)>) -> Call {
+    let req = AddNoteRequest {
+        account_id: "acme".into(),
+        by: "finance".into(),
+        text,
+        promise: promise.map(|(pay_by, amount)| Promise { pay_by: pay_by.into(), amount: amount.into() }),
+    };
+    Box::new(move |l, m, c| Ok(l.add_note(m, c, &req)?.map(|_| ())))
+}
+fn ship(cost: &str, charged: &str) -> DeliveryDetails {
+    DeliveryDetails { carrier: "DPD".into(), tracking_reference: "T1".into(), cost: cost.into(), charged: charged.into() }
+}
 fn close(account: &str, date: &str) -> Call {
     let (account, date) = (account.to_owned(), date.to_owned());
     Box::new(move |l, m, c| Ok(l.day_close(m, c, &account, &date)?.map(|_| ())))
@@ -385,6 +397,16 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         ("unit price with 5 decimals", capture_full(cap(vec![line("1", "99.99999", "0")], None, None)), E::AmountTooPrecise(field("lines.unit-price"))),
         ("tax with 3 decimals", capture_full(cap(vec![line("1", "99", "1.001")], None, None)), E::AmountTooPrecise(field("lines.tax"))),
         ("delivery date malformed", capture_full(cap(vec![], Some("2026-02-30"), None)), E::DateMalformed(field("delivery-date"))),
+        ("delivery cost negative", capture_full(CaptureRequest { delivery: Some(ship("-1.00", "0.00")), ..cap(vec![], None, None) }), E::AmountMustNotBeNegative(field("delivery.cost"))),
+        ("delivery charged in tenths of a penny", capture_full(CaptureRequest { delivery: Some(ship("5.00", "4.999")), ..cap(vec![], None, None) }), E::AmountTooPrecise(field("delivery.charged"))),
+        ("carrier with a control character", capture_full(CaptureRequest { delivery: Some(DeliveryDetails { carrier: "DPD\n".into(), ..ship("1", "1") }), ..cap(vec![], None, None) }), E::TextHasControlCharacter(field("delivery.carrier"))),
+        ("tracking reference too long", capture_full(CaptureRequest { delivery: Some(DeliveryDetails { tracking_reference: "t".repeat(257), ..ship("1", "1") }), ..cap(vec![], None, None) }), E::TextTooLong(field("delivery.tracking-reference"))),
+        // notes
+        ("note of 2,001 bytes", note("x".repeat(2001), None), E::TextTooLong(field("text"))),
+        ("note with a NUL", note("a\0b".into(), None), E::TextHasControlCharacter(field("text"))),
+        ("promise on no date", note("n".into(), Some(("2026-02-30", "10.00"))), E::DateMalformed(field("promise.pay-by"))),
+        ("promise of nothing", note("n".into(), Some(("2026-04-01", "0.00"))), E::AmountMustBePositive(field("promise.amount"))),
+        ("promise in tenths of a penny", note("n".into(), Some(("2026-04-01", "1.001"))), E::AmountTooPrecise(field("promise.amount"))),
         ("instalments of 99%", capture_full(cap(vec![], None, Some(parts(60, &[("49", 30), ("50", 60)], false)))), E::PaymentTermsOutOfRange(field("instalments.percent"))),
         ("last instalment before net days", capture_full(cap(vec![], None, Some(parts(60, &[("50", 30), ("50", 45)], false)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
         ("instalments out of order", capture_full(cap(vec![], None, Some(parts(60, &[("50", 60), ("50", 30)], false)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
@@ -425,5 +447,5 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let page = h.ledger.open_invoices(&h.m, "acme", today, Some("9999-12-31/x"), 10).unwrap().unwrap();
     assert!(page.invoices.is_empty() && page.next_after.is_none());
     h.check();
-    assert_eq!(count, 32);
+    assert_eq!(count, 41);
 }

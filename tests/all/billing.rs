@@ -389,6 +389,7 @@ fn grace_then_fees_then_interest_in_steps_adds_up_to_the_same_total() {
     for (day, fee, interest) in rows {
         h.now_ms = at(day);
         let r = h.day_close("acme", day).unwrap();
+        assert!(!r.already_closed, "{day}");
         assert_eq!(r.late_fees.first().map(|c| c.amount.as_str()), fee, "{day}");
         assert_eq!(r.interest.first().map(|c| c.amount.as_str()), interest, "{day}");
     }
@@ -397,6 +398,7 @@ fn grace_then_fees_then_interest_in_steps_adds_up_to_the_same_total() {
     let before = h.dump();
     let again = h.day_close("acme", "2026-05-01").unwrap();
     assert_eq!(again.interest.first().map(|c| c.amount.as_str()), Some("2.42"));
+    assert!(again.already_closed, "the answer says nothing was done");
     let mut after = h.dump();
     after.retain(|(_, k, _)| !k.starts_with("idem/"));
     let mut before = before;
@@ -421,7 +423,7 @@ fn reminders_on_each_step_and_never_twice() {
         h.now_ms = at(&d);
         let r = h.day_close("acme", &d).unwrap();
         for m in &r.reminders {
-            credit_host::mail::write_reminder(mail.path(), &h.m, m).unwrap();
+            credit_host::mail::write_reminder(mail.path(), &h.m, &Default::default(), m).unwrap();
             sent.push((m.date.clone(), m.level, m.offset_days));
         }
         day = day.succ_opt().unwrap();

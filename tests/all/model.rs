@@ -137,11 +137,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Open { acct, limit, tolerance } => {
                 let r = h.open_with(&open_req(ACCOUNTS[acct], "GBP", &money(limit.into()), Tolerance::Amount(money(tolerance.into()))));
-                if m.accts.contains_key(&acct) {
-                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountAlreadyExists(ACCOUNTS[acct].into())));
-                } else {
-                    prop_assert!(r.is_ok());
-                    m.accts.insert(acct, Acct { limit: limit.into(), tolerance: tolerance.into(), ..Default::default() });
+                match m.accts.entry(acct) {
+                    std::collections::btree_map::Entry::Occupied(_) => {
+                        prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountAlreadyExists(ACCOUNTS[acct].into())));
+                    }
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        prop_assert!(r.is_ok());
+                        v.insert(Acct { limit: limit.into(), tolerance: tolerance.into(), ..Default::default() });
+                    }
                 }
             }
             Op::Authorize { acct, cents: amount, short_ttl } => {

@@ -71,7 +71,6 @@ impl<K: Kv> Engine<K> {
                         item_count: 0,
                         payment_count: 0,
                         reminder_count: 0,
-                        last_close: None,
                         close_pending: None,
                         note_count: 0,
                         delivery_count: 0,

@@ -29,23 +29,26 @@ impl<K: Kv> Engine<K> {
                 if let Some(s) = &state
                     && s.report.complete
                 {
-                    return Ok(s.report.clone());
+                    return Ok(DayCloseReport { already_closed: true, ..s.report.clone() });
                 }
                 if state.is_none() {
-                    let cfg = eng.cfg(&mut account)?;
-                    if let Some(pending) = &cfg.close_pending {
+                    if let Some(pending) = &eng.cfg(&mut account)?.close_pending {
                         return Err(Error::DayCloseUnfinished(pending.clone()));
                     }
-                    if let Some(last) = &cfg.last_close
+                    // The day of the last close is the overdue figure's day.
+                    if let Some(last) = &account.overdue_close_on
                         && stored_date(last)? > day
                     {
                         return Err(Error::DayCloseOutOfOrder);
                     }
                 }
                 let state = eng.close_account_day(&mut account, ctx, day, state)?;
-                let cfg = eng.cfg_mut(&mut account)?;
-                cfg.last_close = Some(dates::format(day));
-                cfg.close_pending = (!state.report.complete).then(|| dates::format(day));
+                // The settings record is written only when this changes (a
+                // day of more than one part), not on every close.
+                let pending = (!state.report.complete).then(|| dates::format(day));
+                if eng.cfg(&mut account)?.close_pending != pending {
+                    eng.cfg_mut(&mut account)?.close_pending = pending;
+                }
                 eng.save(&marker, &state)?;
                 eng.save_account(&mut account)?;
                 Ok(state.report)
@@ -79,6 +82,7 @@ impl<K: Kv> Engine<K> {
             put_on_hold: false,
             released_from_hold: false,
             holds_expired: 0,
+            already_closed: false,
         };
         let mut after = state.and_then(|s| s.after);
         let policy = self.cfg(account)?.policy.clone();

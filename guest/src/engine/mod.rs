@@ -1077,15 +1077,25 @@ impl<K: Kv> Engine<K> {
     /// `days` days after its due date on `today`: one read of the invoice
     /// ladder, whatever the number of items.
     fn invoice_overdue_beyond(&self, account: &Account, today: NaiveDate, days: u32) -> Result<bool, Error> {
-        let prefix = owed_prefix(&account.id, ladder(ItemKind::Invoice));
-        let Some((key, _)) = self.kv.scan(&prefix, None, 1).into_iter().next() else { return Ok(false) };
-        let earliest = stored_date(&key[prefix.len()..])?;
-        Ok(dates::days_between(earliest, today) > i64::from(days))
+        // The account keeps its oldest unpaid due date (the ladder's first
+        // row) for the debtor list; read the ladder only when this call
+        // has changed it.
+        let earliest = if account.indexed && !account.invoice_ladder_changed {
+            account.oldest_due.clone()
+        } else {
+            self.oldest_unpaid_due(&account.id)
+        };
+        let Some(earliest) = earliest else { return Ok(false) };
+        Ok(dates::days_between(stored_date(&earliest)?, today) > i64::from(days))
     }
 
     /// What the account's items have unpaid from portions due before
     /// `today`: the ladders read up to that day, one row per due date.
     fn overdue_total(&self, account: &Account, today: NaiveDate) -> Result<Decimal, Error> {
+        if account.posted_debt.is_zero() {
+            // Nothing is owed (posted debt is what the open items owe).
+            return Ok(Decimal::ZERO);
+        }
         let today = dates::format(today);
         let mut total = Decimal::ZERO;
         for ladder in LADDERS {

@@ -536,8 +536,9 @@ impl<K: Kv> Engine<K> {
         }
         let base = which.prefix().len();
         let start = q.after.as_ref().map(|a| key(&[which.prefix(), a], None));
+        let narrowed = prefix.len() > base;
         let mut rows = Pager::new(prefix, start);
-        let (mut out, mut examined, mut last) = (Vec::new(), 0u32, None);
+        let (mut out, mut examined, mut last, mut past_end) = (Vec::new(), 0u32, None, false);
         while out.len() < q.limit as usize && examined < REPORT_ACCOUNTS_PER_CALL_MAX {
             let Some((k, _)) = rows.next(&self.kv) else { break };
             examined += 1;
@@ -546,6 +547,27 @@ impl<K: Kv> Engine<K> {
             let account = self.account(id)?;
             let (row, utilisation) = self.debtor_row(&account, as_of)?;
             let balance = sub(account.posted_debt, account.stored_balance)?;
+            // When the walk is in the order of a filtered value, the first
+            // account below the bound ends the list: every later one is
+            // lower still. (The amount indexes are ordered within one
+            // currency, so only when the walk is narrowed to it.)
+            past_end = match which {
+                Ix::Balance if narrowed => balance_min.is_some_and(|m| balance < m),
+                Ix::Overdue if narrowed => overdue_min.is_some_and(|m| account.overdue_close < m),
+                Ix::Stored if narrowed => q.has_stored_balance == Some(true) && account.stored_balance <= Decimal::ZERO,
+                // Ordered by whole percent: below the bound when the next
+                // whole percent up is not above it.
+                Ix::Utilisation => utilisation_min.is_some_and(|m| {
+                    let floor = utilisation_pct(add(account.posted_debt, account.held).unwrap_or(Decimal::MAX), account.credit_limit);
+                    Decimal::from(floor) + Decimal::ONE <= m
+                }),
+                // Oldest due first, none last: days overdue only fall.
+                Ix::OldestDue => q.days_overdue_min.is_some_and(|m| row.oldest_due.is_none() || row.days_overdue < m),
+                _ => false,
+            };
+            if past_end {
+                break;
+            }
             let keep = currency.is_none_or(|c| c.code() == account.currency)
                 && q.status.is_none_or(|s| s == account.status)
                 && balance_min.is_none_or(|m| balance >= m)
@@ -558,7 +580,7 @@ impl<K: Kv> Engine<K> {
                 out.push(row);
             }
         }
-        let next_after = if rows.peek(&self.kv).is_some() { last } else { None };
+        let next_after = if !past_end && rows.peek(&self.kv).is_some() { last } else { None };
         Ok(DebtorPage { rows: out, next_after, examined })
     }
 
