@@ -41,18 +41,21 @@ macro_rules! wit_version {
 pub mod audit;
 pub mod cli;
 mod component;
+pub mod deliver;
+pub mod directory;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod ledger;
 pub mod mail;
 pub mod pool;
+pub mod render;
 pub mod serve;
 pub mod shape;
 pub mod store;
 
 pub use component::{
-    COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES,
-    KEY_LEN_MAX, MEMORY_BYTES_MAX, VALUE_LEN_MAX,
+    COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,
+    MEMORY_BYTES_MAX, VALUE_LEN_MAX,
 };
 pub use ledger::{Ledger, MerchantId};
 
@@ -70,30 +73,27 @@ pub mod api {
     pub use crate::bindings::exports::storefront::credit::accounts::{
         AddNoteRequest, ChangeCreditLimitRequest, OpenAccountRequest, SetBillingPolicyRequest, SetStatusRequest,
     };
-    pub use crate::bindings::exports::storefront::credit::reports::{
-        AccountStatement, AgingBasis, AgingPage, AgingRequest, AgingRow, AgingTotal, DebtorPage, DebtorQuery, DebtorRow,
-        DebtorSort, FirstTimeOverdue, HighUtilisation, PayingSlower, PromiseMissed, RecentBounce, StatementItem,
-        StatementLine, WarningPage, WarningRow, WarningRules, WarningSignal,
-    };
     pub use crate::bindings::exports::storefront::credit::billing::{
-        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt,
-        RecordPaymentRequest, ReversalReceipt,
+        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, RecordPaymentRequest, ReversalReceipt,
+    };
+    pub use crate::bindings::exports::storefront::credit::checkout::{
+        ApplyBalanceRequest, Approval, Authorization, AuthorizeRequest, BalanceApplication, CaptureReceipt, CaptureRequest, CreditNote, CreditTarget,
+        Decline, DeclineReason, DeliveryDetails, RecordReturnRequest, VoidReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
-    pub use crate::bindings::exports::storefront::credit::checkout::{
-        ApplyBalanceRequest, Approval, AuthorizeRequest, Authorization, BalanceApplication, CaptureReceipt,
-        CaptureRequest, CreditNote, CreditTarget, Decline, DeclineReason, DeliveryDetails, RecordReturnRequest, VoidReceipt,
+    pub use crate::bindings::exports::storefront::credit::reports::{
+        AccountStatement, AgingBasis, AgingPage, AgingRequest, AgingRow, AgingTotal, DebtorPage, DebtorQuery, DebtorRow, DebtorSort,
+        FirstTimeOverdue, HighUtilisation, PayingSlower, PromiseMissed, RecentBounce, StatementItem, StatementLine, WarningPage, WarningRow,
+        WarningRules, WarningSignal,
     };
     pub use crate::bindings::storefront::credit::types::{
-        AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BillingPolicy, Book,
-        CallContext, CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount,
-        EarlyPaymentDiscount, EntryKind, Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice,
-        InvoiceLine, InvoicePage, Note, NotePage, Delivery, DeliveryPage, Promise, StatementHeader, InvoicedLine, ItemKind, LedgerEntry, LedgerPage, Money, Payment, PaymentTerms, Portion, Posting,
-        Reminder, ReminderStep, SmallDifferenceTreatment, TermBasis, Tolerance,
+        AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BillingPolicy, Book, CallContext,
+        CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount, Delivery, DeliveryPage, EarlyPaymentDiscount, EntryKind,
+        Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice, InvoiceLine, InvoicePage, InvoicedLine, ItemKind, LedgerEntry,
+        LedgerPage, Money, Note, NotePage, Payment, PaymentTerms, Portion, Posting, Promise, Reminder, ReminderStep, SmallDifferenceTreatment,
+        StatementHeader, TermBasis, Tolerance,
     };
 }
-
-
 
 /// The version of the WIT package this host embeds and calls.
 pub const WIT_VERSION: &str = wit_version!();

@@ -194,15 +194,15 @@ impl<R: BufRead> Lines<R> {
 fn read_call(number: u64, line: Line, max: usize) -> Option<Result<Call, Reply>> {
     let bytes = match line {
         Line::TooLong(n) => {
-            return Some(Err(Reply::HostError(format!(
-                "line {number}: {n} bytes, over the {max}-byte limit (--max-line-bytes); not read"
-            ))));
+            return Some(Err(Reply::HostError(format!("line {number}: {n} bytes, over the {max}-byte limit (--max-line-bytes); not read"))));
         }
         Line::Bytes(b) => b,
     };
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
-        Err(e) => return Some(Err(Reply::HostError(format!("line {number}: not valid UTF-8 (at byte {})", e.valid_up_to())))),
+        Err(e) => {
+            return Some(Err(Reply::HostError(format!("line {number}: not valid UTF-8 (at byte {})", e.valid_up_to()))));
+        }
     };
     if text.trim().is_empty() {
         return None;
@@ -248,11 +248,34 @@ fn write_reply(output: &mut impl Write, answer: &Reply) -> Result<()> {
 /// Every line gets an answer (see the module's docs), lines of more than
 /// `max_line_bytes` included.
 pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write, max_line_bytes: usize) -> Result<()> {
+    serve_mailing(ledger, input, &mut output, max_line_bytes, None)
+}
+
+/// `serve`, also sending (through `outbox`) each captured invoice and each
+/// day-close's reminders and monthly statement, after the call committed
+/// and before its answer is written. A message that cannot be written is
+/// reported on standard error and the answer still goes out: the call is
+/// committed, and its documents can be sent again from the store.
+pub fn serve_mailing(
+    ledger: &mut Ledger,
+    input: impl BufRead,
+    mut output: impl Write,
+    max_line_bytes: usize,
+    outbox: Option<&crate::deliver::Outbox>,
+) -> Result<()> {
     let mut lines = Lines { input, max: max_line_bytes, number: 0 };
     while let Some((number, line)) = lines.next()? {
         let answer = match read_call(number, line, max_line_bytes) {
             None => continue,
-            Some(Ok(call)) => execute(ledger, &call),
+            Some(Ok(call)) => {
+                let answer = execute(ledger, &call);
+                if let (Some(outbox), Reply::Ok(value)) = (outbox, &answer)
+                    && let Err(e) = send(ledger, outbox, &call, value)
+                {
+                    eprintln!("line {number}: the call committed but its mail was not written: {e:#}");
+                }
+                answer
+            }
             Some(Err(refused)) => refused,
         };
         write_reply(&mut output, &answer)?;
@@ -261,6 +284,22 @@ pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write, m
             // after would last.
             ledger.backend().check()?;
         }
+    }
+    Ok(())
+}
+
+/// Sends what a committed call produced for the customer.
+fn send(ledger: &mut Ledger, outbox: &crate::deliver::Outbox, call: &Call, answer: &serde_json::Value) -> Result<()> {
+    match call {
+        Call::Capture { merchant, .. } => {
+            let receipt: CaptureReceipt = serde_json::from_value(answer.clone())?;
+            outbox.capture(ledger, &MerchantId::new(merchant.clone())?, &receipt)?;
+        }
+        Call::DayClose { merchant, .. } => {
+            let report: DayCloseReport = serde_json::from_value(answer.clone())?;
+            outbox.day_close(ledger, &MerchantId::new(merchant.clone())?, &report)?;
+        }
+        _ => {}
     }
     Ok(())
 }

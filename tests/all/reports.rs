@@ -204,6 +204,71 @@ fn a_statement_shows_what_is_due_and_ages_it() {
 }
 
 #[test]
+fn a_statement_page_carries_the_statements_figures() {
+    use credit_host::directory::{Directory, Party};
+    let mut h = H::memory();
+    h.now_ms = at("2026-03-02");
+    open_with(&mut h, "acme", "GBP", "10000.00", net30(), policy(None));
+    let a = ship(&mut h, "acme", "SO-1", "1234.50"); // due 2026-04-01
+    h.now_ms = at("2026-03-20");
+    let b = ship(&mut h, "acme", "SO-2", "250.00");
+    h.now_ms = at("2026-04-10");
+    h.pay_with(&RecordPaymentRequest {
+        account_id: "acme".into(),
+        amount: gbp("400.00"),
+        received_on: "2026-04-10".into(),
+        method: "cheque".into(),
+        reference: "<b>R&D</b>".into(),
+        allocations: vec![],
+    })
+    .unwrap();
+    let s = statement(&mut h, "acme", "2026-03-01", "2026-04-10");
+    let names = Directory::default()
+        .with_merchant(h.m.as_str(), Party { name: "Northwind Office Supplies Ltd".into(), address: vec!["1 Dock Road".into()], email: None })
+        .with_customer(h.m.as_str(), &s.customer_id, Party { name: "Acme Dental Ltd".into(), address: vec!["12 Harley Mews".into()], email: None });
+    let html = credit_host::render::statement_html(&names.merchant(h.m.as_str()), &names.customer(h.m.as_str(), &s.customer_id), &s).unwrap();
+
+    let figure = |label: &str, value: &str| format!("<div class=\"label\">{label}</div><div class=\"value\">{value}</div>");
+    for (label, value) in [
+        ("Opening balance", "0.00"),
+        ("Charges", "1,484.50"),
+        ("Payments and credits", "400.00"),
+        ("Closing balance", "1,084.50"),
+        ("Amount due now", "834.50"),
+        ("Due later", "250.00"),
+        ("Credit limit", "10,000.00"),
+    ] {
+        assert!(html.contains(&figure(label, value)), "the page should show {label} {value}:\n{html}");
+    }
+    // The figures are the statement's, not recomputed: opening + movements = closing.
+    assert_eq!((s.opening_balance.as_str(), s.total_debits.as_str(), s.total_credits.as_str(), s.closing_balance.as_str()), ("0.00", "1484.50", "400.00", "1084.50"));
+    for text in ["Northwind Office Supplies Ltd", "1 Dock Road", "Acme Dental Ltd", "12 Harley Mews", "2026-03-01 to 2026-04-10", "Account acme"] {
+        assert!(html.contains(text), "the page should name {text:?}");
+    }
+    // Every movement, with its running balance, in order.
+    let mut at_ = 0;
+    for l in &s.lines {
+        let balance = credit_host::render::grouped(&l.balance);
+        let row = html[at_..].find(&format!("<td class=\"num\">{balance}</td></tr>")).unwrap_or_else(|| panic!("line {} (balance {balance}) missing or out of order", l.entry_seq));
+        at_ += row + 1;
+    }
+    assert_eq!(s.lines.len(), 3, "two invoices and a payment");
+    // The open items with what is outstanding and how late.
+    for (id, outstanding, days) in [(a.invoice_id.as_str(), "834.50", 9), (b.invoice_id.as_str(), "250.00", 0)] {
+        assert!(html.contains(&format!("<td class=\"num\">{outstanding}</td><td class=\"num\">{days}</td></tr>")), "{id}: {outstanding}, {days} days");
+        assert!(html.contains(&format!("<td>{id}")), "{id} listed");
+    }
+    // What the customer typed is text, never markup.
+    assert!(!html.contains("<b>R&D</b>"), "a payment reference must be escaped");
+    assert!(html.contains("&lt;b&gt;R&amp;D&lt;/b&gt;") || html.contains("&#60;b&#62;R&#38;D&#60;/b&#62;"), "{html}");
+    // One self-contained page: no script, no outside stylesheet or image.
+    for outside in ["<script", "<link", "src=", "@import", "url("] {
+        assert!(!html.contains(outside), "the page must not load {outside}");
+    }
+    assert!(html.contains("@page { size: A4"), "printed on A4");
+}
+
+#[test]
 fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
     // One invoice per edge day: due dates chosen so that on 2026-06-30
     // they are 0, 1, 30, 31, 60, 61, 90 and 91 days past due.
@@ -366,7 +431,25 @@ fn the_debtor_list_filters_sorts_and_pages() {
     assert_eq!(ids(&p)[..3], ["a", "b", "d"], "oldest unpaid due date first; nothing unpaid last");
     let mut q = debtor_query(DebtorSort::Utilisation);
     q.utilisation_min_percent = Some("90".into());
-    assert_eq!(ids(&page(&mut h, &q)), ["d", "a"]);
+    let p = page(&mut h, &q);
+    assert_eq!(ids(&p), ["d", "a"]);
+    // Sorted by what is filtered, the list ends at the first account below
+    // the bound: three read, not six, and no page after.
+    assert_eq!((p.examined, p.next_after.as_deref()), (3, None));
+    // Days overdue and (within one currency) balance end the same way.
+    let mut q = debtor_query(DebtorSort::DaysOverdue);
+    q.days_overdue_min = Some(1);
+    let p = page(&mut h, &q);
+    assert_eq!((ids(&p), p.examined, p.next_after.as_deref()), (vec!["a"], 2, None));
+    let mut q = debtor_query(DebtorSort::Balance);
+    q.currency = Some("GBP".into());
+    q.balance_min = Some("1000".into());
+    let p = page(&mut h, &q);
+    assert_eq!((ids(&p), p.examined, p.next_after.as_deref()), (vec!["d"], 2, None));
+    // Across currencies the amount order starts again in each: no early end.
+    q.currency = None;
+    let p = page(&mut h, &q);
+    assert_eq!((ids(&p), p.examined), (vec!["d"], 6));
     let mut q = debtor_query(DebtorSort::StoredBalance);
     q.has_stored_balance = Some(true);
     assert_eq!(ids(&page(&mut h, &q)), ["c"]);

@@ -4,11 +4,31 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow, bail};
-use chrono::{DateTime, TimeZone, Utc};
 use super::tables;
 use crate::api::*;
-use crate::{Component, Ledger, MerchantId, audit, mail};
+use crate::deliver::Outbox;
+use crate::directory::{Directory, Party};
+use crate::{Component, Ledger, MerchantId, audit};
+use anyhow::{Result, anyhow, bail};
+use chrono::{DateTime, TimeZone, Utc};
+
+/// Who Northwind and its customers are, as printed on their documents.
+fn names() -> Directory {
+    let party = |name: &str, address: &[&str], email: &str| Party {
+        name: name.into(),
+        address: address.iter().map(|a| (*a).to_owned()).collect(),
+        email: Some(email.into()),
+    };
+    let m = "northwind-office";
+    Directory::default()
+        .with_merchant(
+            m,
+            party("Northwind Office Supplies Ltd", &["Unit 4, Dockside Trading Estate", "Leeds LS10 1AB"], "accounts@northwind.example"),
+        )
+        .with_customer(m, "acme-dental-ltd", party("Acme Dental Ltd", &["12 Harley Mews", "London W1G 9PL"], "payables@acme-dental.example"))
+        .with_customer(m, "birch-and-co", party("Birch & Co Architects", &["3 Mill Lane", "York YO1 7HB"], "office@birch.example"))
+        .with_customer(m, "cobalt-print-ltd", party("Cobalt Print Ltd", &["Arch 9, Canal Street", "Manchester M1 3HE"], "finance@cobalt.example"))
+}
 
 /// The story's clock: set, never read from the machine.
 struct Story {
@@ -16,6 +36,8 @@ struct Story {
     merchant: MerchantId,
     now: DateTime<Utc>,
     step: u32,
+    /// Where the customers' mail goes (invoices, reminders, statements).
+    outbox: Outbox,
 }
 
 fn gbp(amount: &str) -> Money {
@@ -93,9 +115,9 @@ impl Story {
         }
     }
 
-    fn capture(&mut self, hold: &str, amount: &str, lines: Vec<InvoiceLine>, note: &str) -> Result<Invoice> {
+    fn capture(&mut self, hold: &str, amount: &str, lines: Vec<InvoiceLine>, note: &str, delivery: Option<DeliveryDetails>) -> Result<Invoice> {
         let ctx = self.ctx("capture");
-        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None, delivery: None };
+        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None, delivery: delivery.clone() };
         let r = answer(self.ledger.capture(&self.merchant, &ctx, &req))?;
         let i = &r.invoice;
         self.say(format!(
@@ -108,7 +130,24 @@ impl Story {
             Some(until) => format!(", or £{} off if paid by {until}", tables::money(&i.discount_amount)),
             None => String::new(),
         };
-        self.say(format!("    invoice {} for £{} (tax £{}) due {}{discount}", i.invoice_id, tables::money(&i.total), tables::money(&i.tax_total), i.due_date));
+        self.say(format!(
+            "    invoice {} for £{} (tax £{}) due {}{discount}",
+            i.invoice_id,
+            tables::money(&i.total),
+            tables::money(&i.tax_total),
+            i.due_date
+        ));
+        if let Some(d) = &delivery {
+            self.say(format!(
+                "    delivered by {} ({}): costs Northwind £{}, charged £{}",
+                d.carrier,
+                d.tracking_reference,
+                tables::money(&d.cost),
+                tables::money(&d.charged)
+            ));
+        }
+        let path = self.outbox.capture(&mut self.ledger, &self.merchant, &r)?;
+        self.say(format!("    sent as {}", path.display()));
         Ok(r.invoice)
     }
 
@@ -145,7 +184,7 @@ impl Story {
         Ok(r)
     }
 
-    fn close_day(&mut self, accounts: &[&str], mail_dir: &Path) -> Result<()> {
+    fn close_day(&mut self, accounts: &[&str]) -> Result<()> {
         let date = self.now.format("%Y-%m-%d").to_string();
         for account in accounts {
             let ctx = self.ctx("day-close");
@@ -156,9 +195,19 @@ impl Story {
             for f in &r.interest {
                 self.say(format!("{account:<17} interest £{} on {} ({})", f.amount, f.invoice_id, f.item_id));
             }
-            for m in &r.reminders {
-                let path = mail::write_reminder(mail_dir, &self.merchant, m)?;
+            let sent = self.outbox.day_close(&mut self.ledger, &self.merchant, &r)?;
+            for (m, path) in r.reminders.iter().zip(&sent) {
                 self.say(format!("{account:<17} reminder: {}  -> {}", m.subject, path.display()));
+            }
+            if let (Some(st), Some(path)) = (&r.statement, sent.last().filter(|_| r.statement.is_some())) {
+                self.say(format!(
+                    "{account:<17} monthly statement {} to {}: closing £{}, due now £{}  -> {}",
+                    st.period_from,
+                    st.period_to,
+                    tables::money(&st.closing_balance),
+                    tables::money(&st.amount_due),
+                    path.display()
+                ));
             }
             if r.put_on_hold {
                 self.say(format!("{account:<17} PUT ON HOLD: an invoice is more than 30 days overdue"));
@@ -169,7 +218,6 @@ impl Story {
         }
         Ok(())
     }
-
 }
 
 /// Runs the story on a fresh database at `db` and prints the outcome.
@@ -189,6 +237,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         merchant: MerchantId::new("northwind-office")?,
         now: DateTime::UNIX_EPOCH,
         step: 0,
+        outbox: Outbox { dir: mail_dir.clone(), names: names() },
     };
     println!("Northwind Office Supplies sells on account to three trade customers (database: {}).\n", db.display());
 
@@ -201,14 +250,11 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         grace_days: 7,
         late_fee: Some("15.00".into()),
         interest: Some(InterestRule { annual_rate_percent: "8".into(), day_count: DayCount::Actual365Fixed }),
-        reminders: [(-3, 1), (0, 1), (7, 2), (14, 3), (30, 4)]
-            .into_iter()
-            .map(|(offset_days, level)| ReminderStep { offset_days, level })
-            .collect(),
+        reminders: [(-3, 1), (0, 1), (7, 2), (14, 3), (30, 4)].into_iter().map(|(offset_days, level)| ReminderStep { offset_days, level }).collect(),
         hold_after_days_overdue: Some(30),
         small_difference_max: "0.05".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
-        statement_day: None,
+        statement_day: Some(31),
     };
     s.at(3, 2, 9, 0);
     let two_ten_net_30 = PaymentTerms {
@@ -237,8 +283,10 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         "1100.00",
         vec![line("A4 copier paper, box of 5 reams", "40", "18.75", "150.00"), line("Heavy-duty stapler", "10", "16.6667", "33.33")],
         " (toner cartridges out of stock)",
+        Some(DeliveryDetails { carrier: "DPD".into(), tracking_reference: "15501234567".into(), cost: "14.20".into(), charged: "0.00".into() }),
     )?;
-    s.capture(&birch_hold, "2150.00", vec![], "")?;
+    let pallet = DeliveryDetails { carrier: "Palletways".into(), tracking_reference: "PW-88231".into(), cost: "68.00".into(), charged: "45.00".into() };
+    s.capture(&birch_hold, "2150.00", vec![], "", Some(pallet))?;
 
     s.at(3, 4, 16, 0);
     let cobalt_hold = s.authorize("cobalt-print", "SO-1004", "650.00")?.ok_or_else(|| anyhow!("SO-1004 should fit"))?;
@@ -298,16 +346,16 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     s.at(3, 16, 9, 30);
     let cobalt_hold = s.authorize("cobalt-print", "SO-1002", "1350.00")?.ok_or_else(|| anyhow!("SO-1002 fits the new limit"))?;
     s.at(3, 17, 8, 0);
-    s.capture(&cobalt_hold, "1350.00", vec![], "")?;
-    s.capture(&acme_hold, &rest, vec![], "")?;
+    s.capture(&cobalt_hold, "1350.00", vec![], "", None)?;
+    s.capture(&acme_hold, &rest, vec![], "", None)?;
     s.at(3, 20, 9, 0);
     s.pay("acme-dental", "328.30", "bank-transfer", "ACME SO-1005")?;
 
-    println!("\nFinance runs the day-close on each account (reminders are written as e-mail files):");
+    println!("\nFinance runs the day-close on each account (reminders and month-end statements are written as e-mail files):");
     let all = ["acme-dental", "birch-architects", "cobalt-print"];
-    for (month, day) in [(3, 29), (4, 1), (4, 9), (4, 15), (5, 2)] {
+    for (month, day) in [(3, 29), (3, 31), (4, 1), (4, 9), (4, 15), (4, 30), (5, 2)] {
         s.at(month, day, 18, 0);
-        s.close_day(&all, &mail_dir)?;
+        s.close_day(&all)?;
     }
 
     s.at(5, 3, 10, 0);
@@ -335,8 +383,26 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     let entries = answer(s.ledger.ledger_all(&s.merchant, "acme-dental"))?;
     println!("{}", tables::entries(&entries));
 
+    println!("\nStatement of acme-dental, March and April:");
+    let st = answer(s.ledger.statement_all(&s.merchant, "acme-dental", "2026-03-01", "2026-04-30"))?;
+    println!("{}", tables::statement(&st));
+    println!("Amount due now £{}; due later £{}.", tables::money(&st.amount_due), tables::money(&st.not_yet_due));
+
+    let today = s.now.format("%Y-%m-%d").to_string();
+    let aging = answer(s.ledger.aging(
+        &s.merchant,
+        &AgingRequest { as_of: today.clone(), basis: AgingBasis::DueDate, edges: vec![], currency: None, after: None, limit: 100 },
+    ))?;
+    println!("\nAged receivables on {today}:");
+    println!("{}", tables::aging(&aging, &aging.rows, &aging.totals));
+
     let suggestion = answer(s.ledger.suggest_credit_limit(&s.merchant, "acme-dental", &s.now.format("%Y-%m-%d").to_string()))?;
-    println!("\nSuggested credit limit for acme-dental: £{} (now £{}). {}", tables::money(&suggestion.suggested_limit), tables::money(&suggestion.current_limit), suggestion.explanation);
+    println!(
+        "\nSuggested credit limit for acme-dental: £{} (now £{}). {}",
+        tables::money(&suggestion.suggested_limit),
+        tables::money(&suggestion.current_limit),
+        suggestion.explanation
+    );
 
     let report = audit::audit(s.ledger.backend())?;
     println!(
@@ -350,6 +416,6 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     if !report.is_clean() {
         bail!("the audit found discrepancies: {:?}", report.discrepancies);
     }
-    println!("Data kept in {}; reminders in {}.", db.display(), mail_dir.display());
+    println!("Data kept in {}; invoices, reminders and statements in {}.", db.display(), mail_dir.display());
     Ok(())
 }

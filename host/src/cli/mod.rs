@@ -3,8 +3,10 @@
 
 mod backup;
 mod bench;
+mod close_day;
 mod demo;
 mod inspect;
+mod reports;
 mod serve;
 mod tables;
 mod verify;
@@ -69,6 +71,22 @@ enum Command {
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
     Serve(serve::Args),
+    /// Runs the day's close for every account (in as many calls as each
+    /// takes) and prints what it did; exit status 1 names the accounts it
+    /// could not close.
+    CloseDay(close_day::Args),
+    /// A statement of account for a period (table, --json or --html).
+    Statement(reports::StatementArgs),
+    /// Aged receivables across a merchant's accounts.
+    Aging(reports::AgingArgs),
+    /// The debtor list: accounts filtered and sorted.
+    Debtors(reports::DebtorsArgs),
+    /// Early warnings: accounts whose payment behaviour is getting worse.
+    Warnings(reports::WarningsArgs),
+    /// An account's notes (and adds one with --add).
+    Notes(reports::NotesArgs),
+    /// An account's deliveries.
+    Deliveries(reports::DeliveriesArgs),
 }
 
 /// Parses the command line and runs the command. Exit status: 0 on
@@ -102,6 +120,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Accounts(args) => inspect::accounts(&component()?, args),
         Command::Ledger(args) => inspect::ledger(&component()?, args),
         Command::Verify(args) => verify::run(args),
+        Command::CloseDay(args) => close_day::run(&component()?, args),
+        Command::Statement(args) => reports::statement(&component()?, args),
+        Command::Aging(args) => reports::aging(&component()?, args),
+        Command::Debtors(args) => reports::debtors(&component()?, args),
+        Command::Warnings(args) => reports::warnings(&component()?, args),
+        Command::Notes(args) => reports::notes(&component()?, args),
+        Command::Deliveries(args) => reports::deliveries(&component()?, args),
         Command::Backup(args) => backup::run(args),
     }
+}
+
+/// Where the customers' mail goes and who it names (`serve`, `close-day`).
+#[derive(clap::Args)]
+struct MailArgs {
+    /// Write what the customer is sent (invoices; reminders and monthly
+    /// statements) as e-mail files, with their HTML, under this folder.
+    #[arg(long)]
+    mail_dir: Option<PathBuf>,
+    /// The names and addresses printed on documents and used for mail (a
+    /// JSON file; see `credit_host::directory`). Ids are shown without it.
+    #[arg(long)]
+    names: Option<PathBuf>,
+}
+
+impl MailArgs {
+    fn outbox(&self) -> Result<Option<crate::deliver::Outbox>> {
+        let Some(dir) = &self.mail_dir else {
+            return Ok(None);
+        };
+        Ok(Some(crate::deliver::Outbox { dir: dir.clone(), names: names(self.names.as_deref())? }))
+    }
+}
+
+/// The names file, or an empty directory (ids shown) without one.
+fn names(path: Option<&std::path::Path>) -> Result<crate::directory::Directory> {
+    path.map_or_else(|| Ok(Default::default()), crate::directory::Directory::load)
 }

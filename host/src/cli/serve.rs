@@ -22,6 +22,11 @@ pub struct Args {
     /// answered with a host error.
     #[arg(long, default_value_t = serve::LINE_BYTES_MAX_DEFAULT)]
     max_line_bytes: usize,
+    /// Mail for each captured invoice and each day-close's reminders and
+    /// monthly statement (not with --group-commit, whose answers are made
+    /// on another thread).
+    #[command(flatten)]
+    mail: super::MailArgs,
 }
 
 /// Serves until standard input ends. On that clean end the database is
@@ -29,6 +34,8 @@ pub struct Args {
 /// acknowledged call. A database file deleted or replaced while serving
 /// stops the server with an error (exit status 2).
 pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
+    let outbox = args.mail.outbox()?;
+    anyhow::ensure!(outbox.is_none() || args.group_commit.is_none(), "--mail-dir cannot be used with --group-commit");
     let stdout = std::io::stdout().lock();
     match args.group_commit {
         Some(max) => {
@@ -40,7 +47,7 @@ pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
         }
         None => {
             let mut ledger = Ledger::open_sqlite(component, &args.db)?;
-            serve::serve(&mut ledger, std::io::stdin().lock(), stdout, args.max_line_bytes)?;
+            serve::serve_mailing(&mut ledger, std::io::stdin().lock(), stdout, args.max_line_bytes, outbox.as_ref())?;
             ledger.backend().close()?;
         }
     }

@@ -1,0 +1,206 @@
+//! Documents people read: statements and invoices as self-contained HTML
+//! pages (one stylesheet, inlined; A4 when printed), from templates askama
+//! checks when the host is compiled (`host/templates/`). The figures come
+//! from the component's answers as they are; this module only lays them
+//! out.
+
+use askama::Template;
+
+use crate::api::{AccountStatement, EntryKind, Invoice, ItemKind, TermBasis};
+use crate::directory::Party;
+
+/// `1234567.50` as `1,234,567.50`; signs and decimals kept.
+pub fn grouped(amount: &str) -> String {
+    let (sign, digits) = amount.strip_prefix('-').map_or(("", amount), |d| ("-", d));
+    let (int, frac) = digits.split_once('.').map_or((digits, None), |(i, f)| (i, Some(f)));
+    let mut out = String::with_capacity(amount.len() + int.len() / 3);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+/// A zero shown as an empty cell (charges and credits columns).
+fn blank_zero(amount: &str) -> String {
+    if amount.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { String::new() } else { grouped(amount) }
+}
+
+struct LineRow {
+    date: String,
+    description: String,
+    reference: String,
+    debit: String,
+    credit: String,
+    balance: String,
+}
+
+struct ItemRow {
+    id: String,
+    kind: String,
+    date: String,
+    due: String,
+    total: String,
+    outstanding: String,
+    days: u32,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "statement.html")]
+struct StatementPage<'a> {
+    merchant: &'a Party,
+    customer: &'a Party,
+    s: &'a AccountStatement,
+    period: String,
+    opening: String,
+    debits: String,
+    credits: String,
+    closing: String,
+    due: String,
+    later: String,
+    limit: String,
+    available: String,
+    stored: String,
+    lines: Vec<LineRow>,
+    more_lines: bool,
+    more_lines_after: u64,
+    items: Vec<ItemRow>,
+    more_items: u64,
+    aging: Vec<(String, String)>,
+    aging_total: String,
+}
+
+fn item_kind(k: ItemKind) -> &'static str {
+    match k {
+        ItemKind::Invoice => "",
+        ItemKind::LateFee => "late fee",
+        ItemKind::Interest => "interest",
+        ItemKind::Adjustment => "adjustment",
+    }
+}
+
+/// A statement as one HTML page, from `merchant` to `customer`.
+pub fn statement_html(merchant: &Party, customer: &Party, s: &AccountStatement) -> anyhow::Result<String> {
+    let page = StatementPage {
+        merchant,
+        customer,
+        s,
+        period: format!("{} to {}", s.period_from, s.period_to),
+        opening: grouped(&s.opening_balance),
+        debits: grouped(&s.total_debits),
+        credits: grouped(&s.total_credits),
+        closing: grouped(&s.closing_balance),
+        due: grouped(&s.amount_due),
+        later: grouped(&s.not_yet_due),
+        limit: grouped(&s.credit_limit),
+        available: grouped(&s.available_credit),
+        stored: grouped(&s.stored_balance),
+        lines: s
+            .lines
+            .iter()
+            .map(|l| LineRow {
+                date: l.date.clone(),
+                description: l.description.clone(),
+                reference: if l.kind == EntryKind::PaymentRecorded { String::new() } else { l.reference.clone().unwrap_or_default() },
+                debit: blank_zero(&l.debit),
+                credit: blank_zero(&l.credit),
+                balance: grouped(&l.balance),
+            })
+            .collect(),
+        more_lines: s.next_after_seq.is_some(),
+        more_lines_after: s.next_after_seq.unwrap_or(0),
+        items: s
+            .open_items
+            .iter()
+            .map(|i| ItemRow {
+                id: i.invoice_id.clone(),
+                kind: item_kind(i.kind).to_owned(),
+                date: i.date.clone(),
+                due: i.due_date.clone(),
+                total: grouped(&i.total),
+                outstanding: grouped(&i.outstanding),
+                days: i.days_overdue,
+                overdue: i.days_overdue > 0,
+            })
+            .collect(),
+        more_items: s.open_item_count.saturating_sub(s.open_items.len() as u64),
+        aging: s.bucket_labels.iter().cloned().zip(s.aging.buckets.iter().map(|b| grouped(b))).collect(),
+        aging_total: grouped(&s.aging.total),
+    };
+    Ok(page.render()?)
+}
+
+#[derive(Template)]
+#[template(path = "invoice.html")]
+struct InvoicePage<'a> {
+    merchant: &'a Party,
+    customer: &'a Party,
+    i: &'a Invoice,
+    title: &'static str,
+    currency: &'a str,
+    terms: String,
+    total: String,
+    net: String,
+    tax: String,
+    outstanding: String,
+    discount: String,
+    lines: Vec<(String, String, String, String, String, String)>,
+    schedule: Vec<(String, String)>,
+}
+
+/// An invoice (or a fee, interest or adjustment note) as one HTML page.
+pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invoice) -> anyhow::Result<String> {
+    let basis = match i.terms.basis {
+        TermBasis::InvoiceDate => "",
+        TermBasis::DeliveryDate => " from delivery",
+        TermBasis::EndOfMonth => " end of month",
+    };
+    let page = InvoicePage {
+        merchant,
+        customer,
+        i,
+        title: match i.kind {
+            ItemKind::Invoice => "Invoice",
+            _ => "Debit note",
+        },
+        currency,
+        terms: format!("Net {}{basis}", i.terms.net_days),
+        total: grouped(&i.total),
+        net: grouped(&i.net_total),
+        tax: grouped(&i.tax_total),
+        outstanding: grouped(&i.outstanding),
+        discount: match (&i.discount_until, &i.terms.discount) {
+            (Some(until), Some(d)) => {
+                format!("{}% off ({} {currency}) when paid by {until}.", d.percent, grouped(&i.discount_amount))
+            }
+            _ => String::new(),
+        },
+        lines: i
+            .lines
+            .iter()
+            .map(|l| (l.description.clone(), l.quantity.clone(), l.unit_price.clone(), grouped(&l.net), grouped(&l.tax), grouped(&l.total)))
+            .collect(),
+        schedule: i.schedule.iter().map(|p| (p.due_date.clone(), grouped(&p.amount))).collect(),
+    };
+    Ok(page.render()?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_are_grouped_by_thousands() {
+        assert_eq!(super::grouped("1234567.50"), "1,234,567.50");
+        assert_eq!(super::grouped("-1000"), "-1,000");
+        assert_eq!(super::grouped("999.99"), "999.99");
+        assert_eq!(super::blank_zero("0.00"), "");
+        assert_eq!(super::blank_zero("12.00"), "12.00");
+    }
+}
