@@ -26,6 +26,8 @@ struct Stats {
     median: Duration,
     p99: Duration,
     per_sec: f64,
+    /// Median fuel per call, through the component.
+    fuel: Option<u64>,
 }
 
 fn stats(name: impl Into<String>, mut samples: Vec<Duration>, wall: Duration) -> Stats {
@@ -37,7 +39,14 @@ fn stats(name: impl Into<String>, mut samples: Vec<Duration>, wall: Duration) ->
         median: samples[n / 2],
         p99: samples[(n * 99 / 100).min(n - 1)],
         per_sec: samples.len() as f64 / wall.as_secs_f64(),
+        fuel: None,
     }
+}
+
+/// `stats` with the median of the fuel each call used (none natively).
+fn stats_fuel(name: impl Into<String>, samples: Vec<Duration>, wall: Duration, mut fuel: Vec<u64>) -> Stats {
+    fuel.sort_unstable();
+    Stats { fuel: fuel.get(fuel.len() / 2).copied(), ..stats(name, samples, wall) }
 }
 
 fn time(n: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(Vec<Duration>, Duration)> {
@@ -134,6 +143,14 @@ enum Target<'a> {
 }
 
 impl Target<'_> {
+    /// The fuel of the last call, through the component.
+    fn fuel(&self) -> Option<u64> {
+        match self {
+            Target::Component(l, _) => Some(l.last_call_fuel()),
+            Target::Native(_) => None,
+        }
+    }
+
     fn open_all(&mut self, limit: &str) -> Result<()> {
         for i in 0..ACCOUNTS {
             let id = acct(i);
@@ -243,30 +260,50 @@ impl Target<'_> {
 fn suite(label: &str, mut t: Target<'_>, n: usize) -> Result<Vec<Stats>> {
     let mut out = Vec::new();
     t.open_all("1000000.00")?;
+    let mut fuel = Vec::with_capacity(n);
     // Approvals, spread over the accounts (holds per account stay < 64).
     let mut holds = Vec::with_capacity(n);
     let (s, w) = time(n, |i| {
         let h = t.authorize(format!("ap-{i}"), &acct(i), format!("O{i}"), "1.00")?.ok_or_else(|| anyhow!("declined"))?;
+        fuel.extend(t.fuel());
         holds.push(h);
         Ok(())
     })?;
-    out.push(stats(format!("authorize (approve) [{label}]"), s, w));
+    out.push(stats_fuel(format!("authorize (approve) [{label}]"), s, w, std::mem::take(&mut fuel)));
     let (s, w) = time(n, |i| {
-        t.authorize(format!("de-{i}"), &acct(i), format!("D{i}"), "9999999.00")?.map_or(Ok(()), |_| Err(anyhow!("approved")))
+        t.authorize(format!("de-{i}"), &acct(i), format!("D{i}"), "9999999.00")?.map_or(Ok(()), |_| Err(anyhow!("approved")))?;
+        fuel.extend(t.fuel());
+        Ok(())
     })?;
-    out.push(stats(format!("authorize (decline) [{label}]"), s, w));
-    let (s, w) = time(n / 2, |i| t.capture(format!("ca-{i}"), &holds[i], "1.00"))?;
-    out.push(stats(format!("capture [{label}]"), s, w));
+    out.push(stats_fuel(format!("authorize (decline) [{label}]"), s, w, std::mem::take(&mut fuel)));
+    let (s, w) = time(n / 2, |i| {
+        t.capture(format!("ca-{i}"), &holds[i], "1.00")?;
+        fuel.extend(t.fuel());
+        Ok(())
+    })?;
+    out.push(stats_fuel(format!("capture [{label}]"), s, w, std::mem::take(&mut fuel)));
     for (i, h) in holds.iter().enumerate().skip(n / 2) {
         t.void(format!("vo-{i}"), h)?;
     }
-    let (s, w) = time(n, |i| t.pay(format!("pa-{i}"), &acct(i), "2.00"))?;
-    out.push(stats(format!("record-payment [{label}]"), s, w));
-    let (s, w) = time(n, |i| t.apply_balance(format!("ab-{i}"), &acct(i), format!("B{i}")))?;
-    out.push(stats(format!("apply-balance [{label}]"), s, w));
+    let (s, w) = time(n, |i| {
+        t.pay(format!("pa-{i}"), &acct(i), "2.00")?;
+        fuel.extend(t.fuel());
+        Ok(())
+    })?;
+    out.push(stats_fuel(format!("record-payment [{label}]"), s, w, std::mem::take(&mut fuel)));
+    let (s, w) = time(n, |i| {
+        t.apply_balance(format!("ab-{i}"), &acct(i), format!("B{i}"))?;
+        fuel.extend(t.fuel());
+        Ok(())
+    })?;
+    out.push(stats_fuel(format!("apply-balance [{label}]"), s, w, std::mem::take(&mut fuel)));
     let days = (n / ACCOUNTS).max(1);
-    let (s, w) = time(ACCOUNTS * days, |i| t.day_close(format!("dc-{i}"), &acct(i), (i / ACCOUNTS) as u32))?;
-    out.push(stats(format!("day-close [{label}]"), s, w));
+    let (s, w) = time(ACCOUNTS * days, |i| {
+        t.day_close(format!("dc-{i}"), &acct(i), (i / ACCOUNTS) as u32)?;
+        fuel.extend(t.fuel());
+        Ok(())
+    })?;
+    out.push(stats_fuel(format!("day-close [{label}]"), s, w, std::mem::take(&mut fuel)));
     Ok(out)
 }
 
@@ -292,6 +329,8 @@ pub enum Table {
     History,
     /// Accounts with 10, 1,000 and 100,000 open items.
     Items,
+    /// Aging and the debtor list over 1,000, 10,000 and 100,000 accounts.
+    Reports,
 }
 
 /// Runs the measurements (all of them when `only` is empty); `n` calls per
@@ -315,6 +354,127 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) 
     }
     if wanted(Table::Items) {
         items_table(component, &merchant, n)?;
+    }
+    if wanted(Table::Reports) {
+        reports_table(component, &merchant, n)?;
+    }
+    Ok(())
+}
+
+/// Table 7, reports over many accounts: an aging page and a debtor page
+/// read each account's summary and the debtor index, never its entries,
+/// so a page costs the same at 1,000 and 100,000 accounts; the whole
+/// aging report grows with the accounts, not with their histories.
+fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
+    let at = |date: &str| -> i64 {
+        let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("a date");
+        d.and_hms_opt(9, 0, 0).expect("09:00").and_utc().timestamp_millis()
+    };
+    let c = |key: String, date: &str| CallContext { idempotency_key: key, now_ms: at(date) };
+    println!("\n### Reports over many accounts (component, memory store)\n");
+    println!("Each account: one invoice of £10-£970 on 2 March (due 1 April); every third has paid half, every seventh overpaid £25 (store credit). Pages as of 15 May.\n");
+    println!("| accounts | setup s | aging page (100 rows) median µs | fuel | whole aging report: calls | ms | debtor page (50, by balance) median µs | fuel | the same page from the middle µs | sparse filter (utilisation ≥ 99%): rows | accounts read | µs | authorize (approve) fuel |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for size in [1_000usize, 10_000, 100_000] {
+        let mut l = Ledger::open_in_memory(component);
+        let setup = Instant::now();
+        for i in 0..size {
+            let id = format!("r{i:06}");
+            let limit = format!("{}.00", 1_000 + (i % 50) * 100);
+            ok(l.open_account(merchant, &c(format!("o{i}"), "2026-03-01"), &open_request(&id, &limit)))?;
+            let amount = format!("{}.00", (i % 97 + 1) * 10);
+            let req = AuthorizeRequest { account_id: id.clone(), order_id: format!("S{i}"), amount: gbp(&amount), hold_ttl_s: None };
+            let Authorization::Approved(a) = ok(l.authorize(merchant, &c(format!("a{i}"), "2026-03-02"), &req))? else {
+                return Err(anyhow!("declined"));
+            };
+            let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
+            ok(l.capture(merchant, &c(format!("c{i}"), "2026-03-02"), &cap))?;
+            let paid = if i % 7 == 0 {
+                Some(format!("{}.00", (i % 97 + 1) * 10 + 25))
+            } else if i % 3 == 0 {
+                Some(format!("{}.00", (i % 97 + 1) * 5))
+            } else {
+                None
+            };
+            if let Some(p) = paid {
+                let req = RecordPaymentRequest { account_id: id, amount: gbp(&p), received_on: "2026-03-20".into(), ..payment_request() };
+                ok(l.record_payment(merchant, &c(format!("p{i}"), "2026-03-20"), &req))?;
+            }
+        }
+        let setup = setup.elapsed();
+        let calls = n.clamp(1, 200);
+        let aging_req = |after: Option<String>| AgingRequest {
+            as_of: "2026-05-15".into(),
+            basis: AgingBasis::DueDate,
+            edges: vec![],
+            currency: None,
+            after,
+            limit: 100,
+        };
+        let mut fuel = 0;
+        let (s, w) = time(calls, |_| {
+            ok(l.aging(merchant, &aging_req(None)))?;
+            fuel = l.last_call_fuel();
+            Ok(())
+        })?;
+        let (aging_page, aging_fuel) = (stats("aging", s, w), fuel);
+        let start = Instant::now();
+        let (mut pages, mut after) = (0u64, None);
+        loop {
+            pages += 1;
+            let page = ok(l.aging(merchant, &aging_req(after)))?;
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        let whole = start.elapsed();
+        let query = |sort, after: Option<String>, utilisation: Option<&str>| DebtorQuery {
+            as_of: "2026-05-15".into(),
+            currency: None,
+            status: None,
+            balance_min: None,
+            balance_max: None,
+            overdue_min: None,
+            days_overdue_min: None,
+            utilisation_min_percent: utilisation.map(str::to_owned),
+            has_stored_balance: None,
+            sort,
+            after,
+            limit: 50,
+        };
+        let (s, w) = time(calls, |_| {
+            ok(l.debtors(merchant, &query(DebtorSort::Balance, None, None)))?;
+            fuel = l.last_call_fuel();
+            Ok(())
+        })?;
+        let (debtor_page, debtor_fuel) = (stats("debtors", s, w), fuel);
+        // A cursor half-way down the list.
+        let mut middle = None;
+        for _ in 0..size / 100 {
+            middle = ok(l.debtors(merchant, &query(DebtorSort::Balance, middle, None)))?.next_after;
+        }
+        let (s, w) = time(calls, |_| ok(l.debtors(merchant, &query(DebtorSort::Balance, middle.clone(), None))).map(drop))?;
+        let middle_page = stats("middle", s, w);
+        let (mut sparse_rows, mut sparse_read) = (0, 0);
+        let (s, w) = time(calls, |_| {
+            let p = ok(l.debtors(merchant, &query(DebtorSort::Utilisation, None, Some("99"))))?;
+            (sparse_rows, sparse_read) = (p.rows.len(), p.examined);
+            Ok(())
+        })?;
+        let sparse = stats("sparse", s, w);
+        let req = AuthorizeRequest { account_id: "r000001".into(), order_id: "X1".into(), amount: gbp("1.00"), hold_ttl_s: None };
+        ok(l.authorize(merchant, &c("x1".into(), "2026-05-15"), &req))?;
+        let authorize_fuel = l.last_call_fuel();
+        println!(
+            "| {size} | {:.1} | {} | {aging_fuel} | {pages} | {:.1} | {} | {debtor_fuel} | {} | {sparse_rows} | {sparse_read} | {} | {authorize_fuel} |",
+            setup.as_secs_f64(),
+            us(aging_page.median),
+            whole.as_secs_f64() * 1e3,
+            us(debtor_page.median),
+            us(middle_page.median),
+            us(sparse.median),
+        );
     }
     Ok(())
 }
@@ -408,15 +568,16 @@ fn calls_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     let mut engine = Engine::new(MemKv::default());
     let native = suite("native", Target::Native(&mut engine), n)?;
     println!("\n### Component vs native (memory store, warm instance, 1 thread)\n");
-    println!("| operation | component median µs | p99 µs | calls/s | native median µs | p99 µs | calls/s | ratio (median) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| operation | component median µs | p99 µs | calls/s | median fuel | native median µs | p99 µs | calls/s | ratio (median) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (c, nat) in through.iter().zip(&native) {
         let name = c.name.split(" [").next().unwrap_or(&c.name);
         println!(
-            "| {name} | {} | {} | {:.0} | {} | {} | {:.0} | {:.2}x |",
+            "| {name} | {} | {} | {:.0} | {} | {} | {} | {:.0} | {:.2}x |",
             us(c.median),
             us(c.p99),
             c.per_sec,
+            c.fuel.map_or_else(String::new, |f| f.to_string()),
             us(nat.median),
             us(nat.p99),
             nat.per_sec,
@@ -433,7 +594,14 @@ fn calls_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     let req = AuthorizeRequest { account_id: "f".into(), order_id: "F2".into(), amount: gbp("5000.00"), hold_ttl_s: None };
     ok(fuel_ledger.authorize(&merchant, &ctx("f-2".into()), &req))?;
     let fuel_decline = fuel_ledger.last_call_fuel();
-    println!("\nFuel: one approving `authorize` {fuel_approve}, one declining {fuel_decline}.");
+    // 1.00 of 1,000.00 leaves the utilisation at 0%; 100.00 more moves it
+    // to 10%, and the account to another row of that debtor order.
+    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F3".into(), amount: gbp("100.00"), hold_ttl_s: None };
+    ok(fuel_ledger.authorize(&merchant, &ctx("f-3".into()), &req))?;
+    let fuel_relisted = fuel_ledger.last_call_fuel();
+    println!(
+        "\nFuel: one approving `authorize` {fuel_approve}, one declining {fuel_decline}; one approving that moves the account's utilisation by a whole percent (re-listed in that debtor order) {fuel_relisted}."
+    );
     Ok(())
 }
 
