@@ -1,12 +1,15 @@
 //! Builds the guest crate into a WebAssembly component and tells the host
 //! where it is, so that plain `cargo build` / `cargo test` do everything.
 //!
-//! The guest is compiled for `wasm32-unknown-unknown` (a core module that
-//! imports nothing but the `store` interface) and wrapped into a component
-//! here with `wit-component`, from the WIT that wit-bindgen embedded in it.
-//! Built for `wasm32-wasip2` instead, Rust's std would make the component
-//! import about 15 WASI interfaces it never calls, which every instance
-//! then has to be linked against.
+//! The guest is compiled for `wasm32-wasip2`, whose linker
+//! (`wasm-component-ld`) writes the component itself: what this build embeds
+//! is byte for byte what `cargo build -p credit-guest --target wasm32-wasip2
+//! --profile guest` leaves in `target/wasm32-wasip2/guest/`. The guest is
+//! `no_std` + `alloc` (see guest/src/lib.rs): with std, the component would
+//! import about 15 WASI interfaces (stdio, environment, exit, clocks) that
+//! it never calls and every platform would have to provide. Without it the
+//! component imports the `store` interface and nothing else, which
+//! `tests/all/tenancy.rs` checks.
 //!
 //! The inner cargo gets its own target directory under `OUT_DIR`: sharing
 //! the outer one deadlocks on cargo's build-directory lock.
@@ -15,7 +18,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGET: &str = "wasm32-unknown-unknown";
+const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 
 fn main() {
@@ -30,11 +33,10 @@ fn main() {
     // A second build with deliberate faults, for the host's tests only.
     let faulty_dir = out_dir.join("guest-target-faulty");
     build_guest(&root, &faulty_dir, &["--release", "--features", "fault-injection"]);
-    let faulty = componentize(&faulty_dir.join(TARGET).join("release").join("credit_guest.wasm"), &out_dir.join("credit_guest_faulty.wasm"));
+    let faulty = copy(&faulty_dir.join(TARGET).join("release").join("credit_guest.wasm"), &out_dir.join("credit_guest_faulty.wasm"));
 
     let artifact_dir = target_dir.join(TARGET).join(PROFILE);
-    let wasm = artifact_dir.join("credit_guest.wasm");
-    componentize(&wasm, &out_dir.join("credit_guest.wasm"));
+    copy(&artifact_dir.join("credit_guest.wasm"), &out_dir.join("credit_guest.wasm"));
 
     // Rebuild when anything the guest was built from changes.
     let dep_info = artifact_dir.join("credit_guest.d");
@@ -55,14 +57,9 @@ fn main() {
     std::fs::write(out_dir.join("faulty_component.rs"), generated).unwrap();
 }
 
-/// Wraps the core module at `module` into a component at `out`; returns `out`.
-fn componentize(module: &Path, out: &Path) -> PathBuf {
-    let bytes = std::fs::read(module).unwrap_or_else(|e| panic!("the guest build did not produce {}: {e}", module.display()));
-    let component = wit_component::ComponentEncoder::default()
-        .module(&bytes)
-        .and_then(|e| e.validate(true).encode())
-        .unwrap_or_else(|e| panic!("making a component of {}: {e:#}", module.display()));
-    std::fs::write(out, component).unwrap();
+/// Copies the component the guest build left at `built` to `out`; returns `out`.
+fn copy(built: &Path, out: &Path) -> PathBuf {
+    std::fs::copy(built, out).unwrap_or_else(|e| panic!("the guest build did not produce {}: {e}", built.display()));
     out.to_path_buf()
 }
 

@@ -2,6 +2,9 @@
 //! logic lives here; every match is exhaustive so a new case in either the
 //! WIT or the domain fails to compile until it is mapped.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 wit_bindgen::generate!({
     path: "../wit",
     world: "credit-account",
@@ -32,6 +35,36 @@ static ALLOCATOR: talc::wasm::WasmArenaTalc = {
     // SAFETY: nothing but the allocator ever names ARENA.
     unsafe { talc::wasm::new_wasm_arena_allocator(&raw mut ARENA) }
 };
+
+/// The canonical ABI's allocation entry point, through which the host
+/// hands the component its arguments (strings, lists) and grows them. On
+/// `wasm32-wasip2` wit-bindgen leaves it to std, and this guest has none.
+/// A zero-sized request gets a dangling, aligned pointer; a request the
+/// arena cannot meet traps the call.
+///
+/// # Safety
+/// Called by the host per the canonical ABI: `align` is a power of two and
+/// `old_ptr`/`old_len` describe an allocation this function returned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cabi_realloc(old_ptr: *mut u8, old_len: usize, align: usize, new_len: usize) -> *mut u8 {
+    use alloc::alloc::Layout;
+    if new_len == 0 {
+        return align as *mut u8;
+    }
+    // SAFETY: the canonical ABI passes a power-of-two alignment and sizes
+    // that fit the 32-bit address space.
+    let ptr = unsafe {
+        if old_len == 0 {
+            alloc::alloc::alloc(Layout::from_size_align_unchecked(new_len, align))
+        } else {
+            alloc::alloc::realloc(old_ptr, Layout::from_size_align_unchecked(old_len, align), new_len)
+        }
+    };
+    if ptr.is_null() {
+        core::arch::wasm32::unreachable()
+    }
+    ptr
+}
 
 /// The `store` import as the engine's `Kv`.
 struct HostKv;
@@ -1005,7 +1038,7 @@ impl queries::Guest for Component {
                 on_time_percent: x.on_time_percent,
                 average_days_late: x.average_days_late,
                 highest_debt: x.highest_debt,
-                volume_12m: x.volume_12m,
+                volume12m: x.volume12m,
                 factor: x.factor,
                 explanation: x.explanation,
             })

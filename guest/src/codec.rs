@@ -4,6 +4,9 @@
 //! three bytes, and reading one is a varint, not a parse of text. The
 //! host's audit decodes the same records with the same types.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

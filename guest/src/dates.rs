@@ -1,6 +1,9 @@
 //! Calendar days: strict `YYYY-MM-DD` parsing, formatting and the day
 //! arithmetic of payment terms. Pure functions.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::error::{Error, Field};

@@ -1,6 +1,9 @@
 //! The engine's errors: one case per broken rule, mirrored one-to-one by the
 //! WIT `error` variant (`wit/types.wit`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// A request field, named as in the WIT contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {

@@ -2,6 +2,9 @@
 //! the host's tests of traps, endless loops and memory blow-ups. The shipped
 //! component has none of this (a test checks its bytes).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Fails as the order id asks: `FAULT-PANIC`, `FAULT-LOOP`, `FAULT-ALLOC`.
 pub fn on_order(order_id: &str) {
     match order_id {

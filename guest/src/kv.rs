@@ -2,7 +2,10 @@
 //! a `BTreeMap` in native tests. Both give the same contract: reads see the
 //! call's own writes; keys order by bytes.
 
-use std::collections::BTreeMap;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 /// Key-value storage for one merchant, within one unit of work.
 pub trait Kv {
@@ -37,7 +40,7 @@ impl Kv for MemKv {
     }
 
     fn scan(&self, prefix: &str, start_after: Option<&str>, limit: u32) -> Vec<(String, Vec<u8>)> {
-        use std::ops::Bound;
+        use core::ops::Bound;
         let lower = match start_after {
             Some(after) if after >= prefix => Bound::Excluded(after.to_owned()),
             _ => Bound::Included(prefix.to_owned()),

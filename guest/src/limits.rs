@@ -2,6 +2,9 @@
 //! same numbers; a test in `tests/` checks the boundaries through the
 //! component.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Bytes in an id (account, customer, order).
 pub const ID_LEN_MAX: usize = 64;
 /// Bytes in an idempotency key.

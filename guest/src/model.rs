@@ -3,6 +3,9 @@
 //! field; stored records are the engine's own and documented in the README
 //! ("Storage layout").
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -1622,7 +1625,7 @@ pub struct Suggestion {
     pub on_time_percent: String,
     pub average_days_late: String,
     pub highest_debt: String,
-    pub volume_12m: String,
+    pub volume12m: String,
     pub factor: String,
     pub explanation: String,
 }

@@ -5,6 +5,9 @@
 //! more significant decimals than its currency allows is refused. The only
 //! rounding in the engine is stated where it happens (see `round_down`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Field};

@@ -2,6 +2,9 @@
 //! functions over exact decimals; every rounding is named here and stated
 //! in the WIT docs and the README.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -166,7 +169,7 @@ pub struct ReviewInput {
     pub on_time: u32,
     pub days_late_total: u64,
     pub highest_debt: Decimal,
-    pub volume_12m: Decimal,
+    pub volume12m: Decimal,
 }
 
 /// A credit-limit suggestion and the numbers behind it.
@@ -206,7 +209,7 @@ pub fn suggest_limit(i: &ReviewInput, c: Currency) -> ReviewOutput {
     } else {
         Decimal::new(75, 2)
     };
-    let base = i.highest_debt.max(i.volume_12m * two / Decimal::from(12));
+    let base = i.highest_debt.max(i.volume12m * two / Decimal::from(12));
     let mut suggested = ((base * factor) / hundred).floor() * hundred;
     suggested.rescale(c.minor_units());
     let mut base_r = round_half_away(base, c);
@@ -223,7 +226,7 @@ pub fn suggest_limit(i: &ReviewInput, c: Currency) -> ReviewOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
+    use core::str::FromStr;
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
@@ -288,7 +291,7 @@ mod tests {
                 on_time: 10,
                 days_late_total: 0,
                 highest_debt: d("4200.00"),
-                volume_12m: d("30000.00"),
+                volume12m: d("30000.00"),
             },
             c,
         );
@@ -301,7 +304,7 @@ mod tests {
                 on_time: 2,
                 days_late_total: 40,
                 highest_debt: d("1234.56"),
-                volume_12m: d("6000.00"),
+                volume12m: d("6000.00"),
             },
             c,
         );

@@ -1,6 +1,9 @@
 //! Shape checks on caller input. Pure functions: they run before anything is
 //! read, so a malformed request is refused without touching the store.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::error::{Error, Field};
 use crate::limits::{ID_LEN_MAX, IDEMPOTENCY_KEY_LEN_MAX, TEXT_LEN_MAX, TIMESTAMP_MS_MAX};
 use crate::model::Ctx;

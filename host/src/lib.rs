@@ -34,7 +34,7 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.3.0"
+        "0.4.0"
     };
 }
 

@@ -505,7 +505,7 @@ fn credit_limit_suggestion_from_history() {
         (s.settled_invoices, s.on_time_percent.as_str(), s.average_days_late.as_str(), s.factor.as_str()),
         (4, "75.00", "2.50", "1.00")
     );
-    assert_eq!((s.highest_debt.as_str(), s.volume_12m.as_str(), s.suggested_limit.as_str()), ("3000.00", "5000.00", "3000.00"));
+    assert_eq!((s.highest_debt.as_str(), s.volume12m.as_str(), s.suggested_limit.as_str()), ("3000.00", "5000.00", "3000.00"));
     assert_eq!(s.current_limit, "5000.00", "advice only: the limit is unchanged");
     assert_eq!(h.summary("acme").figures.credit_limit, "5000.00");
 }

@@ -1,5 +1,8 @@
 //! Opening, limiting, holding and closing accounts.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::model::Canonical;
 use crate::validate;

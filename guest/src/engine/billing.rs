@@ -1,5 +1,8 @@
 //! Money against open items: payments, bounced payments, the stored balance.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::model::Canonical;
 use crate::validate;

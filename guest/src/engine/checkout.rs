@@ -1,6 +1,9 @@
 //! The storefront's checkout hooks: authorize, capture (which invoices),
 //! void, apply the stored balance, record a return.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::billing::Source;
 use super::*;
 use crate::model::Canonical;

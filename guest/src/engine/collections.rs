@@ -1,5 +1,8 @@
 //! The daily close: fees, interest, reminders and holds for overdue invoices.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::validate;
 

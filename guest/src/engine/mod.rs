@@ -3,6 +3,9 @@
 //! only then writes. On `Err` the caller (the host) discards every write, so
 //! a refused call changes nothing even if it failed half-way.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod accounts;
 mod billing;
 mod checkout;
@@ -434,7 +437,7 @@ struct Pager {
     prefix: String,
     after: Option<String>,
     page: u32,
-    rows: std::vec::IntoIter<(String, Vec<u8>)>,
+    rows: alloc::vec::IntoIter<(String, Vec<u8>)>,
     last_page: bool,
 }
 

@@ -1,6 +1,9 @@
 //! What finance writes down about a customer (notes, promises to pay) and
 //! how goods travelled (deliveries recorded with captures).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::model::Canonical;
 use crate::validate;

@@ -1,5 +1,8 @@
 //! Read-only questions. Nothing here writes.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::billing::payment_view;
 use super::*;
 use crate::validate;
@@ -277,7 +280,7 @@ impl<K: Kv> Engine<K> {
             on_time: 0,
             days_late_total: 0,
             highest_debt: account.highest_debt,
-            volume_12m: Decimal::ZERO,
+            volume12m: Decimal::ZERO,
         };
         for (key, bytes) in self.kv.scan(&account_invoice_prefix(account_id), start.as_deref(), REVIEW_INVOICES_MAX as u32) {
             let id: String = decode(&key, &bytes)?;
@@ -286,7 +289,7 @@ impl<K: Kv> Engine<K> {
                 continue;
             }
             if in_window(stored_date(&inv.invoice_date)?) {
-                input.volume_12m = add(input.volume_12m, inv.total)?;
+                input.volume12m = add(input.volume12m, inv.total)?;
             }
             if let Some(settled) = &inv.settled_on {
                 let settled = stored_date(settled)?;
@@ -310,7 +313,7 @@ impl<K: Kv> Engine<K> {
                  {ot}% on time, {late} days late on average: factor {f}; suggestion = base x factor, \
                  rounded down to a multiple of 100 = {sug}",
                 hd = c.format(input.highest_debt),
-                v = c.format(input.volume_12m),
+                v = c.format(input.volume12m),
                 base = c.format(out.base),
                 s = input.settled,
                 ot = out.on_time_percent,
@@ -328,7 +331,7 @@ impl<K: Kv> Engine<K> {
             on_time_percent: out.on_time_percent.to_string(),
             average_days_late: out.average_days_late.to_string(),
             highest_debt: c.format(input.highest_debt),
-            volume_12m: c.format(input.volume_12m),
+            volume12m: c.format(input.volume12m),
             factor: out.factor.to_string(),
             explanation,
         })

@@ -5,6 +5,9 @@
 //! host gets the same figures; nothing here writes except the monthly
 //! statement, which day-close asks for.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::validate;
 
