@@ -234,6 +234,25 @@ impl Component {
         c.pre.component().component_type().imports(&c.engine).map(|(name, _)| name.to_owned()).collect()
     }
 
+    /// Every exported function as (interface, function, type), interfaces
+    /// by their full name (`storefront:credit/checkout@...`), in the order
+    /// the component lists them.
+    pub fn exported_functions(&self) -> Vec<(String, String, wasmtime::component::types::ComponentFunc)> {
+        use wasmtime::component::types::ComponentItem;
+        let c = &self.inner;
+        let mut out = Vec::new();
+        for (iface, item) in c.pre.component().component_type().exports(&c.engine) {
+            if let ComponentItem::ComponentInstance(instance) = item.ty {
+                for (name, item) in instance.exports(&c.engine) {
+                    if let ComponentItem::ComponentFunc(f) = item.ty {
+                        out.push((iface.to_owned(), name.to_owned(), f));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn engine() -> Result<wasmtime::Engine> {
         let mut config = Config::new();
         config.consume_fuel(true);

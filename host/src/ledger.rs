@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use wasmtime::Store;
 use wasmtime::component::{ComponentNamedList, Lift, Lower};
 
@@ -107,6 +107,60 @@ impl Ledger {
         P: ComponentNamedList + Lower + Send + Sync,
         (std::result::Result<R, CreditError>,): ComponentNamedList + Lift + Send + Sync,
     {
+        let compiled = self.component.inner.clone();
+        self.transact(merchant, |store, instance| {
+            let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&compiled, &instance, store, export)?;
+            let answer = func.call(&mut *store, params).map(|(r,)| r).map_err(anyhow::Error::from)?;
+            Ok((answer.is_ok(), answer))
+        })
+    }
+
+    /// Runs any exported function with its arguments as JSON (by parameter
+    /// name, in the encoding of `crate::values`) as one unit of work, and
+    /// answers its `result` as JSON: `{"ok": ...}` (committed) or
+    /// `{"err": {"tag": ..., "val": ...}}` (rolled back). `function` is
+    /// `interface.function` as the WIT names them, e.g. `checkout.authorize`.
+    /// This is how the conformance vectors are run.
+    pub fn call_json(&mut self, merchant: &MerchantId, function: &str, args: &serde_json::Value) -> Result<serde_json::Value> {
+        let (iface, name) = function.split_once('.').with_context(|| format!("{function:?}: expected interface.function"))?;
+        let iface = format!("storefront:credit/{iface}@{}", crate::WIT_VERSION);
+        let wasm = self.component.inner.pre.component();
+        let index = wasm
+            .get_export_index(None, &iface)
+            .and_then(|i| wasm.get_export_index(Some(&i), name))
+            .with_context(|| format!("the component exports no function {function:?}"))?;
+        let args = args.as_object().with_context(|| format!("{function}: the arguments must be an object"))?;
+        self.transact(merchant, |store, instance| {
+            let func = instance.get_func(&mut *store, index).with_context(|| format!("{function} is not a function"))?;
+            let ty = func.ty(&*store);
+            if let Some(k) = args.keys().find(|k| !ty.params().any(|(p, _)| p == k.as_str())) {
+                anyhow::bail!("{function}: no parameter {k:?}");
+            }
+            let mut params = Vec::new();
+            for (p, t) in ty.params() {
+                params.push(match (args.get(p), &t) {
+                    (Some(v), t) => crate::values::from_json(t, v, p)?,
+                    (None, wasmtime::component::Type::Option(_)) => wasmtime::component::Val::Option(None),
+                    (None, _) => anyhow::bail!("{function}: argument {p:?} missing"),
+                });
+            }
+            let mut results = vec![wasmtime::component::Val::Bool(false); ty.results().len()];
+            func.call(&mut *store, &params, &mut results).map_err(anyhow::Error::from)?;
+            let ok = matches!(results.first(), Some(wasmtime::component::Val::Result(Ok(_))));
+            let answer = results.first().map(crate::values::to_json).unwrap_or(serde_json::Value::Null);
+            Ok((ok, answer))
+        })
+    }
+
+    /// One call in one transaction: `run` calls into the instance and says
+    /// whether the answer is `ok` (commit) or not (roll back). A trap (an
+    /// error from `run` after the call began) rolls back and replaces the
+    /// instance.
+    fn transact<T>(
+        &mut self,
+        merchant: &MerchantId,
+        run: impl FnOnce(&mut Store<HostState>, wasmtime::component::Instance) -> Result<(bool, T)>,
+    ) -> Result<T> {
         if self.fresh_instance_per_call && self.instance.is_some() {
             self.reset();
         }
@@ -118,7 +172,6 @@ impl Ledger {
             store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
         }
         let instance = self.instance.expect("instantiated above");
-        let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&self.component.inner, &instance, store, export)?;
         {
             let state = store.data_mut();
             state.merchant.clear();
@@ -126,22 +179,22 @@ impl Ledger {
             state.writes = 0;
             state.backend.begin()?;
         }
-        let outcome = func.call(&mut *store, params).map(|(r,)| r);
+        let outcome = run(store, instance);
         let state = store.data_mut();
         state.fault = None;
         match outcome {
-            Ok(Ok(answer)) => {
+            Ok((true, answer)) => {
                 state.backend.commit()?;
-                Ok(Ok(answer))
+                Ok(answer)
             }
-            Ok(Err(refused)) => {
+            Ok((false, answer)) => {
                 state.backend.rollback()?;
-                Ok(Err(refused))
+                Ok(answer)
             }
             Err(trapped) => {
                 state.backend.rollback()?;
                 self.reset();
-                Err(anyhow::Error::from(trapped).context("the credit component trapped; the call was rolled back"))
+                Err(trapped.context("the credit component trapped; the call was rolled back"))
             }
         }
     }

@@ -52,6 +52,8 @@ pub mod render;
 pub mod serve;
 pub mod shape;
 pub mod store;
+pub mod values;
+pub mod vectors;
 
 pub use component::{
     COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,

@@ -18,3 +18,4 @@ mod reports;
 mod scale;
 mod support;
 mod tenancy;
+mod vectors;

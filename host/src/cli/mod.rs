@@ -6,6 +6,7 @@ mod bench;
 mod close_day;
 mod demo;
 mod inspect;
+mod platform;
 mod reports;
 mod serve;
 mod tables;
@@ -87,6 +88,15 @@ enum Command {
     Notes(reports::NotesArgs),
     /// An account's deliveries.
     Deliveries(reports::DeliveriesArgs),
+    /// Writes the component (`.wasm`) to a file, for another platform to
+    /// embed.
+    Component(platform::ComponentArgs),
+    /// Prints the exported functions and their types as JSON (the
+    /// conformance vectors' `contract.json`).
+    Contract(platform::ContractArgs),
+    /// Runs conformance vectors through the component and compares every
+    /// answer; exit status 1 when any differs.
+    Vectors(platform::VectorsArgs),
 }
 
 /// Parses the command line and runs the command. Exit status: 0 on
@@ -128,6 +138,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Notes(args) => reports::notes(&component()?, args),
         Command::Deliveries(args) => reports::deliveries(&component()?, args),
         Command::Backup(args) => backup::run(args),
+        Command::Component(args) => platform::component(args),
+        Command::Contract(args) => platform::contract(&component()?, args),
+        Command::Vectors(args) => platform::vectors(component, args),
     }
 }
 
