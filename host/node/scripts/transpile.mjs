@@ -1,0 +1,26 @@
+// Writes the component builds with `credit-host component` and transpiles
+// each with jco into gen/<build>/ (ES modules + core wasm), the folders
+// CreditHost.load reads. Run from anywhere: `npm run transpile`.
+//
+//   gen/fast    the shipped component (opt-level 3)
+//   gen/small   the size-optimised build for capped platforms
+//   gen/faulty  a test build that panics, loops or hoards memory on request
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(dirname(fileURLToPath(import.meta.url)));
+const root = join(here, '..', '..');
+const builds = process.argv.slice(2).length ? process.argv.slice(2) : ['fast', 'small', 'faulty'];
+mkdirSync(join(here, 'build'), { recursive: true });
+for (const build of builds) {
+  const wasm = join(here, 'build', `credit-${build}.wasm`);
+  execFileSync('cargo', ['run', '--quiet', '-p', 'credit-host', '--', 'component', '--build', build, '--out', wasm], { cwd: root, stdio: 'inherit' });
+  const out = join(here, 'gen', build);
+  rmSync(out, { recursive: true, force: true });
+  // --instantiation sync: we compile the core modules once and instantiate
+  // them again after a trap; the default (async) mode fetches and compiles
+  // on every instantiation.
+  execFileSync(process.execPath, [join(here, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js'), 'transpile', wasm, '-o', out, '--name', 'credit', '--instantiation', 'sync', '--quiet'], { stdio: 'inherit' });
+}
