@@ -29,14 +29,25 @@ fn main() {
 
     ensure_target_installed();
 
-    build_guest(&root, &target_dir, &["--profile", PROFILE]);
+    build_guest(&root, &target_dir, &["--profile", PROFILE], None);
     // A second build with deliberate faults, for the host's tests only.
     let faulty_dir = out_dir.join("guest-target-faulty");
-    build_guest(&root, &faulty_dir, &["--release", "--features", "fault-injection"]);
+    build_guest(&root, &faulty_dir, &["--release", "--features", "fault-injection"], None);
     let faulty = copy(&faulty_dir.join(TARGET).join("release").join("credit_guest.wasm"), &out_dir.join("credit_guest_faulty.wasm"));
 
     let artifact_dir = target_dir.join(TARGET).join(PROFILE);
     copy(&artifact_dir.join("credit_guest.wasm"), &out_dir.join("credit_guest.wasm"));
+
+    // The build for capped platforms: the same code at opt-level "z" (profile
+    // `guest-small`), linked as a core module so binaryen's `wasm-opt -Oz`
+    // can shrink it (it does not read components), then made a component
+    // with wit-component from the WIT wit-bindgen left in it.
+    let small_dir = out_dir.join("guest-target-small");
+    build_guest(&root, &small_dir, &["--profile", "guest-small"], Some("-Clink-arg=--skip-wit-component"));
+    let core = small_dir.join(TARGET).join("guest-small").join("credit_guest.wasm");
+    let optimised = out_dir.join("credit_guest_small_core.wasm");
+    shrink(&core, &optimised);
+    componentize(&optimised, &out_dir.join("credit_guest_small.wasm"));
 
     // Rebuild when anything the guest was built from changes.
     let dep_info = artifact_dir.join("credit_guest.d");
@@ -63,16 +74,48 @@ fn copy(built: &Path, out: &Path) -> PathBuf {
     out.to_path_buf()
 }
 
-/// Runs cargo for the guest with its own target directory.
-fn build_guest(root: &Path, target_dir: &Path, args: &[&str]) {
+/// `wasm-opt -Oz` (binaryen, through the `wasm-opt` crate) on a core
+/// module, keeping its custom sections (the WIT wit-bindgen embedded).
+/// `strip` removed the target-features section, so the features the Rust
+/// target enables are named here.
+fn shrink(module: &Path, out: &Path) {
+    use wasm_opt::{Feature, OptimizationOptions};
+    OptimizationOptions::new_optimize_for_size_aggressively()
+        .enable_feature(Feature::BulkMemory)
+        .enable_feature(Feature::SignExt)
+        .enable_feature(Feature::MutableGlobals)
+        .enable_feature(Feature::TruncSat)
+        .enable_feature(Feature::Multivalue)
+        .enable_feature(Feature::ReferenceTypes)
+        .run(module, out)
+        .unwrap_or_else(|e| panic!("wasm-opt on {}: {e}", module.display()));
+}
+
+/// Wraps the core module at `module` into a component at `out`.
+fn componentize(module: &Path, out: &Path) {
+    let bytes = std::fs::read(module).unwrap_or_else(|e| panic!("reading {}: {e}", module.display()));
+    let component = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|e| e.validate(true).encode())
+        .unwrap_or_else(|e| panic!("making a component of {}: {e:#}", module.display()));
+    std::fs::write(out, component).unwrap();
+}
+
+/// Runs cargo for the guest with its own target directory, with `rustflags`
+/// if given (instead of any the outer build has).
+fn build_guest(root: &Path, target_dir: &Path, args: &[&str], rustflags: Option<&str>) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    match rustflags {
+        Some(flags) => command.env("CARGO_ENCODED_RUSTFLAGS", flags),
+        None => command.env_remove("CARGO_ENCODED_RUSTFLAGS"),
+    };
+    let status = command
         .current_dir(root)
         .args(["build", "--package", "credit-guest", "--target", TARGET])
         .args(args)
         .arg("--target-dir")
         .arg(target_dir)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")

@@ -147,6 +147,11 @@ impl Export {
 pub const COMPONENT_WASM: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest.wasm"));
 
+/// The same component built for size (opt-level "z", `wasm-opt -Oz`), for
+/// platforms that cap a plugin's size; slower per call (BENCHMARKS.md).
+pub const SMALL_COMPONENT_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest_small.wasm"));
+
 include!(concat!(env!("OUT_DIR"), "/faulty_component.rs"));
 
 /// Fuel one call may burn before it is stopped (about one wasm instruction

@@ -56,10 +56,12 @@ pub mod values;
 pub mod vectors;
 
 pub use component::{
-    COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,
+    COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, SMALL_COMPONENT_WASM, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,
     MEMORY_BYTES_MAX, VALUE_LEN_MAX,
 };
 pub use ledger::{Ledger, MerchantId};
+/// Prints WIT (for comparing `wit/` with what a component carries).
+pub use wit_component::WitPrinter;
 
 mod bindings {
     wasmtime::component::bindgen!({

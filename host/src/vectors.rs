@@ -217,3 +217,41 @@ pub fn contract_text(component: &Component) -> Result<String> {
     out.push_str("  }\n}\n");
     Ok(out)
 }
+
+/// The WIT of the `storefront:credit` package as a component carries it,
+/// printed without comments (what `wasm-tools component wit` prints for
+/// it): the interfaces a platform links against, read from the binary.
+pub fn component_wit(wasm: &[u8]) -> Result<String> {
+    let decoded = wit_component::decode(wasm).context("reading the component's WIT")?;
+    let resolve = decoded.resolve();
+    let (pkg, _) = resolve
+        .packages
+        .iter()
+        .find(|(_, p)| p.name.namespace == "storefront" && p.name.name == "credit")
+        .context("the component carries no storefront:credit package")?;
+    let mut printer = wit_component::WitPrinter::default();
+    printer.emit_docs(false);
+    printer.print(resolve, pkg, &[])?;
+    Ok(printer.output.to_string())
+}
+
+/// The interfaces of WIT text, each as its printed block with its items
+/// (types, functions) in name order, the blocks in name order: the same
+/// contract printed from two sources compares equal, whatever order each
+/// declared things in.
+pub fn interface_blocks(wit: &str) -> Vec<String> {
+    let mut blocks: Vec<String> = wit
+        .split("\ninterface ")
+        .skip(1)
+        .map(|b| {
+            // The block ends at its closing brace, the first at column 0.
+            let end = b.find("\n}").unwrap_or(b.len());
+            let (header, body) = b[..end].split_once('\n').unwrap_or((&b[..end], ""));
+            let mut items: Vec<&str> = body.split("\n\n").map(str::trim_end).filter(|i| !i.trim().is_empty()).collect();
+            items.sort();
+            format!("interface {header}\n{}\n}}", items.join("\n\n"))
+        })
+        .collect();
+    blocks.sort();
+    blocks
+}

@@ -20,15 +20,20 @@ fn dir() -> PathBuf {
 /// unreachable by the vectors: the test fails if one shows up.
 const UNREACHABLE_ERRORS: &[&str] = &["amount-overflow"];
 
-#[test]
-fn every_vector_gives_its_expected_answers() {
+/// The size-optimised build, compiled once.
+fn small() -> &'static credit_host::Component {
+    static C: std::sync::OnceLock<credit_host::Component> = std::sync::OnceLock::new();
+    C.get_or_init(|| credit_host::Component::from_bytes(credit_host::SMALL_COMPONENT_WASM).expect("the small build compiles"))
+}
+
+fn run_all(component: &credit_host::Component) {
     let files = vectors::files(&dir()).unwrap();
     assert!(files.len() >= 12, "vectors missing: {files:?}");
     let mut calls = 0;
     let mut failures = Vec::new();
     for file in &files {
         let mut v = vectors::load(file).unwrap();
-        let outcome = vectors::run(component(), &mut v, false).unwrap();
+        let outcome = vectors::run(component, &mut v, false).unwrap();
         calls += outcome.calls;
         for m in outcome.mismatches {
             failures.push(format!("{}: {m}", file.display()));
@@ -36,6 +41,17 @@ fn every_vector_gives_its_expected_answers() {
     }
     assert!(failures.is_empty(), "{} answers differ:\n{}", failures.len(), failures.join("\n"));
     assert!(calls > 600, "only {calls} calls");
+}
+
+#[test]
+fn every_vector_gives_its_expected_answers() {
+    run_all(component());
+}
+
+#[test]
+fn every_vector_gives_its_expected_answers_from_the_small_build() {
+    assert!(credit_host::SMALL_COMPONENT_WASM.len() < credit_host::COMPONENT_WASM.len() * 2 / 3);
+    run_all(small());
 }
 
 #[test]
@@ -121,4 +137,41 @@ fn wrong_arguments_are_refused_by_the_host_before_the_call() {
         let e = ledger.call_json(&m, call, &args).unwrap_err();
         assert!(format!("{e:#}").contains(want), "{call} {args}: {e:#}");
     }
+}
+
+#[test]
+fn wit_parses_and_both_builds_carry_exactly_its_interfaces() {
+    // wit/ with the parser of current wasm-tools (wit-parser); jco's parser
+    // is checked by host/node/test/contract.test.mjs.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("wit");
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve.push_dir(&root).expect("wit/ parses");
+    assert_eq!(resolve.packages[pkg].name.to_string(), format!("storefront:credit@{}", credit_host::WIT_VERSION));
+    let mut printer = wit_component_printer();
+    printer.print(&resolve, pkg, &[]).unwrap();
+    let source = vectors::interface_blocks(&printer.output.to_string());
+    assert_eq!(source.len(), 7, "accounts, billing, checkout, queries, reports, store, types");
+    for (build, bytes) in [("fast", credit_host::COMPONENT_WASM), ("small", credit_host::SMALL_COMPONENT_WASM)] {
+        let carried = vectors::interface_blocks(&vectors::component_wit(bytes).unwrap());
+        let first_difference = carried
+            .iter()
+            .zip(&source)
+            .flat_map(|(c, s)| c.lines().zip(s.lines()).find(|(a, b)| a != b))
+            .next();
+        assert_eq!(first_difference, None, "the {build} build carries another contract than wit/");
+        assert_eq!(carried, source, "the {build} build carries another contract than wit/");
+    }
+    // A name whose segment starts with a digit is refused by older
+    // tooling (jco before 1.17): none is left.
+    for block in &source {
+        for word in block.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            assert!(!word.split('-').skip(1).any(|seg| seg.starts_with(|c: char| c.is_ascii_digit())), "{word}");
+        }
+    }
+}
+
+fn wit_component_printer() -> credit_host::WitPrinter {
+    let mut p = credit_host::WitPrinter::default();
+    p.emit_docs(false);
+    p
 }

@@ -91,6 +91,9 @@ enum Command {
     /// Writes the component (`.wasm`) to a file, for another platform to
     /// embed.
     Component(platform::ComponentArgs),
+    /// Prints the WIT contract the component carries (its interfaces,
+    /// types and functions; the comments are in wit/).
+    Wit(platform::WitArgs),
     /// Prints the exported functions and their types as JSON (the
     /// conformance vectors' `contract.json`).
     Contract(platform::ContractArgs),
@@ -139,6 +142,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Deliveries(args) => reports::deliveries(&component()?, args),
         Command::Backup(args) => backup::run(args),
         Command::Component(args) => platform::component(args),
+        Command::Wit(args) => platform::wit(args),
         Command::Contract(args) => platform::contract(&component()?, args),
         Command::Vectors(args) => platform::vectors(component, args),
     }

@@ -13,12 +13,50 @@ pub(super) struct ComponentArgs {
     /// Where to write the `.wasm` file.
     #[arg(long)]
     out: PathBuf,
+    /// Which build.
+    #[arg(long, value_enum, default_value_t = Build::Fast)]
+    build: Build,
 }
 
-/// Writes the embedded component, byte for byte what the guest build made.
+/// The builds of the component this host carries.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(super) enum Build {
+    /// The shipped component, optimised for speed.
+    Fast,
+    /// The same code optimised for size, for platforms that cap it.
+    Small,
+    /// For hosts' tests only: panics, loops forever or hoards memory when
+    /// an order id says so (`FAULT-PANIC`, `FAULT-LOOP`, `FAULT-ALLOC`).
+    Faulty,
+}
+
+/// Writes an embedded component, byte for byte what its build made.
 pub(super) fn component(args: &ComponentArgs) -> Result<ExitCode> {
-    std::fs::write(&args.out, crate::component::COMPONENT_WASM).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("{}: {} bytes, storefront:credit@{}", args.out.display(), crate::component::COMPONENT_WASM.len(), crate::WIT_VERSION);
+    let bytes = match args.build {
+        Build::Fast => crate::component::COMPONENT_WASM.to_vec(),
+        Build::Small => crate::component::SMALL_COMPONENT_WASM.to_vec(),
+        Build::Faulty => std::fs::read(crate::component::FAULTY_COMPONENT_PATH)?,
+    };
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("{}: {} bytes, storefront:credit@{} ({:?} build)", args.out.display(), bytes.len(), crate::WIT_VERSION, args.build);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub(super) struct WitArgs {
+    /// Which build.
+    #[arg(long, value_enum, default_value_t = Build::Fast)]
+    build: Build,
+}
+
+/// Prints the WIT the component carries (as `wasm-tools component wit`).
+pub(super) fn wit(args: &WitArgs) -> Result<ExitCode> {
+    let bytes = match args.build {
+        Build::Fast => crate::component::COMPONENT_WASM.to_vec(),
+        Build::Small => crate::component::SMALL_COMPONENT_WASM.to_vec(),
+        Build::Faulty => std::fs::read(crate::component::FAULTY_COMPONENT_PATH)?,
+    };
+    print!("{}", crate::vectors::component_wit(&bytes)?);
     Ok(ExitCode::SUCCESS)
 }
 
