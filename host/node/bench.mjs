@@ -16,10 +16,16 @@ const ctx = (key) => ({ idempotencyKey: key, nowMs: BigInt(DAY) });
 const openReq = (accountId) => ({
   accountId, customerId: `c-${accountId}`, currency: 'GBP', creditLimit: '1000000.00', tolerance: { tag: 'none' },
   terms: { netDays: 30, basis: 'invoice-date', discount: undefined, instalments: [] },
-  policy: { graceDays: 0, lateFee: undefined, interest: undefined, reminders: [], holdAfterDaysOverdue: undefined, smallDifferenceMax: '0', smallDifferenceTreatment: 'write-off', statementDay: undefined },
+  // The policy of `credit-host bench`'s accounts.
+  policy: {
+    graceDays: 7, lateFee: '15.00', interest: { annualRatePercent: '8', dayCount: 'actual365-fixed' },
+    reminders: [{ offsetDays: 0, level: 1 }, { offsetDays: 7, level: 2 }], holdAfterDaysOverdue: 30,
+    smallDifferenceMax: '0.05', smallDifferenceTreatment: 'write-off', statementDay: undefined,
+  },
   openedBy: 'bench',
 });
-const auth = (i, amount) => ({ accountId: `a${i % ACCOUNTS}`, orderId: `O${amount}-${i}`, amount: { amount, currency: 'GBP' }, holdTtlS: undefined });
+const acct = (i) => `a${String(i % ACCOUNTS).padStart(4, '0')}`;
+const auth = (i, amount) => ({ accountId: acct(i), orderId: `O${amount === '1.00' ? 1 : 2}-${i}`, amount: { amount, currency: 'GBP' }, holdTtlS: undefined });
 
 const stats = (samples) => {
   const s = Float64Array.from(samples).sort();
@@ -54,18 +60,18 @@ for (const build of ['fast', 'small']) {
   }
   const instantiate = stats(inst);
 
-  for (let i = 0; i < ACCOUNTS; i++) host.call('bench', 'accounts.open-account', ctx(`open-${i}`), openReq(`a${i}`));
+  for (let i = 0; i < ACCOUNTS; i++) host.call('bench', 'accounts.open-account', ctx(`open-${i}`), openReq(acct(i)));
   const approve = time(calls, (i) => {
     if (host.call('bench', 'checkout.authorize', ctx(`ap-${i}`), auth(i, '1.00')).tag !== 'approved') throw new Error('declined');
   });
   const decline = time(calls, (i) => {
     if (host.call('bench', 'checkout.authorize', ctx(`de-${i}`), auth(i, '9999999.00')).tag !== 'declined') throw new Error('approved');
   });
-  const read = time(calls, (i) => host.call('bench', 'queries.get-account', `a${i % ACCOUNTS}`, BigInt(DAY)));
+  const read = time(calls, (i) => host.call('bench', 'queries.get-account', acct(i), BigInt(DAY)));
 
   // Through a worker with the watchdog: the round trip of a message each way.
   const w = new CreditWorker(dir, { timeoutMs: 10000 });
-  for (let i = 0; i < ACCOUNTS; i++) await w.call('bench', 'accounts.open-account', ctx(`open-${i}`), openReq(`a${i}`));
+  for (let i = 0; i < ACCOUNTS; i++) await w.call('bench', 'accounts.open-account', ctx(`open-${i}`), openReq(acct(i)));
   const n = Math.min(calls, 5000);
   const ws = new Array(n);
   for (let i = 0; i < n; i++) {

@@ -22,5 +22,5 @@ for (const build of builds) {
   // --instantiation sync: we compile the core modules once and instantiate
   // them again after a trap; the default (async) mode fetches and compiles
   // on every instantiation.
-  execFileSync(process.execPath, [join(here, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js'), 'transpile', wasm, '-o', out, '--name', 'credit', '--instantiation', 'sync', '--quiet'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(here, 'node_modules', '.bin', 'jco'), 'transpile', wasm, '-o', out, '--name', 'credit', '--instantiation', 'sync', '--quiet'], { stdio: 'inherit' });
 }

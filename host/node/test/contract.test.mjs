@@ -6,14 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { HERE } from '../credit.mjs';
 
 const WIT = join(HERE, '..', '..', 'wit');
-const JCO = join(HERE, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
-const bindgen = await import(join(HERE, 'node_modules', '@bytecodealliance', 'jco-transpile', 'vendor', 'js-component-bindgen-component.js'));
+const JCO = join(HERE, 'node_modules', '.bin', 'jco');
+const bindgen = await import(join(HERE, 'node_modules', '@bytecodealliance', 'jco', 'obj', 'js-component-bindgen-component.js'));
 await bindgen.$init;
 
 /** wit/ as one source text: world.wit (with the package line) first. */
@@ -23,8 +24,11 @@ function witSource() {
 }
 
 test("wit/ parses with jco's WIT parser", () => {
-  // jco's `types` command cannot read a folder here (its WASI shim reports
-  // ENOENT), so the same parser is given the text.
+  const out = mkdtempSync(join(tmpdir(), 'credit-types-'));
+  execFileSync(process.execPath, [JCO, 'types', WIT, '--world-name', 'credit-account', '-o', out, '--quiet']);
+  const written = readdirSync(join(out, 'interfaces'));
+  assert.equal(written.length, 7, `${written}`);
+  // The same parser, given the text, so that a broken text shows it refuses.
   const files = bindgen.generateTypes('credit', { wit: { tag: 'source', val: witSource() }, world: 'credit-account' }).map(([name]) => name);
   for (const iface of ['accounts', 'billing', 'checkout', 'queries', 'reports', 'store', 'types']) {
     assert.ok(files.includes(`interfaces/storefront-credit-${iface}.d.ts`), `${iface} in ${files}`);

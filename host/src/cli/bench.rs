@@ -331,6 +331,9 @@ pub enum Table {
     Items,
     /// Aging and the debtor list over 1,000, 10,000 and 100,000 accounts.
     Reports,
+    /// The same calls in wasmtime and in Node.js (jco), for both builds
+    /// (needs `npm ci && npm run transpile` in host/node first).
+    Hosts,
 }
 
 /// Runs the measurements (all of them when `only` is empty); `n` calls per
@@ -357,6 +360,86 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) 
     }
     if wanted(Table::Reports) {
         reports_table(component, &merchant, n)?;
+    }
+    if wanted(Table::Hosts) {
+        hosts_table(n)?;
+    }
+    Ok(())
+}
+
+/// Table 8, one component in two hosts: wasmtime here and Node.js through
+/// jco (`host/node/bench.mjs`, run from here so both are measured on the
+/// same machine in one run), for the fast and the small build. Same
+/// requests on both sides: 500 accounts, approvals of 1.00, declines of
+/// 9,999,999.00, reads of an account.
+fn hosts_table(n: usize) -> Result<()> {
+    let node_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+    let output = std::process::Command::new("node")
+        .arg("bench.mjs")
+        .arg(n.to_string())
+        .current_dir(&node_dir)
+        .output()
+        .map_err(|e| anyhow!("running node in {}: {e}", node_dir.display()))?;
+    if !output.status.success() {
+        return Err(anyhow!(
+            "node bench.mjs failed (run `npm ci && npm run transpile` in host/node first): {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let node: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let merchant = MerchantId::new("bench")?;
+    println!("\n### One component, two hosts (memory store, 1 thread)\n");
+    println!("Node {}; jco as pinned in host/node/package-lock.json. \"New instance\": wasmtime instantiates from its pre-linked component (pooling allocator) for every call; Node makes a new instance from the compiled core modules (what a trap costs) and calls once. \"Worker\": through `CreditWorker` (a message each way).\n", node.first().and_then(|v| v["node"].as_str()).unwrap_or("?"));
+    println!("| build | bytes | host | compile ms | new instance + a call µs | authorize (approve) median µs | p99 µs | authorize (decline) median µs | get-account median µs | approve fuel | via worker median µs |");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (build, bytes) in [("fast", COMPONENT_WASM), ("small", crate::SMALL_COMPONENT_WASM)] {
+        let t = Instant::now();
+        let component = Component::from_bytes(bytes)?;
+        let compile = t.elapsed();
+        let mut fresh = Ledger::open_in_memory(&component);
+        fresh.set_fresh_instance_per_call(true);
+        let (s, _) = time(2_000.min(n), |_| ok(fresh.list_accounts(&merchant, None, 1)).map(drop))?;
+        let new_instance = stats("new", s, Duration::ZERO);
+        let mut l = Ledger::open_in_memory(&component);
+        for i in 0..ACCOUNTS {
+            ok(l.open_account(&merchant, &ctx(format!("open-{i}")), &open_request(&acct(i), "1000000.00")))?;
+        }
+        let mut fuel = Vec::with_capacity(n);
+        let (s, w) = time(n, |i| {
+            let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O1-{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            match ok(l.authorize(&merchant, &ctx(format!("ap-{i}")), &req))? {
+                Authorization::Approved(_) => {}
+                Authorization::Declined(_) => return Err(anyhow!("declined")),
+            }
+            fuel.push(l.last_call_fuel());
+            Ok(())
+        })?;
+        let approve = stats_fuel("approve", s, w, fuel);
+        let (s, w) = time(n, |i| {
+            let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O2-{i}"), amount: gbp("9999999.00"), hold_ttl_s: None };
+            ok(l.authorize(&merchant, &ctx(format!("de-{i}")), &req)).map(drop)
+        })?;
+        let decline = stats("decline", s, w);
+        let (s, w) = time(n, |i| ok(l.get_account(&merchant, &acct(i), T0)).map(drop))?;
+        let read = stats("read", s, w);
+        println!(
+            "| {build} | {} | wasmtime | {:.1} | {} | {} | {} | {} | {} | {} | |",
+            bytes.len(),
+            compile.as_secs_f64() * 1e3,
+            us(new_instance.median),
+            us(approve.median),
+            us(approve.p99),
+            us(decline.median),
+            us(read.median),
+            approve.fuel.unwrap_or(0)
+        );
+        if let Some(j) = node.iter().find(|v| v["build"] == build) {
+            println!(
+                "| {build} | {} | Node (jco) | {} | {} | {} | {} | {} | {} | | {} |",
+                j["bytes"], j["compile_ms"], j["instantiate"]["median_us"], j["approve"]["median_us"], j["approve"]["p99_us"],
+                j["decline"]["median_us"], j["read"]["median_us"], j["worker_approve"]["median_us"]
+            );
+        }
     }
     Ok(())
 }
