@@ -219,6 +219,8 @@ export class CreditHost {
     this.instances = 0;
     /** The keys the last committed call wrote. */
     this.written = [];
+    /** The instance's exported functions by `interface.function`. */
+    this.functions = new Map();
   }
 
   /**
@@ -259,6 +261,7 @@ export class CreditHost {
       'storefront:credit/types@0.4.0': types,
     };
     this.instance = this.bindings.instantiate(this.getCoreModule, imports);
+    this.functions = new Map();
     this.instances++;
   }
 
@@ -270,9 +273,13 @@ export class CreditHost {
    */
   call(merchant, fn, ...args) {
     if (!this.instance) this.#instantiate();
-    const [iface, name] = fn.split('.');
-    const f = this.instance[iface]?.[camel(name)];
-    if (typeof f !== 'function') throw new TypeError(`the component exports no function ${fn}`);
+    let f = this.functions.get(fn);
+    if (f === undefined) {
+      const [iface, name] = fn.split('.');
+      f = this.instance[iface]?.[camel(name ?? '')];
+      if (typeof f !== 'function') throw new TypeError(`the component exports no function ${fn}`);
+      this.functions.set(fn, f);
+    }
     this.merchant = merchant;
     this.undo.clear();
     this.written = [];
