@@ -14,9 +14,15 @@ const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const root = join(here, '..', '..');
 const builds = process.argv.slice(2).length ? process.argv.slice(2) : ['fast', 'small', 'faulty'];
 mkdirSync(join(here, 'build'), { recursive: true });
+// The host's command line as `cargo test --workspace` builds it (the tests
+// package's `credit-host-cli`): after that command this is a no-op, where
+// `cargo run -p credit-host` would resolve features differently and build
+// the host (and binaryen) a second time.
+execFileSync('cargo', ['test', '--workspace', '--no-run', '--quiet'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+const exe = join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug', 'credit-host-cli');
 for (const build of builds) {
   const wasm = join(here, 'build', `credit-${build}.wasm`);
-  execFileSync('cargo', ['run', '--quiet', '-p', 'credit-host', '--', 'component', '--build', build, '--out', wasm], { cwd: root, stdio: 'inherit' });
+  execFileSync(exe, ['component', '--build', build, '--out', wasm], { stdio: 'inherit' });
   const out = join(here, 'gen', build);
   rmSync(out, { recursive: true, force: true });
   // --instantiation sync: we compile the core modules once and instantiate
