@@ -130,21 +130,31 @@ impl Ledger {
             .and_then(|i| wasm.get_export_index(Some(&i), name))
             .with_context(|| format!("the component exports no function {function:?}"))?;
         let args = args.as_object().with_context(|| format!("{function}: the arguments must be an object"))?;
+        // The arguments are read against the function's type before the
+        // call: a wrong argument is the caller's error, not a trap, and
+        // touches neither the store nor the instance.
+        let ty = self
+            .component
+            .exported_functions()
+            .into_iter()
+            .find(|(i, n, _)| *i == iface && n == name)
+            .map(|(_, _, ty)| ty)
+            .with_context(|| format!("the component exports no function {function:?}"))?;
+        if let Some(k) = args.keys().find(|k| !ty.params().any(|(p, _)| p == k.as_str())) {
+            bail!("{function}: no parameter {k:?}");
+        }
+        let mut params = Vec::new();
+        for (p, t) in ty.params() {
+            params.push(match (args.get(p), &t) {
+                (Some(v), t) => crate::values::from_json(t, v, p)?,
+                (None, wasmtime::component::Type::Option(_)) => wasmtime::component::Val::Option(None),
+                (None, _) => bail!("{function}: argument {p:?} missing"),
+            });
+        }
+        let results = ty.results().len();
         self.transact(merchant, |store, instance| {
             let func = instance.get_func(&mut *store, index).with_context(|| format!("{function} is not a function"))?;
-            let ty = func.ty(&*store);
-            if let Some(k) = args.keys().find(|k| !ty.params().any(|(p, _)| p == k.as_str())) {
-                anyhow::bail!("{function}: no parameter {k:?}");
-            }
-            let mut params = Vec::new();
-            for (p, t) in ty.params() {
-                params.push(match (args.get(p), &t) {
-                    (Some(v), t) => crate::values::from_json(t, v, p)?,
-                    (None, wasmtime::component::Type::Option(_)) => wasmtime::component::Val::Option(None),
-                    (None, _) => anyhow::bail!("{function}: argument {p:?} missing"),
-                });
-            }
-            let mut results = vec![wasmtime::component::Val::Bool(false); ty.results().len()];
+            let mut results = vec![wasmtime::component::Val::Bool(false); results];
             func.call(&mut *store, &params, &mut results).map_err(anyhow::Error::from)?;
             let ok = matches!(results.first(), Some(wasmtime::component::Val::Result(Ok(_))));
             let answer = results.first().map(crate::values::to_json).unwrap_or(serde_json::Value::Null);

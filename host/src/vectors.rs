@@ -183,7 +183,7 @@ pub fn run(component: &Component, vector: &mut Vector, record: bool) -> Result<O
 }
 
 fn hex(s: &str) -> Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         bail!("odd number of hex digits");
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).with_context(|| format!("not hex: {:?}", &s[i..i + 2]))).collect()

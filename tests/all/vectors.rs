@@ -136,6 +136,8 @@ fn wrong_arguments_are_refused_by_the_host_before_the_call() {
     for (call, args, want) in cases {
         let e = ledger.call_json(&m, call, &args).unwrap_err();
         assert!(format!("{e:#}").contains(want), "{call} {args}: {e:#}");
+        // Read before the call: not a trap.
+        assert!(!format!("{e:#}").contains("trapped"), "{call} {args}: {e:#}");
     }
 }
 

@@ -30,13 +30,20 @@ pub(super) enum Build {
     Faulty,
 }
 
+impl Build {
+    /// The build's `.wasm` bytes, as embedded in this host.
+    fn bytes(self) -> Result<Vec<u8>> {
+        Ok(match self {
+            Build::Fast => crate::component::COMPONENT_WASM.to_vec(),
+            Build::Small => crate::component::SMALL_COMPONENT_WASM.to_vec(),
+            Build::Faulty => std::fs::read(crate::component::FAULTY_COMPONENT_PATH)?,
+        })
+    }
+}
+
 /// Writes an embedded component, byte for byte what its build made.
 pub(super) fn component(args: &ComponentArgs) -> Result<ExitCode> {
-    let bytes = match args.build {
-        Build::Fast => crate::component::COMPONENT_WASM.to_vec(),
-        Build::Small => crate::component::SMALL_COMPONENT_WASM.to_vec(),
-        Build::Faulty => std::fs::read(crate::component::FAULTY_COMPONENT_PATH)?,
-    };
+    let bytes = args.build.bytes()?;
     std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     println!("{}: {} bytes, storefront:credit@{} ({:?} build)", args.out.display(), bytes.len(), crate::WIT_VERSION, args.build);
     Ok(ExitCode::SUCCESS)
@@ -51,11 +58,7 @@ pub(super) struct WitArgs {
 
 /// Prints the WIT the component carries (as `wasm-tools component wit`).
 pub(super) fn wit(args: &WitArgs) -> Result<ExitCode> {
-    let bytes = match args.build {
-        Build::Fast => crate::component::COMPONENT_WASM.to_vec(),
-        Build::Small => crate::component::SMALL_COMPONENT_WASM.to_vec(),
-        Build::Faulty => std::fs::read(crate::component::FAULTY_COMPONENT_PATH)?,
-    };
+    let bytes = args.build.bytes()?;
     print!("{}", crate::vectors::component_wit(&bytes)?);
     Ok(ExitCode::SUCCESS)
 }
