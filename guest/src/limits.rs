@@ -7,6 +7,10 @@ use crate::prelude::*;
 
 /// Bytes in an id (account, customer, order).
 pub const ID_LEN_MAX: usize = 64;
+/// Bytes in a document id the component issues (hold, invoice, debit
+/// note, credit note, payment): `<PREFIX>-<account-id>-<n>`, so an account
+/// id of `ID_LEN_MAX` bytes, a prefix of up to 3 and a 20-digit number fit.
+pub const DOCUMENT_ID_LEN_MAX: usize = 96;
 /// Bytes in an idempotency key.
 pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 128;
 /// Bytes of UTF-8 in a free text (reason, reference, method, ...).

@@ -550,6 +550,8 @@ pub struct Account {
     /// The due date of the oldest unpaid invoice portion, as listed: the
     /// one index value that figures alone cannot tell.
     pub oldest_due: Option<String>,
+    /// The last number of each of the account's document series.
+    pub numbers: DocumentNumbers,
     /// The figures as read, kept for the save to find the rows to move.
     #[serde(skip)]
     pub loaded: Option<Loaded>,
@@ -597,6 +599,58 @@ pub struct AccountCfg {
     /// entry falls between two statements (one made later on a statement
     /// day opens the next).
     pub last_statement_seq: u64,
+}
+
+/// The account's own numbering of the documents it issues, one series per
+/// kind. Each id is `<PREFIX>-<account-id>-<n>` (see `Series`): numbers come
+/// from the account's own record, which every call on the account writes
+/// anyway, so calls on different accounts share no counter (no
+/// merchant-wide row that every approval would contend for).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentNumbers {
+    pub hold: u64,
+    pub invoice: u64,
+    pub debit_note: u64,
+    pub credit_note: u64,
+    pub payment: u64,
+}
+
+/// A series of document numbers within one account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Series {
+    Hold,
+    Invoice,
+    DebitNote,
+    CreditNote,
+    Payment,
+}
+
+impl Series {
+    /// The prefix of the series' ids.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Series::Hold => "H",
+            Series::Invoice => "INV",
+            Series::DebitNote => "DN",
+            Series::CreditNote => "CN",
+            Series::Payment => "P",
+        }
+    }
+}
+
+impl DocumentNumbers {
+    /// Takes the next number of `series`.
+    pub fn next(&mut self, series: Series) -> Option<u64> {
+        let n = match series {
+            Series::Hold => &mut self.hold,
+            Series::Invoice => &mut self.invoice,
+            Series::DebitNote => &mut self.debit_note,
+            Series::CreditNote => &mut self.credit_note,
+            Series::Payment => &mut self.payment,
+        };
+        *n = n.checked_add(1)?;
+        Some(*n)
+    }
 }
 
 /// An account's listed figures as read at the start of a call.

@@ -5,15 +5,20 @@
 use crate::prelude::*;
 
 use crate::error::{Error, Field};
-use crate::limits::{ID_LEN_MAX, IDEMPOTENCY_KEY_LEN_MAX, TEXT_LEN_MAX, TIMESTAMP_MS_MAX};
+use crate::limits::{DOCUMENT_ID_LEN_MAX, ID_LEN_MAX, IDEMPOTENCY_KEY_LEN_MAX, TEXT_LEN_MAX, TIMESTAMP_MS_MAX};
 use crate::model::Ctx;
 
-/// An id: 1 ..= `ID_LEN_MAX` bytes of `A-Z a-z 0-9 . _ : @ -`.
+/// An id: 1 ..= `ID_LEN_MAX` bytes (`DOCUMENT_ID_LEN_MAX` for the ids the
+/// component issues) of `A-Z a-z 0-9 . _ : @ -`.
 pub fn id(value: &str, field: Field) -> Result<(), Error> {
     if value.is_empty() {
         return Err(Error::IdMustNotBeEmpty(field));
     }
-    if value.len() > ID_LEN_MAX {
+    let max = match field {
+        Field::HoldId | Field::InvoiceId | Field::PaymentId => DOCUMENT_ID_LEN_MAX,
+        _ => ID_LEN_MAX,
+    };
+    if value.len() > max {
         return Err(Error::IdTooLong(field));
     }
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'@' | b'-');
@@ -72,10 +77,10 @@ pub fn ctx(ctx: &Ctx) -> Result<(), Error> {
 }
 
 /// A paging cursor the component handed out (`next-after`): printable
-/// ASCII without spaces, at most `ID_LEN_MAX` bytes. Its content is only
+/// ASCII without spaces, at most `DOCUMENT_ID_LEN_MAX` bytes. Its content is only
 /// a position: any such text is a valid place to continue from.
 pub fn cursor(value: &str, field: Field) -> Result<(), Error> {
-    cursor_of(value, ID_LEN_MAX, field)
+    cursor_of(value, DOCUMENT_ID_LEN_MAX, field)
 }
 
 /// A cursor of at most `max` bytes (debtor-list positions are longer than

@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(req.oversized(), Some(E::IdTooLong("account-id".into())));
         let line = InvoiceLine { description: String::new(), quantity: "1".into(), unit_price: "1".into(), tax: "0".into() };
         let cap = CaptureRequest {
-            hold_id: "H1".into(),
+            hold_id: "H-acme-1".into(),
             amount: Money { amount: "1".into(), currency: "GBP".into() },
             lines: vec![line; LIST_LEN_MAX + 1],
             delivery_date: None,

@@ -92,12 +92,12 @@ fn with_terms(net_days: u32, discount: Option<(&str, u32)>) -> OpenAccountReques
 #[test]
 fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
     use CreditError as E;
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.open_with(&open_req("yen", "JPY", "1000", Tolerance::None)).unwrap();
     let shipped = h.approve("acme", "SO-0", "50.00").hold.hold_id;
     h.capture(&shipped, "50.00").unwrap();
-    h.approve("acme", "SO-1", "100.00"); // H2, open
+    h.approve("acme", "SO-1", "100.00"); // H-acme-2, open
     h.open("closed", "0.00");
     h.set_status("closed", AccountStatus::Closed).unwrap();
 
@@ -112,6 +112,8 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
         ("empty order id", apply("acme", "", gbp("1.00")), E::IdMustNotBeEmpty(field("order-id"))),
         ("unicode customer id", open(OpenAccountRequest { customer_id: "café".into(), ..open_req("new", "GBP", "1", Tolerance::None) }), E::IdHasInvalidCharacter(field("customer-id"))),
         ("empty hold id", void(""), E::IdMustNotBeEmpty(field("hold-id"))),
+        ("97-byte hold id", void(&"H".repeat(97)), E::IdTooLong(field("hold-id"))),
+        ("96-byte hold id: looked up", void(&"H".repeat(96)), E::HoldNotFound("H".repeat(96))),
         // amounts
         ("zero amount", authorize("acme", "SO-9", gbp("0"), None), E::AmountMustBePositive(field("amount"))),
         ("zero with decimals", authorize("acme", "SO-9", gbp("0.00"), None), E::AmountMustBePositive(field("amount"))),
@@ -119,7 +121,7 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
         ("negative payment", pay("acme", gbp("-1"), "card"), E::AmountMustBePositive(field("amount"))),
         ("negative credit limit", limit("acme", gbp("-1.00")), E::AmountMustNotBeNegative(field("new-limit"))),
         ("letters", authorize("acme", "SO-9", gbp("ten"), None), E::AmountMalformed(field("amount"))),
-        ("empty amount", capture("H2", gbp("")), E::AmountMalformed(field("amount"))),
+        ("empty amount", capture("H-acme-2", gbp("")), E::AmountMalformed(field("amount"))),
         ("exponent", authorize("acme", "SO-9", gbp("1e3"), None), E::AmountMalformed(field("amount"))),
         ("thousands separator", pay("acme", gbp("1,000.00"), "card"), E::AmountMalformed(field("amount"))),
         ("leading plus", pay("acme", gbp("+1.00"), "card"), E::AmountMalformed(field("amount"))),
@@ -134,7 +136,7 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
         ("unknown currency", authorize("acme", "SO-9", money("1.00", "XXX"), None), E::CurrencyUnknown("XXX".into())),
         ("lower-case currency", open(open_req("new", "gbp", "1.00", Tolerance::None)), E::CurrencyUnknown("gbp".into())),
         ("payment in another currency", pay("acme", money("1.00", "EUR"), "card"), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "EUR".into() })),
-        ("capture in another currency", capture("H2", money("1.00", "USD")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "USD".into() })),
+        ("capture in another currency", capture("H-acme-2", money("1.00", "USD")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "USD".into() })),
         ("balance in another currency", apply("acme", "SO-9", money("1", "JPY")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
         ("limit in another currency", limit("acme", money("1", "JPY")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
         // tolerance and terms
@@ -163,19 +165,19 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
         ("return on an order never shipped", ret("acme", "SO-1", gbp("1.00"), "x"), E::OrderNotFound("SO-1".into())),
         ("return above what shipped", ret("acme", "SO-0", gbp("50.01"), "x"), E::ReturnExceedsOrder),
         ("status unchanged", status("acme", AccountStatus::Active), E::StatusUnchanged),
-        ("capture above the hold", capture("H2", gbp("100.01")), E::CaptureExceedsHold),
+        ("capture above the hold", capture("H-acme-2", gbp("100.01")), E::CaptureExceedsHold),
     ];
 
     let count = rows.len();
     assert_each_refused(&mut h, rows);
     h.check();
-    assert_eq!(count, 53);
+    assert_eq!(count, 55);
 }
 
 #[test]
 fn a_bad_context_is_refused_before_anything_else() {
     use CreditError as E;
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let before = h.dump();
     let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("1.00"), hold_ttl_s: None };
@@ -202,7 +204,7 @@ fn a_bad_context_is_refused_before_anything_else() {
 #[test]
 fn queries_check_their_arguments() {
     use CreditError as E;
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let m = h.m.clone();
     assert_eq!(h.ledger.ledger(&m, "acme", None, 0).unwrap(), Err(E::PageLimitOutOfRange));
@@ -219,7 +221,7 @@ fn queries_check_their_arguments() {
 #[test]
 fn reports_check_their_arguments() {
     use CreditError as E;
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let m = h.m.clone();
     let before = h.dump();
@@ -281,7 +283,7 @@ fn reports_check_their_arguments() {
 #[test]
 fn limits_hold_at_their_boundaries() {
     use CreditError as E;
-    let mut h = H::memory();
+    let mut h = H::new();
     // The longest id and text are accepted.
     let id64 = "a".repeat(64);
     let mut req = open_req(&id64, "GBP", "1000000000000", Tolerance::None);
@@ -296,7 +298,10 @@ fn limits_hold_at_their_boundaries() {
     assert_eq!(h.authorize(&id64, "SO-64", gbp("1.00")), Err(E::TooManyOpenHolds));
     assert_eq!(h.dump(), before);
     // Releasing one makes room again.
-    h.void("H1").unwrap();
+    // Ids the component issues carry the account id: 96 bytes at most.
+    let first = format!("H-{id64}-1");
+    assert_eq!(first.len(), 68);
+    h.void(&first).unwrap();
     h.approve(&id64, "SO-64", "1.00");
     // AMOUNT_MAX itself is accepted.
     h.pay(&id64, "1000000000000.00").unwrap();
@@ -332,7 +337,7 @@ fn reverse(payment: &str) -> Call {
 #[test]
 fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     use CreditError as E;
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.open("other", "1000.00");
     let inv = h.invoice("acme", "SO-0", "100.00").invoice_id; // INV1, due 2026-04-01
@@ -439,7 +444,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, None, 0).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
     assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, None, 101).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));
     assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, Some("2026-03-02 1"), 10).unwrap().map(|_| ()), Err(E::IdHasInvalidCharacter(field("after"))));
-    assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, Some(&"9".repeat(65)), 10).unwrap().map(|_| ()), Err(E::IdTooLong(field("after"))));
+    assert_eq!(h.ledger.open_invoices(&h.m, "acme", today, Some(&"9".repeat(97)), 10).unwrap().map(|_| ()), Err(E::IdTooLong(field("after"))));
     assert_eq!(h.ledger.open_invoices(&h.m, "nobody", today, None, 10).unwrap().map(|_| ()), Err(E::AccountNotFound("nobody".into())));
     assert_eq!(h.ledger.invoice_allocations(&h.m, "INV99", None, 10).unwrap().map(|_| ()), Err(E::InvoiceNotFound("INV99".into())));
     assert_eq!(h.ledger.invoice_allocations(&h.m, "INV1", None, 0).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));

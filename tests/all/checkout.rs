@@ -6,10 +6,10 @@ use crate::support::*;
 
 #[test]
 fn approves_within_the_limit_and_reserves_the_amount() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let a = h.approve("acme", "SO-1", "400.00");
-    assert_eq!(a.hold.hold_id, "H1");
+    assert_eq!(a.hold.hold_id, "H-acme-1");
     assert_eq!(a.hold.amount, "400.00");
     assert_eq!(a.hold.state, HoldState::Open);
     assert_eq!(a.hold.expires_at_ms, T0 + 7 * DAY_MS, "default time-to-live is 7 days");
@@ -24,7 +24,7 @@ fn approves_within_the_limit_and_reserves_the_amount() {
 
 #[test]
 fn declines_over_the_limit_with_the_shortfall() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.approve("acme", "SO-1", "250.00");
     let d = h.decline("acme", "SO-2", gbp("1000.00"));
@@ -42,7 +42,7 @@ fn declines_over_the_limit_with_the_shortfall() {
 
 #[test]
 fn tolerance_lets_chosen_accounts_go_over_by_an_amount_or_a_percentage() {
-    let mut h = H::memory();
+    let mut h = H::new();
     // 10% of 333.33 is 33.333, rounded down to 33.33.
     h.open_with(&open_req("pct", "GBP", "333.33", Tolerance::Percent("10".into()))).unwrap();
     h.open_with(&open_req("fixed", "GBP", "1000.00", Tolerance::Amount("50.00".into()))).unwrap();
@@ -58,7 +58,7 @@ fn tolerance_lets_chosen_accounts_go_over_by_an_amount_or_a_percentage() {
 
 #[test]
 fn accounts_on_hold_or_closed_are_declined_with_their_reason() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("held", "1000.00");
     h.open("shut", "1000.00");
     h.set_status("held", AccountStatus::OnHold).unwrap();
@@ -75,7 +75,7 @@ fn accounts_on_hold_or_closed_are_declined_with_their_reason() {
 
 #[test]
 fn an_order_in_another_currency_is_declined() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let d = h.decline("acme", "SO-1", Money { amount: "10.00".into(), currency: "EUR".into() });
     assert_eq!(d.reason, DeclineReason::CurrencyMismatch);
@@ -84,7 +84,7 @@ fn an_order_in_another_currency_is_declined() {
 
 #[test]
 fn a_partial_capture_posts_what_shipped_and_releases_the_rest() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "600.00").hold.hold_id;
     let r = h.capture(&hold, "450.00").unwrap();
@@ -102,7 +102,7 @@ fn a_partial_capture_posts_what_shipped_and_releases_the_rest() {
 
 #[test]
 fn a_capture_cannot_exceed_the_hold() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "100.00").hold.hold_id;
     assert_eq!(h.capture(&hold, "100.01"), Err(CreditError::CaptureExceedsHold));
@@ -111,7 +111,7 @@ fn a_capture_cannot_exceed_the_hold() {
 
 #[test]
 fn a_void_releases_the_whole_hold() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "700.00").hold.hold_id;
     let v = h.void(&hold).unwrap();
@@ -127,7 +127,7 @@ fn a_void_releases_the_whole_hold() {
 
 #[test]
 fn the_same_order_cannot_hold_credit_twice() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.open("other", "1000.00");
     h.approve("acme", "SO-1", "100.00");
@@ -140,7 +140,7 @@ fn the_same_order_cannot_hold_credit_twice() {
 
 #[test]
 fn a_hold_expires_at_the_exact_instant() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
     let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("800.00"), hold_ttl_s: Some(3600) };
@@ -174,7 +174,7 @@ fn holds_expire_in_their_own_order_whatever_was_placed_or_voided_before() {
     // The account remembers only its earliest expiry; voiding the hold
     // that set it leaves it early. Nothing may be released, counted or
     // missed because of that.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
     let place = |h: &mut H, order: &str, amount: &str, ttl: u32| {
@@ -213,7 +213,7 @@ fn holds_expire_in_their_own_order_whatever_was_placed_or_voided_before() {
 
 #[test]
 fn apply_balance_uses_part_of_the_balance_and_never_more_than_it() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.pay("acme", "120.00").unwrap(); // nothing owed: all of it is stored
     let a = h.apply_balance("acme", "SO-1", "50.00").unwrap();
@@ -230,7 +230,7 @@ fn apply_balance_uses_part_of_the_balance_and_never_more_than_it() {
 
 #[test]
 fn stored_balance_counts_as_available_credit() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "100.00");
     h.pay("acme", "30.00").unwrap();
     assert_eq!(h.summary("acme").figures.available_credit, "130.00");
@@ -242,7 +242,7 @@ fn stored_balance_counts_as_available_credit() {
 fn stored_balance_backing_a_hold_cannot_be_spent_on_another_order() {
     // Issue 17's sequence: limit 0, a lodgment of 100.00, an order held
     // against it, then the same balance asked for on another order.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "0.00");
     h.pay("acme", "100.00").unwrap();
     let a = h.approve("acme", "A", "100.00");
@@ -277,13 +277,13 @@ fn stored_balance_backing_a_hold_cannot_be_spent_on_another_order() {
 
 #[test]
 fn a_returns_credit_note_is_used_on_the_next_order() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "300.00").hold.hold_id;
     h.capture(&hold, "300.00").unwrap();
     h.pay("acme", "300.00").unwrap();
     let cn = h.ret("acme", "SO-1", "45.50", CreditTarget::OwedFirst).unwrap();
-    assert_eq!(cn.credit_note_id, "CN1");
+    assert_eq!(cn.credit_note_id, "CN-acme-1");
     assert_eq!((cn.applied_to_debt.as_str(), cn.added_to_stored_balance.as_str()), ("0.00", "45.50"));
     assert_eq!(cn.after.stored_balance, "45.50");
     // The next order spends it, and the rest goes on account.
@@ -295,7 +295,7 @@ fn a_returns_credit_note_is_used_on_the_next_order() {
 
 #[test]
 fn a_return_reduces_what_is_owed_first_unless_told_otherwise() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "200.00").hold.hold_id;
     h.capture(&hold, "200.00").unwrap();
@@ -303,7 +303,7 @@ fn a_return_reduces_what_is_owed_first_unless_told_otherwise() {
     let cn = h.ret("acme", "SO-1", "80.00", CreditTarget::OwedFirst).unwrap();
     assert_eq!((cn.applied_to_debt.as_str(), cn.added_to_stored_balance.as_str()), ("50.00", "30.00"));
     let cn2 = h.ret("acme", "SO-1", "20.00", CreditTarget::StoredBalance).unwrap();
-    assert_eq!((cn2.credit_note_id.as_str(), cn2.added_to_stored_balance.as_str()), ("CN2", "20.00"));
+    assert_eq!((cn2.credit_note_id.as_str(), cn2.added_to_stored_balance.as_str()), ("CN-acme-2", "20.00"));
     assert_eq!(h.summary("acme").figures.stored_balance, "50.00");
     // 200 captured, 100 credited: at most 100 more.
     assert_eq!(h.ret("acme", "SO-1", "100.01", CreditTarget::OwedFirst), Err(CreditError::ReturnExceedsOrder));
@@ -312,12 +312,12 @@ fn a_return_reduces_what_is_owed_first_unless_told_otherwise() {
 
 #[test]
 fn a_payment_reduces_debt_and_the_overpayment_is_stored() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "500.00").hold.hold_id;
     h.capture(&hold, "500.00").unwrap();
     let p = h.pay("acme", "200.00").unwrap();
-    assert_eq!((p.payment.payment_id.as_str(), p.payment.added_to_stored_balance.as_str()), ("P1", "0.00"));
+    assert_eq!((p.payment.payment_id.as_str(), p.payment.added_to_stored_balance.as_str()), ("P-acme-1", "0.00"));
     assert_eq!(p.payment.allocations[0].amount, "200.00");
     assert_eq!(p.account.figures.posted_debt, "300.00");
     assert_eq!(p.account.balance, "300.00");
@@ -331,7 +331,7 @@ fn a_payment_reduces_debt_and_the_overpayment_is_stored() {
 
 #[test]
 fn credit_limit_changes_keep_their_history() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.now_ms += DAY_MS;
     h.change_limit("acme", "2500.00").unwrap();
@@ -355,7 +355,7 @@ fn credit_limit_changes_keep_their_history() {
 
 #[test]
 fn closing_needs_a_settled_account() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "100.00").hold.hold_id;
     assert_eq!(h.set_status("acme", AccountStatus::Closed), Err(CreditError::AccountNotSettled));
@@ -370,7 +370,7 @@ fn closing_needs_a_settled_account() {
 
 #[test]
 fn the_ledger_pages_in_order() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "100000.00");
     for i in 0..25 {
         h.approve("acme", &format!("SO-{i}"), "1.00");
@@ -396,7 +396,7 @@ fn the_ledger_pages_in_order() {
 
 #[test]
 fn currencies_with_other_minor_units() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open_with(&open_req("yen", "JPY", "100000", Tolerance::None)).unwrap();
     h.open_with(&open_req("dinar", "KWD", "1000.000", Tolerance::Percent("0.5".into()))).unwrap();
     let yen = |a: &str| Money { amount: a.into(), currency: "JPY".into() };
@@ -421,7 +421,7 @@ fn authorize_costs_no_more_on_an_account_crowded_with_holds_and_invoices() {
     // work done, not time.
     use credit_host::{Ledger, MerchantId};
     let m = MerchantId::new("shop").unwrap();
-    let mut l = Ledger::open_in_memory(component());
+    let mut l = ledger(component());
     let c = |k: String| CallContext { idempotency_key: k, now_ms: T0 };
     let auth = |order: String, amount: &str| AuthorizeRequest {
         account_id: String::new(),

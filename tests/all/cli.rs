@@ -21,8 +21,8 @@ fn the_demo_runs_and_verify_finds_damage() {
     assert!(demo.status.success(), "{out}\n{}", String::from_utf8_lossy(&demo.stderr));
     for expected in [
         "DECLINED (insufficient credit), short by £350.00",
-        "INV1 £1,078.00 + £22.00 discount (owes £0.00)",
-        "late fee £15.00 on INV3",
+        "INV-acme-dental-1 £1,078.00 + £22.00 discount (owes £0.00)",
+        "late fee £15.00 on INV-cobalt-print-1",
         "PUT ON HOLD",
         "DECLINED (on hold for overdue invoices)",
         "0 discrepancies",
@@ -33,7 +33,7 @@ fn the_demo_runs_and_verify_finds_damage() {
     let mut mails: Vec<String> = std::fs::read_dir(&cobalt).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     mails.sort();
     assert_eq!(mails.iter().filter(|m| m.contains("-level")).count(), 5, "five reminders to Cobalt: {mails:?}");
-    assert_eq!(mails.iter().filter(|m| m.starts_with("invoice-")).collect::<Vec<_>>(), ["invoice-INV3.eml"], "its invoice was sent");
+    assert_eq!(mails.iter().filter(|m| m.starts_with("invoice-")).collect::<Vec<_>>(), ["invoice-INV-cobalt-print-1.eml"], "its invoice was sent");
     assert_eq!(mails.iter().filter(|m| m.starts_with("statement-")).collect::<Vec<_>>(), ["statement-0001.eml", "statement-0002.eml"], "March and April");
     let april = std::fs::read_to_string(cobalt.join("statement-0002.eml")).unwrap();
     for expected in [
@@ -244,7 +244,7 @@ fn serve_with_a_mail_folder_sends_each_invoice_and_monthly_statement() {
         Call::Capture {
             merchant: m(),
             ctx: ctx("c", "2026-03-03"),
-            req: CaptureRequest { hold_id: "H1".into(), amount: crate::support::gbp("120.00"), lines: vec![], delivery_date: None, terms: None, delivery: None },
+            req: CaptureRequest { hold_id: "H-acme-1".into(), amount: crate::support::gbp("120.00"), lines: vec![], delivery_date: None, terms: None, delivery: None },
         },
         Call::DayClose { merchant: m(), ctx: ctx("d", "2026-03-31"), account_id: "acme".into(), date: "2026-03-31".into() },
     ];
@@ -265,8 +265,8 @@ fn serve_with_a_mail_folder_sends_each_invoice_and_monthly_statement() {
     assert!(answers.iter().all(|a| matches!(a, Reply::Ok(_))), "{answers:?}");
 
     let folder = dir.path().join("mail/shop/acme");
-    let invoice = std::fs::read_to_string(folder.join("invoice-INV1.eml")).unwrap();
-    for expected in ["From: \"Shop & Sons\" <ar@shop.example>", "To: \"Acme Ltd\" <ap@acme.example>", "Subject: Invoice INV1: 120.00 GBP, due 2026-04-02", "Dear Acme Ltd,"] {
+    let invoice = std::fs::read_to_string(folder.join("invoice-INV-acme-1.eml")).unwrap();
+    for expected in ["From: \"Shop & Sons\" <ar@shop.example>", "To: \"Acme Ltd\" <ap@acme.example>", "Subject: Invoice INV-acme-1: 120.00 GBP, due 2026-04-02", "Dear Acme Ltd,"] {
         assert!(invoice.contains(expected), "{expected:?} in:\n{invoice}");
     }
     let statement = std::fs::read_to_string(folder.join("statement-0001.eml")).unwrap();

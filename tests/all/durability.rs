@@ -33,5 +33,5 @@ fn sqlite_data_survives_closing_and_reopening_the_host() {
     // And work goes on where it stopped.
     let r = h.capture(&hold, "400.00").unwrap();
     assert_eq!(r.after.posted_debt, "400.00");
-    assert_eq!(h.approve("acme", "SO-3", "1.00").hold.hold_id, "H3");
+    assert_eq!(h.approve("acme", "SO-3", "1.00").hold.hold_id, "H-acme-3");
 }

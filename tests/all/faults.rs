@@ -7,7 +7,7 @@ use crate::support::*;
 
 #[test]
 fn a_trap_half_way_through_a_call_rolls_back_all_its_writes() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.approve("acme", "SO-1", "100.00");
     let before = h.dump();
@@ -23,12 +23,12 @@ fn a_trap_half_way_through_a_call_rolls_back_all_its_writes() {
     // The same request with the same key now succeeds, once.
     let Authorization::Approved(a) = h.authorize_with(&c, &req).unwrap() else { panic!("approval expected") };
     assert_eq!(a.after.open_holds, "300.00");
-    assert_eq!(a.hold.hold_id, "H2", "the trapped call used up no number");
+    assert_eq!(a.hold.hold_id, "H-acme-2", "the trapped call used up no number");
 }
 
 #[test]
 fn an_exhausted_fuel_budget_rolls_back_and_the_next_call_works() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let before = h.dump();
     h.ledger.set_fuel_per_call(2_000);
@@ -51,7 +51,7 @@ fn an_exhausted_fuel_budget_rolls_back_and_the_next_call_works() {
 fn a_refused_call_after_writes_changes_nothing() {
     // `authorize` releases expired holds (writing entries) before it looks
     // at the order; when it then refuses, the release must not survive.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
     let short = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: Some(1) };
@@ -68,7 +68,7 @@ fn a_refused_call_after_writes_changes_nothing() {
 
 #[test]
 fn a_memory_blow_up_in_the_guest_rolls_back_and_the_next_call_works() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.approve("acme", "SO-1", "100.00");
     let before = h.dump();
@@ -100,7 +100,7 @@ fn a_panic_an_endless_loop_and_a_huge_allocation_in_the_guest_each_roll_back() {
     // (order id that triggers the fault, what the host error says)
     let rows = [("FAULT-PANIC", "unreachable"), ("FAULT-LOOP", "fuel"), ("FAULT-ALLOC", "unreachable")];
     for (order, says) in rows {
-        let mut h = H::on(credit_host::Ledger::open_in_memory(faulty()));
+        let mut h = H::on(crate::support::ledger(faulty()));
         h.ledger.set_fuel_per_call(20_000_000);
         h.open("acme", "1000.00");
         h.approve("acme", "SO-1", "100.00");

@@ -32,7 +32,7 @@ fn open_with(h: &mut H, account: &str, limit: &str, policy: BillingPolicy) {
 fn a_hundred_and_one_overdue_invoices_with_fees_are_charged_reminded_and_held() {
     // Issue 17: 101 invoices + 101 fees went over the 200-item cap, so the
     // close failed, nothing was charged and the account was never held.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-02");
     open_with(&mut h, "acme", "100000.00", collections_policy());
     let ids: Vec<String> = (0..101).map(|i| h.invoice("acme", &format!("SO-{i}"), "10.00").invoice_id).collect();
@@ -74,7 +74,7 @@ fn a_hundred_and_one_overdue_invoices_with_fees_are_charged_reminded_and_held() 
 fn an_invoice_takes_any_number_of_partial_payments() {
     // Issue 17: after 98 partial payments an invoice could never be touched
     // again (too-many-allocations), so it could never be settled.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "10000.00");
     let inv = h.invoice("acme", "SO-1", "1000.00");
     for i in 0..150 {
@@ -126,7 +126,7 @@ fn an_invoice_takes_any_number_of_partial_payments() {
 fn daily_closes_for_over_a_year_charge_interest_onto_one_item() {
     // Issue 17: each close added an interest item, and from day 230 every
     // close failed. Now interest goes onto one open item per invoice.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-02");
     open_with(&mut h, "acme", "100000.00", collections_policy());
     let inv = h.invoice("acme", "SO-1", "1000.00"); // due 2026-04-01
@@ -190,7 +190,7 @@ fn account_with_invoices(l: &mut Ledger, m: &MerchantId, account: &str, n: usize
 fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_day() {
     let n: usize = std::env::var("CREDIT_SCALE_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let m = MerchantId::new("chain-store").unwrap();
-    let mut l = Ledger::open_in_memory(component());
+    let mut l = ledger(component());
     let policy = BillingPolicy {
         grace_days: 0,
         late_fee: Some("0.10".into()),
@@ -273,8 +273,8 @@ fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_
 
 /// The id of the chain's `i`-th invoice (its order is `chain-<i>`).
 fn chain_invoice(l: &mut Ledger, m: &MerchantId, i: usize) -> String {
-    // Invoices are numbered merchant-wide: 10 for "small" came first.
-    let id = format!("INV{}", 10 + i + 1);
+    // Invoices are numbered per account: "small"'s 10 do not count.
+    let id = format!("INV-chain-{}", i + 1);
     assert_eq!(l.get_invoice(m, &id, "2026-03-03").unwrap().unwrap().order_id.as_deref(), Some(format!("chain-{i}").as_str()));
     id
 }
@@ -288,7 +288,7 @@ fn the_largest_part_of_a_close_and_the_largest_payment_stay_well_within_the_fuel
     // use under a quarter of a call's fuel, so no part can run out and trap
     // (lines are stored apart from the item, so they cost nothing here).
     let m = MerchantId::new("heavy").unwrap();
-    let mut l = Ledger::open_in_memory(component());
+    let mut l = ledger(component());
     let ctx = |k: String, day: &str| CallContext { idempotency_key: k, now_ms: at(day) };
     let mut req = open_req("big", "GBP", "100000000.00", Tolerance::None);
     req.policy = collections_policy();

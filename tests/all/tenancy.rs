@@ -7,7 +7,7 @@ use crate::support::*;
 
 #[test]
 fn merchants_are_isolated() {
-    let mut h = H::memory();
+    let mut h = H::new();
     let a = MerchantId::new("merchant-a").unwrap();
     let b = MerchantId::new("merchant-b").unwrap();
     h.m = a.clone();
@@ -21,8 +21,8 @@ fn merchants_are_isolated() {
     // B's own "acme" is another account, and B's hold numbers start at 1.
     h.open("acme", "50.00");
     assert_eq!(h.summary("acme").figures.credit_limit, "50.00");
-    assert_eq!(h.capture(&hold_a, "300.00").map(|_| ()), Err(CreditError::HoldNotFound("H1".into())));
-    assert_eq!(h.approve("acme", "SO-1", "50.00").hold.hold_id, "H1");
+    assert_eq!(h.capture(&hold_a, "300.00").map(|_| ()), Err(CreditError::HoldNotFound("H-acme-1".into())));
+    assert_eq!(h.approve("acme", "SO-1", "50.00").hold.hold_id, "H-acme-1");
     // Idempotency keys are scoped too: the same key works in each merchant.
     let c = CallContext { idempotency_key: "shared-key".into(), now_ms: T0 };
     let pay = RecordPaymentRequest {
@@ -33,12 +33,12 @@ fn merchants_are_isolated() {
         reference: "r".into(),
         allocations: vec![],
     };
-    assert_eq!(h.ledger.record_payment(&b, &c, &pay).unwrap().unwrap().payment.payment_id, "P1");
+    assert_eq!(h.ledger.record_payment(&b, &c, &pay).unwrap().unwrap().payment.payment_id, "P-acme-1");
     h.m = a.clone();
     h.check();
     let a_data: Vec<_> = h.dump().into_iter().filter(|(m, _, _)| m == "merchant-a").collect();
     assert_eq!(a_data, a_before, "nothing B did touched A");
-    assert_eq!(h.ledger.record_payment(&a, &c, &pay).unwrap().unwrap().payment.payment_id, "P1");
+    assert_eq!(h.ledger.record_payment(&a, &c, &pay).unwrap().unwrap().payment.payment_id, "P-acme-1");
     assert_eq!(h.summary("acme").figures.credit_limit, "1000.00");
     assert_eq!(h.summary("acme").figures.open_holds, "300.00");
     h.check();

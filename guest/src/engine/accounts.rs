@@ -64,6 +64,7 @@ impl<K: Kv> Engine<K> {
                     overdue_close: Decimal::ZERO,
                     indexed: false,
                     oldest_due: None,
+                    numbers: DocumentNumbers::default(),
                     loaded: None,
                     cfg: Some(AccountCfg {
                         terms,

@@ -307,7 +307,7 @@ impl<K: Kv> Engine<K> {
                 let plan = eng.plan_allocation(&account, received_on, amount, &source, &explicit, &[])?;
                 let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
                 let to_stored = sub(amount, to_debt)?;
-                let payment_id = format!("P{}", eng.next_number("payment")?);
+                let payment_id = next_document_id(&mut account, Series::Payment)?;
                 let memo = format!("{} payment {} ref {}", req.method, currency.format(amount), req.reference);
                 let e = NewEntry::new(EntryKind::PaymentRecorded, amount, memo)
                     .dr(Book::Cash, amount)

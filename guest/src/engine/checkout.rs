@@ -118,7 +118,7 @@ impl<K: Kv> Engine<K> {
                             return Err(Error::TooManyOpenHolds);
                         }
                         let hold = Hold {
-                            id: format!("H{}", eng.next_number("hold")?),
+                            id: next_document_id(&mut account, Series::Hold)?,
                             account_id: account.id.clone(),
                             order_id: req.order_id.clone(),
                             amount,
@@ -374,7 +374,7 @@ impl<K: Kv> Engine<K> {
                     return Err(Error::ReturnExceedsOrder);
                 }
                 eng.release_expired(&mut account, ctx)?;
-                let credit_note_id = format!("CN{}", eng.next_number("credit-note")?);
+                let credit_note_id = next_document_id(&mut account, Series::CreditNote)?;
                 let today = dates::day_of(ctx.now_ms);
                 let plan = match req.credit_to {
                     CreditTarget::OwedFirst => eng.plan_allocation(

@@ -422,6 +422,22 @@ fn close_key(account: &str, date: &str) -> String {
     key(&["close/", account, "/", date], None)
 }
 
+/// The id of the next document of `series` on `account`:
+/// `<PREFIX>-<account-id>-<n>`, `n` counting from 1 within the account
+/// and series (`H-acme-1`, `INV-acme-1`, ...). At most
+/// `DOCUMENT_ID_LEN_MAX` bytes: a 64-byte account id leaves room for any
+/// prefix and a 20-digit number.
+fn next_document_id(account: &mut Account, series: Series) -> Result<String, Error> {
+    let n = account.numbers.next(series).ok_or_else(|| Error::StoreCorrupt(format!("account {} ran out of numbers", account.id)))?;
+    let mut id = String::with_capacity(series.prefix().len() + account.id.len() + 22);
+    id.push_str(series.prefix());
+    id.push('-');
+    id.push_str(&account.id);
+    id.push('-');
+    id.push_str(&n.to_string());
+    Ok(id)
+}
+
 /// The largest page a walk asks `scan` for.
 const SCAN_PAGE: u32 = 128;
 /// The first page of a walk: most walks stop after a row or two (the
@@ -898,14 +914,6 @@ impl<K: Kv> Engine<K> {
         self.load(&invoice_key(id))?.ok_or_else(|| Error::InvoiceNotFound(id.to_owned()))
     }
 
-    /// The next number of a merchant-wide sequence (holds, payments, ...).
-    fn next_number(&mut self, name: &str) -> Result<u64, Error> {
-        let key = key(&["seq/", name], None);
-        let next = self.load::<u64>(&key)?.unwrap_or(0) + 1;
-        self.save(&key, &next)?;
-        Ok(next)
-    }
-
     /// Runs `op` once per idempotency key. A retry with the same request gets
     /// the remembered answer; another request under the key is refused.
     fn idempotent<R: Remembered>(
@@ -1335,8 +1343,7 @@ impl<K: Kv> Engine<K> {
             ),
             None => (None, Decimal::ZERO),
         };
-        let prefix = if kind == ItemKind::Invoice { "INV" } else { "DN" };
-        let id = format!("{prefix}{}", self.next_number(if kind == ItemKind::Invoice { "invoice" } else { "debit-note" })?);
+        let id = next_document_id(account, if kind == ItemKind::Invoice { Series::Invoice } else { Series::DebitNote })?;
         let seq = {
             let cfg = self.cfg_mut(account)?;
             cfg.item_count += 1;

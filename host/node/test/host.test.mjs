@@ -46,7 +46,7 @@ test('the generated code reads the store import by its unversioned name', async 
   const quiet = console.error;
   console.error = () => {};
   try {
-    assert.throws(() => bindings.instantiate(getCoreModule, { 'storefront:credit/store@0.4.0': only, 'storefront:credit/types@0.4.0': {} }));
+    assert.throws(() => bindings.instantiate(getCoreModule, { 'storefront:credit/store@0.5.0': only, 'storefront:credit/types@0.5.0': {} }));
   } finally {
     console.error = quiet;
   }
@@ -63,7 +63,7 @@ test('values: camelCase fields, u64 and s64 as BigInt, variants as { tag, val }'
   assert.deepEqual(summary.toleranceRule, { tag: 'none' });
   const auth = host.call('shop', 'checkout.authorize', ctx('k2'), authReq('acme', 'SO-1', '10.00'));
   assert.equal(auth.tag, 'approved');
-  assert.equal(auth.val.hold.holdId, 'H1');
+  assert.equal(auth.val.hold.holdId, 'H-acme-1');
   const page = host.call('shop', 'queries.ledger', 'acme', undefined, 10);
   assert.deepEqual(page.entries.map((e) => e.seq), [1n, 2n]);
   assert.deepEqual(host.call('shop', 'queries.ledger', 'acme', 1n, 10).entries.map((e) => e.seq), [2n]);
@@ -159,7 +159,7 @@ test('a worker keeps the committed data in the calling thread, call by call', as
     for (const [i, [fn, ...args]] of [
       ['accounts.open-account', ctx('k1'), openReq('acme')],
       ['checkout.authorize', ctx('k2'), authReq('acme', 'SO-1', '10.00')],
-      ['checkout.void-hold', ctx('k3'), 'H1'],
+      ['checkout.void-hold', ctx('k3'), 'H-acme-1'],
     ].entries()) {
       const a = await w.call('shop', fn, ...args);
       const b = local.call('shop', fn, ...args);

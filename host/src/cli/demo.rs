@@ -312,7 +312,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
 
     // Day 10 of 2/10 net 30: the 2% discount still applies.
     s.at(3, 13, 15, 20);
-    s.pay("acme-dental", "1078.00", "bank-transfer", "ACME INV1")?;
+    s.pay("acme-dental", "1078.00", "bank-transfer", "ACME INV-acme-dental-1")?;
 
     s.at(3, 14, 9, 45);
     let ctx = s.ctx("apply-balance");
