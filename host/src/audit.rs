@@ -20,8 +20,8 @@ use anyhow::{Context, Result};
 use credit_guest::codec::decode;
 use credit_guest::engine::{Ix, index_key, utilisation_pct};
 use credit_guest::model::{
-    Account, AccountCfg, Allocation, Book, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind,
-    LimitChange, Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
+    Account, AccountCfg, Allocation, Book, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
+    Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
 };
 use credit_guest::money::Currency;
 use credit_guest::{dates, rules};
@@ -120,8 +120,7 @@ fn audit_inner(backend: &mut dyn Backend, progress: &mut dyn FnMut(u64)) -> Resu
                     continue;
                 }
                 accounts.insert(id.to_owned());
-                let problems = check_account(backend, &merchant, &account, &mut report)
-                    .unwrap_or_else(|e| vec![format!("unreadable: {e:#}")]);
+                let problems = check_account(backend, &merchant, &account, &mut report).unwrap_or_else(|e| vec![format!("unreadable: {e:#}")]);
                 for what in problems {
                     report.found(&merchant, id, what);
                 }
@@ -395,11 +394,9 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
     if expected_seq - 1 != account.entry_count {
         problems.push(format!("account says {} entries, ledger has {}", account.entry_count, expected_seq - 1));
     }
-    for (field, cached, sum) in [
-        ("posted_debt", account.posted_debt, debt),
-        ("stored_balance", account.stored_balance, stored),
-        ("held", account.held, held),
-    ] {
+    for (field, cached, sum) in
+        [("posted_debt", account.posted_debt, debt), ("stored_balance", account.stored_balance, stored), ("held", account.held, held)]
+    {
         if cached != sum {
             problems.push(format!("{field} is {cached} but its entries add up to {sum}"));
         }
@@ -511,7 +508,9 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
             .keys()
             .chain(stored_ladders.keys())
             .find(|k| ladders.get(*k) != stored_ladders.get(*k))
-            .map(|(l, d)| format!("owed/{id}/{l}/{d}: stored {:?}, items owe {:?}", stored_ladders.get(&(*l, d.clone())), ladders.get(&(*l, d.clone()))))
+            .map(|(l, d)| {
+                format!("owed/{id}/{l}/{d}: stored {:?}, items owe {:?}", stored_ladders.get(&(*l, d.clone())), ladders.get(&(*l, d.clone())))
+            })
             .unwrap_or_default();
         problems.push(format!("the owed-by-date rows disagree with the open items ({differ})"));
     }

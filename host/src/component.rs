@@ -95,6 +95,13 @@ impl Export {
         Export::Warnings,
     ];
 
+    /// Whether the export may change data: every function of `accounts`,
+    /// `billing` and `checkout`. `queries` and `reports` only read, and run
+    /// as read-only units of work (one snapshot, no locks).
+    pub(crate) fn writes(self) -> bool {
+        (self as usize) <= Export::RecordReturn as usize
+    }
+
     /// (interface, function) as the WIT names them.
     fn name(self) -> (&'static str, &'static str) {
         const ACCOUNTS: &str = concat!("storefront:credit/accounts@", wit_version!());
@@ -144,13 +151,11 @@ impl Export {
 }
 
 /// The component built from `guest/` by `build.rs`, embedded in this crate.
-pub const COMPONENT_WASM: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest.wasm"));
+pub const COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest.wasm"));
 
 /// The same component built for size (opt-level "z", `wasm-opt -Oz`), for
 /// platforms that cap a plugin's size; slower per call (BENCHMARKS.md).
-pub const SMALL_COMPONENT_WASM: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest_small.wasm"));
+pub const SMALL_COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/credit_guest_small.wasm"));
 
 include!(concat!(env!("OUT_DIR"), "/faulty_component.rs"));
 
@@ -196,9 +201,7 @@ impl Component {
     /// Compiles a component from its bytes (the `.wasm` of another build).
     pub fn from_bytes(wasm: &[u8]) -> Result<Component> {
         let engine = Self::engine()?;
-        let component = wasmtime::component::Component::new(&engine, wasm)
-            .map_err(anyhow::Error::from)
-            .context("compiling the credit component")?;
+        let component = wasmtime::component::Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compiling the credit component")?;
         Self::link(engine, component)
     }
 
@@ -221,9 +224,8 @@ impl Component {
                 return Self::link(engine, component);
             }
         }
-        let component = wasmtime::component::Component::new(&engine, COMPONENT_WASM)
-            .map_err(anyhow::Error::from)
-            .context("compiling the credit component")?;
+        let component =
+            wasmtime::component::Component::new(&engine, COMPONENT_WASM).map_err(anyhow::Error::from).context("compiling the credit component")?;
         std::fs::create_dir_all(dir)?;
         let bytes = component.serialize().map_err(anyhow::Error::from)?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
@@ -279,9 +281,7 @@ impl Component {
         // 6.7+) are reset from the image, instead of unmapping it all and
         // faulting it back in on the next instance. Halved the cost of a
         // fresh instance per call (BENCHMARKS.md).
-        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-            .table_keep_resident(KEEP_RESIDENT_BYTES / 16)
-            .pagemap_scan(wasmtime::Enabled::Auto);
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES).table_keep_resident(KEEP_RESIDENT_BYTES / 16).pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         wasmtime::Engine::new(&config).map_err(anyhow::Error::from)
     }
@@ -324,10 +324,21 @@ pub(crate) struct HostState {
     pub(crate) merchant: String,
     pub(crate) fault: Option<Fault>,
     pub(crate) writes: u32,
+    /// The store answered a `Conflict` during this call: the call is run
+    /// again rather than reported as a trap.
+    pub(crate) conflicted: bool,
 }
 
 fn trap(e: anyhow::Error) -> wasmtime::Error {
     wasmtime::Error::from_anyhow(e)
+}
+
+impl HostState {
+    /// A store error as a trap, remembering whether it was a `Conflict`.
+    fn store_error(&mut self, e: anyhow::Error) -> wasmtime::Error {
+        self.conflicted |= crate::store::is_conflict(&e);
+        trap(e)
+    }
 }
 
 impl HostState {
@@ -340,6 +351,7 @@ impl HostState {
             merchant: String::new(),
             fault: None,
             writes: 0,
+            conflicted: false,
         }
     }
 
@@ -352,9 +364,10 @@ impl HostState {
 
     fn count_write(&mut self) -> wasmtime::Result<()> {
         if let Some(Fault::StoreFailsAfterWrites(n)) = self.fault
-            && self.writes >= n {
-                return Err(trap(anyhow::anyhow!("injected store failure after {n} writes")));
-            }
+            && self.writes >= n
+        {
+            return Err(trap(anyhow::anyhow!("injected store failure after {n} writes")));
+        }
         self.writes += 1;
         Ok(())
     }
@@ -369,7 +382,7 @@ impl bindings::storefront::credit::store::Host for HostState {
             self.fault = None;
             return Ok(Some(vec![b' '; bytes]));
         }
-        self.backend.get(&self.merchant, &key).map_err(trap)
+        self.backend.get(&self.merchant, &key).map_err(|e| self.store_error(e))
     }
 
     fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<()> {
@@ -378,20 +391,20 @@ impl bindings::storefront::credit::store::Host for HostState {
             return Err(trap(anyhow::anyhow!("component wrote {} bytes under {key:?}", value.len())));
         }
         self.count_write()?;
-        self.backend.put(&self.merchant, &key, &value).map_err(trap)
+        self.backend.put(&self.merchant, &key, &value).map_err(|e| self.store_error(e))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         Self::check_key(&key)?;
         self.count_write()?;
-        self.backend.delete(&self.merchant, &key).map_err(trap)
+        self.backend.delete(&self.merchant, &key).map_err(|e| self.store_error(e))
     }
 
     fn scan(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
         if prefix.len() > KEY_LEN_MAX || start_after.as_ref().is_some_and(|s| s.len() > KEY_LEN_MAX) || limit > 1000 {
             return Err(trap(anyhow::anyhow!("component asked for an oversized scan")));
         }
-        self.backend.scan(&self.merchant, &prefix, start_after.as_deref(), limit).map_err(trap)
+        self.backend.scan(&self.merchant, &prefix, start_after.as_deref(), limit).map_err(|e| self.store_error(e))
     }
 }
 
@@ -429,4 +442,3 @@ where
     let _ = checked.set(signature);
     Ok(func)
 }
-

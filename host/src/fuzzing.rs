@@ -10,13 +10,13 @@
 
 use std::sync::OnceLock;
 
+use crate::api::*;
+use crate::serve::{Call, Reply, execute};
+use crate::{Component, Ledger, audit};
 use arbitrary::Arbitrary;
 use credit_guest::engine::Engine;
 use credit_guest::kv::MemKv;
 use credit_guest::model as m;
-use crate::api::*;
-use crate::serve::{Call, Reply, execute};
-use crate::{Component, Ledger, audit};
 
 const T0: i64 = 1_772_409_600_000;
 
@@ -42,19 +42,74 @@ enum Day {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Open { account: Text, currency: Text, limit: Amount, tolerance: Option<Amount>, percent: bool, net_days: u16, discount: Option<(Amount, u16)>, late_fee: Option<Amount>, grace: u16, small: Amount },
-    Authorize { account: Text, order: Text, amount: Amount, currency: Text, ttl: Option<u32> },
-    Capture { hold: Text, amount: Amount, lines: Vec<(Text, Amount, Amount, Amount)>, delivery: Option<Day> },
-    Void { hold: Text },
-    ApplyBalance { account: Text, order: Text, amount: Amount },
-    Return { account: Text, order: Text, amount: Amount, to_stored: bool, reason: Text },
-    Pay { account: Text, amount: Amount, received: Day, allocations: Vec<(Text, Amount)> },
-    Reverse { payment: Text },
-    Allocate { account: Text, amount: Option<Amount> },
-    DayClose { account: Text, date: Day },
-    Limit { account: Text, amount: Amount },
-    Status { account: Text, status: u8 },
-    Advance { minutes: u32 },
+    Open {
+        account: Text,
+        currency: Text,
+        limit: Amount,
+        tolerance: Option<Amount>,
+        percent: bool,
+        net_days: u16,
+        discount: Option<(Amount, u16)>,
+        late_fee: Option<Amount>,
+        grace: u16,
+        small: Amount,
+    },
+    Authorize {
+        account: Text,
+        order: Text,
+        amount: Amount,
+        currency: Text,
+        ttl: Option<u32>,
+    },
+    Capture {
+        hold: Text,
+        amount: Amount,
+        lines: Vec<(Text, Amount, Amount, Amount)>,
+        delivery: Option<Day>,
+    },
+    Void {
+        hold: Text,
+    },
+    ApplyBalance {
+        account: Text,
+        order: Text,
+        amount: Amount,
+    },
+    Return {
+        account: Text,
+        order: Text,
+        amount: Amount,
+        to_stored: bool,
+        reason: Text,
+    },
+    Pay {
+        account: Text,
+        amount: Amount,
+        received: Day,
+        allocations: Vec<(Text, Amount)>,
+    },
+    Reverse {
+        payment: Text,
+    },
+    Allocate {
+        account: Text,
+        amount: Option<Amount>,
+    },
+    DayClose {
+        account: Text,
+        date: Day,
+    },
+    Limit {
+        account: Text,
+        amount: Amount,
+    },
+    Status {
+        account: Text,
+        status: u8,
+    },
+    Advance {
+        minutes: u32,
+    },
 }
 
 fn text(t: &Text, prefix: &str) -> String {
@@ -142,7 +197,15 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
             )
             .is_ok(),
         Call::Authorize { ctx: c, req, .. } => engine
-            .authorize(&ctx(c), &m::Authorize { account_id: req.account_id.clone(), order_id: req.order_id.clone(), amount: money(&req.amount), hold_ttl_s: req.hold_ttl_s })
+            .authorize(
+                &ctx(c),
+                &m::Authorize {
+                    account_id: req.account_id.clone(),
+                    order_id: req.order_id.clone(),
+                    amount: money(&req.amount),
+                    hold_ttl_s: req.hold_ttl_s,
+                },
+            )
             .is_ok(),
         Call::Capture { ctx: c, req, .. } => engine
             .capture(
@@ -150,7 +213,16 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                 &m::Capture {
                     hold_id: req.hold_id.clone(),
                     amount: money(&req.amount),
-                    lines: req.lines.iter().map(|l| m::LineInput { description: l.description.clone(), quantity: l.quantity.clone(), unit_price: l.unit_price.clone(), tax: l.tax.clone() }).collect(),
+                    lines: req
+                        .lines
+                        .iter()
+                        .map(|l| m::LineInput {
+                            description: l.description.clone(),
+                            quantity: l.quantity.clone(),
+                            unit_price: l.unit_price.clone(),
+                            tax: l.tax.clone(),
+                        })
+                        .collect(),
                     delivery_date: req.delivery_date.clone(),
                     terms: None,
                     delivery: None,
@@ -159,7 +231,10 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
             .is_ok(),
         Call::VoidHold { ctx: c, hold_id, .. } => engine.void_hold(&ctx(c), hold_id).is_ok(),
         Call::ApplyBalance { ctx: c, req, .. } => engine
-            .apply_balance(&ctx(c), &m::ApplyBalance { account_id: req.account_id.clone(), order_id: req.order_id.clone(), amount: money(&req.amount) })
+            .apply_balance(
+                &ctx(c),
+                &m::ApplyBalance { account_id: req.account_id.clone(), order_id: req.order_id.clone(), amount: money(&req.amount) },
+            )
             .is_ok(),
         Call::RecordReturn { ctx: c, req, .. } => engine
             .record_return(
@@ -185,17 +260,32 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                     received_on: req.received_on.clone(),
                     method: req.method.clone(),
                     reference: req.reference.clone(),
-                    allocations: req.allocations.iter().map(|a| m::AllocationInput { invoice_id: a.invoice_id.clone(), amount: a.amount.clone() }).collect(),
+                    allocations: req
+                        .allocations
+                        .iter()
+                        .map(|a| m::AllocationInput { invoice_id: a.invoice_id.clone(), amount: a.amount.clone() })
+                        .collect(),
                 },
             )
             .is_ok(),
         Call::ReversePayment { ctx: c, payment_id, reason, .. } => engine.reverse_payment(&ctx(c), payment_id, reason).is_ok(),
         Call::AllocateBalance { ctx: c, req, .. } => engine
-            .allocate_balance(&ctx(c), &m::AllocateBalance { account_id: req.account_id.clone(), amount: req.amount.as_ref().map(money), allocations: vec![] })
+            .allocate_balance(
+                &ctx(c),
+                &m::AllocateBalance { account_id: req.account_id.clone(), amount: req.amount.as_ref().map(money), allocations: vec![] },
+            )
             .is_ok(),
         Call::DayClose { ctx: c, account_id, date, .. } => engine.day_close(&ctx(c), account_id, date).is_ok(),
         Call::ChangeCreditLimit { ctx: c, req, .. } => engine
-            .change_credit_limit(&ctx(c), &m::ChangeCreditLimit { account_id: req.account_id.clone(), new_limit: money(&req.new_limit), changed_by: req.changed_by.clone(), reason: req.reason.clone() })
+            .change_credit_limit(
+                &ctx(c),
+                &m::ChangeCreditLimit {
+                    account_id: req.account_id.clone(),
+                    new_limit: money(&req.new_limit),
+                    changed_by: req.changed_by.clone(),
+                    reason: req.reason.clone(),
+                },
+            )
             .is_ok(),
         Call::SetStatus { ctx: c, req, .. } => engine
             .set_status(
@@ -268,14 +358,23 @@ pub fn run_with(component: &Component, data: &[u8]) {
             Op::Authorize { account, order, amount: a, currency: cur, ttl } => Call::Authorize {
                 merchant: merchant.clone(),
                 ctx,
-                req: AuthorizeRequest { account_id: text(account, "a"), order_id: text(order, "o"), amount: Money { amount: amount(a), currency: currency(cur) }, hold_ttl_s: *ttl },
+                req: AuthorizeRequest {
+                    account_id: text(account, "a"),
+                    order_id: text(order, "o"),
+                    amount: Money { amount: amount(a), currency: currency(cur) },
+                    hold_ttl_s: *ttl,
+                },
             },
             Op::Capture { hold, amount: a, lines, delivery } => Call::Capture {
                 merchant: merchant.clone(),
                 req: CaptureRequest {
                     hold_id: text(hold, "H"),
                     amount: Money { amount: amount(a), currency: "GBP".into() },
-                    lines: lines.iter().take(8).map(|(d, q, p, t)| InvoiceLine { description: text(d, "item"), quantity: amount(q), unit_price: amount(p), tax: amount(t) }).collect(),
+                    lines: lines
+                        .iter()
+                        .take(8)
+                        .map(|(d, q, p, t)| InvoiceLine { description: text(d, "item"), quantity: amount(q), unit_price: amount(p), tax: amount(t) })
+                        .collect(),
                     delivery_date: delivery.as_ref().map(|d| day(d, now_ms)),
                     terms: None,
                     delivery: None,
@@ -286,7 +385,11 @@ pub fn run_with(component: &Component, data: &[u8]) {
             Op::ApplyBalance { account, order, amount: a } => Call::ApplyBalance {
                 merchant: merchant.clone(),
                 ctx,
-                req: ApplyBalanceRequest { account_id: text(account, "a"), order_id: text(order, "o"), amount: Money { amount: amount(a), currency: "GBP".into() } },
+                req: ApplyBalanceRequest {
+                    account_id: text(account, "a"),
+                    order_id: text(order, "o"),
+                    amount: Money { amount: amount(a), currency: "GBP".into() },
+                },
             },
             Op::Return { account, order, amount: a, to_stored, reason } => Call::RecordReturn {
                 merchant: merchant.clone(),
@@ -307,21 +410,38 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     received_on: day(received, now_ms),
                     method: "card".into(),
                     reference: "fuzz".into(),
-                    allocations: allocations.iter().take(8).map(|(inv, x)| AllocationRequest { invoice_id: text(inv, "INV"), amount: amount(x) }).collect(),
+                    allocations: allocations
+                        .iter()
+                        .take(8)
+                        .map(|(inv, x)| AllocationRequest { invoice_id: text(inv, "INV"), amount: amount(x) })
+                        .collect(),
                 },
                 ctx,
             },
-            Op::Reverse { payment } => Call::ReversePayment { merchant: merchant.clone(), ctx, payment_id: text(payment, "P"), reason: "fuzz".into() },
+            Op::Reverse { payment } => {
+                Call::ReversePayment { merchant: merchant.clone(), ctx, payment_id: text(payment, "P"), reason: "fuzz".into() }
+            }
             Op::Allocate { account, amount: a } => Call::AllocateBalance {
                 merchant: merchant.clone(),
                 ctx,
-                req: AllocateBalanceRequest { account_id: text(account, "a"), amount: a.as_ref().map(|x| Money { amount: amount(x), currency: "GBP".into() }), allocations: vec![] },
+                req: AllocateBalanceRequest {
+                    account_id: text(account, "a"),
+                    amount: a.as_ref().map(|x| Money { amount: amount(x), currency: "GBP".into() }),
+                    allocations: vec![],
+                },
             },
-            Op::DayClose { account, date } => Call::DayClose { merchant: merchant.clone(), account_id: text(account, "a"), date: day(date, now_ms), ctx },
+            Op::DayClose { account, date } => {
+                Call::DayClose { merchant: merchant.clone(), account_id: text(account, "a"), date: day(date, now_ms), ctx }
+            }
             Op::Limit { account, amount: a } => Call::ChangeCreditLimit {
                 merchant: merchant.clone(),
                 ctx,
-                req: ChangeCreditLimitRequest { account_id: text(account, "a"), new_limit: Money { amount: amount(a), currency: "GBP".into() }, changed_by: "fuzz".into(), reason: "fuzz".into() },
+                req: ChangeCreditLimitRequest {
+                    account_id: text(account, "a"),
+                    new_limit: Money { amount: amount(a), currency: "GBP".into() },
+                    changed_by: "fuzz".into(),
+                    reason: "fuzz".into(),
+                },
             },
             Op::Status { account, status } => Call::SetStatus {
                 merchant: merchant.clone(),

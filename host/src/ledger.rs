@@ -10,7 +10,12 @@ use wasmtime::component::{ComponentNamedList, Lift, Lower};
 use crate::api::*;
 use crate::component::{Component, Export, FUEL_PER_CALL_DEFAULT, Fault, HostState, new_store, typed_func};
 use crate::shape::{self, Oversized};
-use crate::store::{Backend, MemoryBackend, SqliteBackend};
+use crate::store::{Backend, MemoryBackend, PostgresBackend, SqliteBackend};
+
+/// The interface part of `interface.function`.
+fn iface_short(function: &str) -> &str {
+    function.split_once('.').map_or(function, |(i, _)| i)
+}
 
 /// A merchant (tenant): every account belongs to exactly one, and a call
 /// made for one merchant can neither read nor change another's data.
@@ -21,9 +26,7 @@ impl MerchantId {
     /// 1 ..= 64 bytes of `A-Z a-z 0-9 . _ : @ -`.
     pub fn new(id: impl Into<String>) -> Result<MerchantId> {
         let id = id.into();
-        let ok = !id.is_empty()
-            && id.len() <= 64
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'@' | b'-'));
+        let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'@' | b'-'));
         if !ok {
             bail!("merchant id {id:?} must be 1 to 64 characters of A-Z a-z 0-9 . _ : @ -");
         }
@@ -36,6 +39,46 @@ impl MerchantId {
     }
 }
 
+/// Times a call is run again after a `store::Conflict` before the error
+/// is given to the caller.
+pub const CONFLICT_RETRIES_MAX: u32 = 10;
+
+/// How a ledger's calls met other processes' calls (`Ledger::contention`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contention {
+    /// Reads that waited for a row another unit of work held.
+    pub lock_waits: u64,
+    /// Calls run again after a conflict (the callers never saw them).
+    pub retries: u64,
+}
+
+/// A try that failed, and whether trying again may succeed.
+struct Failed {
+    error: anyhow::Error,
+    conflicted: bool,
+}
+
+impl Failed {
+    fn plain(error: anyhow::Error) -> Failed {
+        Failed { error, conflicted: false }
+    }
+
+    fn from_store(error: anyhow::Error) -> Failed {
+        let conflicted = crate::store::is_conflict(&error);
+        Failed { error, conflicted }
+    }
+}
+
+/// The pause before retry `attempt` (1, 2, ...): random within a window
+/// that doubles from 1 ms to 64 ms, so calls that collided do not collide
+/// again in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let window_us = 1000u64 << attempt.min(6);
+    let random = RandomState::new().hash_one((attempt, std::thread::current().id()));
+    std::time::Duration::from_micros(window_us / 2 + random % (window_us / 2))
+}
+
 /// One store of accounts with the component that serves it. Each call runs
 /// in its own transaction: committed when the component answers `Ok`,
 /// rolled back when it answers `Err` or traps. After a trap the instance is
@@ -46,12 +89,28 @@ pub struct Ledger {
     instance: Option<wasmtime::component::Instance>,
     fuel_per_call: u64,
     fresh_instance_per_call: bool,
+    retries: u64,
 }
 
 impl Ledger {
     /// A ledger on the SQLite database at `path` (created if missing).
     pub fn open_sqlite(component: &Component, path: impl AsRef<Path>) -> Result<Ledger> {
         Ok(Self::with_backend(component, Box::new(SqliteBackend::open(path)?)))
+    }
+
+    /// A ledger on PostgreSQL at `url` (see `store::PostgresBackend`),
+    /// creating or migrating the schema.
+    pub fn open_postgres(component: &Component, url: &str) -> Result<Ledger> {
+        Ok(Self::with_backend(component, Box::new(PostgresBackend::connect(url)?)))
+    }
+
+    /// A ledger on the database `db` names: a `postgres://` or
+    /// `postgresql://` URL, or else a SQLite file's path.
+    pub fn open(component: &Component, db: &crate::Database) -> Result<Ledger> {
+        match db {
+            crate::Database::Sqlite(path) => Self::open_sqlite(component, path),
+            crate::Database::Postgres(url) => Self::open_postgres(component, url),
+        }
     }
 
     /// A ledger kept in memory, gone when dropped.
@@ -68,6 +127,7 @@ impl Ledger {
             instance: None,
             fuel_per_call: FUEL_PER_CALL_DEFAULT,
             fresh_instance_per_call: false,
+            retries: 0,
         }
     }
 
@@ -104,11 +164,11 @@ impl Ledger {
     /// Runs one exported function as one unit of work.
     fn call<P, R>(&mut self, merchant: &MerchantId, export: Export, params: P) -> Result<std::result::Result<R, CreditError>>
     where
-        P: ComponentNamedList + Lower + Send + Sync,
+        P: ComponentNamedList + Lower + Send + Sync + Copy,
         (std::result::Result<R, CreditError>,): ComponentNamedList + Lift + Send + Sync,
     {
         let compiled = self.component.inner.clone();
-        self.transact(merchant, |store, instance| {
+        self.transact(merchant, export.writes(), |store, instance| {
             let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&compiled, &instance, store, export)?;
             let answer = func.call(&mut *store, params).map(|(r,)| r).map_err(anyhow::Error::from)?;
             Ok((answer.is_ok(), answer))
@@ -152,7 +212,8 @@ impl Ledger {
             });
         }
         let results = ty.results().len();
-        self.transact(merchant, |store, instance| {
+        let writes = !matches!(iface_short(function), "queries" | "reports");
+        self.transact(merchant, writes, |store, instance| {
             let func = instance.get_func(&mut *store, index).with_context(|| format!("{function} is not a function"))?;
             let mut results = vec![wasmtime::component::Val::Bool(false); results];
             func.call(&mut *store, &params, &mut results).map_err(anyhow::Error::from)?;
@@ -165,21 +226,53 @@ impl Ledger {
     /// One call in one transaction: `run` calls into the instance and says
     /// whether the answer is `ok` (commit) or not (roll back). A trap (an
     /// error from `run` after the call began) rolls back and replaces the
-    /// instance.
+    /// instance. `writes` is false for calls that only read: they run as a
+    /// read-only unit (one snapshot, no locks).
+    ///
+    /// When the store reports a `Conflict` (another process won a race for
+    /// the same rows; see `store::PostgresBackend`), nothing of the call was
+    /// kept: it is run again from the start, up to `CONFLICT_RETRIES_MAX`
+    /// times, after a short random pause. The caller never sees it; the
+    /// retries are counted (`contention`).
     fn transact<T>(
         &mut self,
         merchant: &MerchantId,
-        run: impl FnOnce(&mut Store<HostState>, wasmtime::component::Instance) -> Result<(bool, T)>,
+        writes: bool,
+        mut run: impl FnMut(&mut Store<HostState>, wasmtime::component::Instance) -> Result<(bool, T)>,
     ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match self.attempt(merchant, writes, &mut run) {
+                Err(e) if e.conflicted && attempt < CONFLICT_RETRIES_MAX => {
+                    attempt += 1;
+                    self.retries += 1;
+                    std::thread::sleep(backoff(attempt));
+                }
+                Err(e) if e.conflicted => {
+                    return Err(e.error.context(format!("the call conflicted with other calls {} times running; given up", attempt + 1)));
+                }
+                Err(e) => return Err(e.error),
+                Ok(answer) => return Ok(answer),
+            }
+        }
+    }
+
+    /// One try of `transact`.
+    fn attempt<T>(
+        &mut self,
+        merchant: &MerchantId,
+        writes: bool,
+        run: &mut impl FnMut(&mut Store<HostState>, wasmtime::component::Instance) -> Result<(bool, T)>,
+    ) -> std::result::Result<T, Failed> {
         if self.fresh_instance_per_call && self.instance.is_some() {
             self.reset();
         }
         let store = self.store.as_mut().expect("store present between calls");
-        store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
+        store.set_fuel(self.fuel_per_call).map_err(|e| Failed::plain(e.into()))?;
         if self.instance.is_none() {
-            self.instance = Some(self.component.inner.pre.instantiate(&mut *store).map_err(anyhow::Error::from)?);
+            self.instance = Some(self.component.inner.pre.instantiate(&mut *store).map_err(|e| Failed::plain(e.into()))?);
             // Instantiation burns fuel too; each call starts with a full budget.
-            store.set_fuel(self.fuel_per_call).map_err(anyhow::Error::from)?;
+            store.set_fuel(self.fuel_per_call).map_err(|e| Failed::plain(e.into()))?;
         }
         let instance = self.instance.expect("instantiated above");
         {
@@ -187,26 +280,43 @@ impl Ledger {
             state.merchant.clear();
             state.merchant.push_str(merchant.as_str());
             state.writes = 0;
-            state.backend.begin()?;
+            state.conflicted = false;
+            let begun = if writes { state.backend.begin() } else { state.backend.begin_read() };
+            begun.map_err(Failed::from_store)?;
         }
         let outcome = run(store, instance);
         let state = store.data_mut();
         state.fault = None;
         match outcome {
             Ok((true, answer)) => {
-                state.backend.commit()?;
+                state.backend.commit().map_err(Failed::from_store)?;
                 Ok(answer)
             }
             Ok((false, answer)) => {
-                state.backend.rollback()?;
+                if let Err(e) = state.backend.validate() {
+                    let _ = state.backend.rollback();
+                    return Err(Failed::from_store(e));
+                }
+                state.backend.rollback().map_err(Failed::from_store)?;
                 Ok(answer)
             }
             Err(trapped) => {
-                state.backend.rollback()?;
+                let conflicted = state.conflicted || crate::store::is_conflict(&trapped);
+                let rolled_back = state.backend.rollback();
                 self.reset();
-                Err(trapped.context("the credit component trapped; the call was rolled back"))
+                rolled_back.map_err(Failed::plain)?;
+                let error = if conflicted { trapped } else { trapped.context("the credit component trapped; the call was rolled back") };
+                Err(Failed { error, conflicted })
             }
         }
+    }
+
+    /// How often this ledger's calls met other processes' calls on the same
+    /// rows: reads that waited for a row lock, and calls run again after a
+    /// conflict. Both stay 0 on SQLite and memory (one writer at a time).
+    pub fn contention(&mut self) -> Contention {
+        let lock_waits = self.backend().lock_waits();
+        Contention { lock_waits, retries: self.retries }
     }
 
     /// Throws away the instance and its memory, keeping the storage.
@@ -220,35 +330,55 @@ impl Ledger {
     // ------------------------------------------------------------ accounts
 
     /// `accounts.open-account`.
-    pub fn open_account(&mut self, m: &MerchantId, ctx: &CallContext, req: &OpenAccountRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+    pub fn open_account(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &OpenAccountRequest,
+    ) -> Result<std::result::Result<AccountSummary, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::OpenAccount, (ctx, req,))
+        self.call(m, Export::OpenAccount, (ctx, req))
     }
 
     /// `accounts.change-credit-limit`.
-    pub fn change_credit_limit(&mut self, m: &MerchantId, ctx: &CallContext, req: &ChangeCreditLimitRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+    pub fn change_credit_limit(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &ChangeCreditLimitRequest,
+    ) -> Result<std::result::Result<AccountSummary, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::ChangeCreditLimit, (ctx, req,))
+        self.call(m, Export::ChangeCreditLimit, (ctx, req))
     }
 
     /// `accounts.set-status`.
-    pub fn set_status(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetStatusRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+    pub fn set_status(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &SetStatusRequest,
+    ) -> Result<std::result::Result<AccountSummary, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::SetStatus, (ctx, req,))
+        self.call(m, Export::SetStatus, (ctx, req))
     }
 
     /// `accounts.set-billing-policy`.
-    pub fn set_billing_policy(&mut self, m: &MerchantId, ctx: &CallContext, req: &SetBillingPolicyRequest) -> Result<std::result::Result<AccountSummary, CreditError>> {
+    pub fn set_billing_policy(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &SetBillingPolicyRequest,
+    ) -> Result<std::result::Result<AccountSummary, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::SetBillingPolicy, (ctx, req,))
+        self.call(m, Export::SetBillingPolicy, (ctx, req))
     }
 
     /// `accounts.add-note`.
@@ -256,51 +386,78 @@ impl Ledger {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::AddNote, (ctx, req,))
+        self.call(m, Export::AddNote, (ctx, req))
     }
 
     // ------------------------------------------------------------- billing
 
     /// `billing.record-payment`.
-    pub fn record_payment(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordPaymentRequest) -> Result<std::result::Result<PaymentReceipt, CreditError>> {
+    pub fn record_payment(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &RecordPaymentRequest,
+    ) -> Result<std::result::Result<PaymentReceipt, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::RecordPayment, (ctx, req,))
+        self.call(m, Export::RecordPayment, (ctx, req))
     }
 
     /// `billing.reverse-payment`.
-    pub fn reverse_payment(&mut self, m: &MerchantId, ctx: &CallContext, payment_id: &str, reason: &str) -> Result<std::result::Result<ReversalReceipt, CreditError>> {
+    pub fn reverse_payment(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        payment_id: &str,
+        reason: &str,
+    ) -> Result<std::result::Result<ReversalReceipt, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| shape::id_param(payment_id, "payment-id")).or_else(|| shape::text_param(reason, "reason")) {
             return Ok(Err(e));
         }
-        self.call(m, Export::ReversePayment, (ctx, payment_id, reason,))
+        self.call(m, Export::ReversePayment, (ctx, payment_id, reason))
     }
 
     /// `billing.allocate-balance`.
-    pub fn allocate_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &AllocateBalanceRequest) -> Result<std::result::Result<BalanceAllocation, CreditError>> {
+    pub fn allocate_balance(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &AllocateBalanceRequest,
+    ) -> Result<std::result::Result<BalanceAllocation, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::AllocateBalance, (ctx, req,))
+        self.call(m, Export::AllocateBalance, (ctx, req))
     }
 
     /// `billing.day-close`.
-    pub fn day_close(&mut self, m: &MerchantId, ctx: &CallContext, account_id: &str, date: &str) -> Result<std::result::Result<DayCloseReport, CreditError>> {
+    pub fn day_close(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        account_id: &str,
+        date: &str,
+    ) -> Result<std::result::Result<DayCloseReport, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| shape::id_param(account_id, "account-id")).or_else(|| shape::date_param(date, "date")) {
             return Ok(Err(e));
         }
-        self.call(m, Export::DayClose, (ctx, &account_id.to_owned(), &date.to_owned(),))
+        self.call(m, Export::DayClose, (ctx, &account_id.to_owned(), &date.to_owned()))
     }
 
     // ------------------------------------------------------------ checkout
 
     /// `checkout.authorize`.
-    pub fn authorize(&mut self, m: &MerchantId, ctx: &CallContext, req: &AuthorizeRequest) -> Result<std::result::Result<Authorization, CreditError>> {
+    pub fn authorize(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &AuthorizeRequest,
+    ) -> Result<std::result::Result<Authorization, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::Authorize, (ctx, req,))
+        self.call(m, Export::Authorize, (ctx, req))
     }
 
     /// `checkout.capture`.
@@ -308,7 +465,7 @@ impl Ledger {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::Capture, (ctx, req,))
+        self.call(m, Export::Capture, (ctx, req))
     }
 
     /// `checkout.void-hold`.
@@ -316,23 +473,33 @@ impl Ledger {
         if let Some(e) = ctx.oversized().or_else(|| shape::id_param(hold_id, "hold-id")) {
             return Ok(Err(e));
         }
-        self.call(m, Export::VoidHold, (ctx, hold_id,))
+        self.call(m, Export::VoidHold, (ctx, hold_id))
     }
 
     /// `checkout.apply-balance`.
-    pub fn apply_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &ApplyBalanceRequest) -> Result<std::result::Result<BalanceApplication, CreditError>> {
+    pub fn apply_balance(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &ApplyBalanceRequest,
+    ) -> Result<std::result::Result<BalanceApplication, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::ApplyBalance, (ctx, req,))
+        self.call(m, Export::ApplyBalance, (ctx, req))
     }
 
     /// `checkout.record-return`.
-    pub fn record_return(&mut self, m: &MerchantId, ctx: &CallContext, req: &RecordReturnRequest) -> Result<std::result::Result<CreditNote, CreditError>> {
+    pub fn record_return(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &RecordReturnRequest,
+    ) -> Result<std::result::Result<CreditNote, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::RecordReturn, (ctx, req,))
+        self.call(m, Export::RecordReturn, (ctx, req))
     }
 
     // ------------------------------------------------------------- queries
@@ -342,7 +509,7 @@ impl Ledger {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::GetAccount, (&account_id.to_owned(), now_ms,))
+        self.call(m, Export::GetAccount, (&account_id.to_owned(), now_ms))
     }
 
     /// `queries.list-accounts`.
@@ -350,15 +517,21 @@ impl Ledger {
         if let Some(e) = after.and_then(|a| shape::id_param(a, "after")) {
             return Ok(Err(e));
         }
-        self.call(m, Export::ListAccounts, (after.map(str::to_owned).as_ref(), limit,))
+        self.call(m, Export::ListAccounts, (after.map(str::to_owned).as_ref(), limit))
     }
 
     /// `queries.ledger`.
-    pub fn ledger(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<LedgerPage, CreditError>> {
+    pub fn ledger(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<LedgerPage, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::Ledger, (&account_id.to_owned(), after_seq, limit,))
+        self.call(m, Export::Ledger, (&account_id.to_owned(), after_seq, limit))
     }
 
     /// Every entry of the account's ledger, fetched page by page.
@@ -383,7 +556,7 @@ impl Ledger {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::OpenHolds, (&account_id.to_owned(), now_ms,))
+        self.call(m, Export::OpenHolds, (&account_id.to_owned(), now_ms))
     }
 
     /// `queries.get-hold`.
@@ -391,23 +564,39 @@ impl Ledger {
         if let Some(e) = shape::id_param(hold_id, "hold-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::GetHold, (hold_id, now_ms,))
+        self.call(m, Export::GetHold, (hold_id, now_ms))
     }
 
     /// `queries.credit-limit-history`.
-    pub fn credit_limit_history(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<CreditLimitPage, CreditError>> {
+    pub fn credit_limit_history(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<CreditLimitPage, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::CreditLimitHistory, (&account_id.to_owned(), after_seq, limit,))
+        self.call(m, Export::CreditLimitHistory, (&account_id.to_owned(), after_seq, limit))
     }
 
     /// `queries.open-invoices`: one page.
-    pub fn open_invoices(&mut self, m: &MerchantId, account_id: &str, today: &str, after: Option<&str>, limit: u32) -> Result<std::result::Result<InvoicePage, CreditError>> {
-        if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(today, "today")).or_else(|| after.and_then(|a| shape::id_param(a, "after"))) {
+    pub fn open_invoices(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        today: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<std::result::Result<InvoicePage, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id")
+            .or_else(|| shape::date_param(today, "today"))
+            .or_else(|| after.and_then(|a| shape::id_param(a, "after")))
+        {
             return Ok(Err(e));
         }
-        self.call(m, Export::OpenInvoices, (&account_id.to_owned(), &today.to_owned(), after.map(str::to_owned).as_ref(), limit,))
+        self.call(m, Export::OpenInvoices, (&account_id.to_owned(), &today.to_owned(), after.map(str::to_owned).as_ref(), limit))
     }
 
     /// Every open item of the account, fetched page by page.
@@ -428,11 +617,17 @@ impl Ledger {
     }
 
     /// `queries.invoice-allocations`.
-    pub fn invoice_allocations(&mut self, m: &MerchantId, invoice_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<AllocationPage, CreditError>> {
+    pub fn invoice_allocations(
+        &mut self,
+        m: &MerchantId,
+        invoice_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<AllocationPage, CreditError>> {
         if let Some(e) = shape::id_param(invoice_id, "invoice-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::InvoiceAllocations, (invoice_id, after_seq, limit,))
+        self.call(m, Export::InvoiceAllocations, (invoice_id, after_seq, limit))
     }
 
     /// `queries.get-invoice`.
@@ -440,65 +635,107 @@ impl Ledger {
         if let Some(e) = shape::id_param(invoice_id, "invoice-id").or_else(|| shape::date_param(today, "today")) {
             return Ok(Err(e));
         }
-        self.call(m, Export::GetInvoice, (invoice_id, &today.to_owned(),))
+        self.call(m, Export::GetInvoice, (invoice_id, &today.to_owned()))
     }
 
     /// `queries.payments`.
-    pub fn payments(&mut self, m: &MerchantId, account_id: &str, after: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Payment>, CreditError>> {
+    pub fn payments(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<Vec<Payment>, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::Payments, (&account_id.to_owned(), after, limit,))
+        self.call(m, Export::Payments, (&account_id.to_owned(), after, limit))
     }
 
     /// `queries.reminders`.
-    pub fn reminders(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<Reminder>, CreditError>> {
+    pub fn reminders(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<Vec<Reminder>, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::Reminders, (&account_id.to_owned(), after_seq, limit,))
+        self.call(m, Export::Reminders, (&account_id.to_owned(), after_seq, limit))
     }
 
     /// `queries.suggest-credit-limit`.
-    pub fn suggest_credit_limit(&mut self, m: &MerchantId, account_id: &str, as_of: &str) -> Result<std::result::Result<CreditLimitSuggestion, CreditError>> {
+    pub fn suggest_credit_limit(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        as_of: &str,
+    ) -> Result<std::result::Result<CreditLimitSuggestion, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(as_of, "as-of")) {
             return Ok(Err(e));
         }
-        self.call(m, Export::SuggestCreditLimit, (&account_id.to_owned(), &as_of.to_owned(),))
+        self.call(m, Export::SuggestCreditLimit, (&account_id.to_owned(), &as_of.to_owned()))
     }
 
     /// `queries.notes`.
-    pub fn notes(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<NotePage, CreditError>> {
+    pub fn notes(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<NotePage, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::Notes, (&account_id.to_owned(), after_seq, limit,))
+        self.call(m, Export::Notes, (&account_id.to_owned(), after_seq, limit))
     }
 
     /// `queries.deliveries`.
-    pub fn deliveries(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<DeliveryPage, CreditError>> {
+    pub fn deliveries(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<DeliveryPage, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::Deliveries, (&account_id.to_owned(), after_seq, limit,))
+        self.call(m, Export::Deliveries, (&account_id.to_owned(), after_seq, limit))
     }
 
     // ------------------------------------------------------------- reports
 
     /// `reports.statement`.
-    pub fn statement(&mut self, m: &MerchantId, account_id: &str, from: &str, to: &str, after_seq: Option<u64>) -> Result<std::result::Result<AccountStatement, CreditError>> {
+    pub fn statement(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        from: &str,
+        to: &str,
+        after_seq: Option<u64>,
+    ) -> Result<std::result::Result<AccountStatement, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id")
             .or_else(|| shape::date_param(from, "period-from"))
             .or_else(|| shape::date_param(to, "period-to"))
         {
             return Ok(Err(e));
         }
-        self.call(m, Export::Statement, (&account_id.to_owned(), &from.to_owned(), &to.to_owned(), after_seq,))
+        self.call(m, Export::Statement, (&account_id.to_owned(), &from.to_owned(), &to.to_owned(), after_seq))
     }
 
     /// Every line of a statement, fetched call by call (a period with more
     /// than `STATEMENT_LINES_MAX` lines takes several).
-    pub fn statement_all(&mut self, m: &MerchantId, account_id: &str, from: &str, to: &str) -> Result<std::result::Result<AccountStatement, CreditError>> {
+    pub fn statement_all(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<std::result::Result<AccountStatement, CreditError>> {
         let mut first = match self.statement(m, account_id, from, to, None)? {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
@@ -524,11 +761,17 @@ impl Ledger {
     }
 
     /// `reports.statements`.
-    pub fn statements(&mut self, m: &MerchantId, account_id: &str, after_seq: Option<u64>, limit: u32) -> Result<std::result::Result<Vec<StatementHeader>, CreditError>> {
+    pub fn statements(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<std::result::Result<Vec<StatementHeader>, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::Statements, (&account_id.to_owned(), after_seq, limit,))
+        self.call(m, Export::Statements, (&account_id.to_owned(), after_seq, limit))
     }
 
     /// `reports.get-statement`.
@@ -536,7 +779,7 @@ impl Ledger {
         if let Some(e) = shape::id_param(account_id, "account-id") {
             return Ok(Err(e));
         }
-        self.call(m, Export::GetStatement, (&account_id.to_owned(), seq,))
+        self.call(m, Export::GetStatement, (&account_id.to_owned(), seq))
     }
 
     /// `reports.aging`: one page.
@@ -548,11 +791,18 @@ impl Ledger {
     }
 
     /// `reports.account-aging`.
-    pub fn account_aging(&mut self, m: &MerchantId, account_id: &str, as_of: &str, basis: AgingBasis, edges: &[u32]) -> Result<std::result::Result<AgingRow, CreditError>> {
+    pub fn account_aging(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        as_of: &str,
+        basis: AgingBasis,
+        edges: &[u32],
+    ) -> Result<std::result::Result<AgingRow, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(as_of, "as-of")).or_else(|| shape::edges(edges)) {
             return Ok(Err(e));
         }
-        self.call(m, Export::AccountAging, (&account_id.to_owned(), &as_of.to_owned(), basis, edges,))
+        self.call(m, Export::AccountAging, (&account_id.to_owned(), &as_of.to_owned(), basis, edges))
     }
 
     /// `reports.debtors`: one page.
@@ -564,18 +814,31 @@ impl Ledger {
     }
 
     /// `reports.account-warnings`.
-    pub fn account_warnings(&mut self, m: &MerchantId, account_id: &str, as_of: &str, rules: &WarningRules) -> Result<std::result::Result<WarningRow, CreditError>> {
+    pub fn account_warnings(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        as_of: &str,
+        rules: &WarningRules,
+    ) -> Result<std::result::Result<WarningRow, CreditError>> {
         if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| shape::date_param(as_of, "as-of")).or_else(|| rules.oversized()) {
             return Ok(Err(e));
         }
-        self.call(m, Export::AccountWarnings, (&account_id.to_owned(), &as_of.to_owned(), rules,))
+        self.call(m, Export::AccountWarnings, (&account_id.to_owned(), &as_of.to_owned(), rules))
     }
 
     /// `reports.warnings`: one page.
-    pub fn warnings(&mut self, m: &MerchantId, as_of: &str, rules: &WarningRules, after: Option<&str>, limit: u32) -> Result<std::result::Result<WarningPage, CreditError>> {
+    pub fn warnings(
+        &mut self,
+        m: &MerchantId,
+        as_of: &str,
+        rules: &WarningRules,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<std::result::Result<WarningPage, CreditError>> {
         if let Some(e) = shape::date_param(as_of, "as-of").or_else(|| rules.oversized()).or_else(|| after.and_then(|a| shape::id_param(a, "after"))) {
             return Ok(Err(e));
         }
-        self.call(m, Export::Warnings, (&as_of.to_owned(), rules, after.map(str::to_owned).as_ref(), limit,))
+        self.call(m, Export::Warnings, (&as_of.to_owned(), rules, after.map(str::to_owned).as_ref(), limit))
     }
 }

@@ -34,7 +34,7 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.4.0"
+        "0.5.0"
     };
 }
 
@@ -56,10 +56,44 @@ pub mod values;
 pub mod vectors;
 
 pub use component::{
-    COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, SMALL_COMPONENT_WASM, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,
-    MEMORY_BYTES_MAX, VALUE_LEN_MAX,
+    COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,
+    MEMORY_BYTES_MAX, SMALL_COMPONENT_WASM, VALUE_LEN_MAX,
 };
-pub use ledger::{Ledger, MerchantId};
+pub use ledger::{CONFLICT_RETRIES_MAX, Contention, Ledger, MerchantId};
+
+/// Where a ledger's data lives, as the command line and `CREDIT_DB` name
+/// it: a `postgres://` or `postgresql://` URL, or else a SQLite file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (created if missing).
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by its URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads a `--db` value.
+    pub fn parse(s: &str) -> Database {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") { Database::Postgres(s.to_owned()) } else { Database::Sqlite(s.into()) }
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Database::parse(s))
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "{}", p.display()),
+            // The URL may carry a password: name the kind only.
+            Database::Postgres(_) => f.write_str("PostgreSQL database"),
+        }
+    }
+}
 /// Prints WIT (for comparing `wit/` with what a component carries).
 pub use wit_component::WitPrinter;
 

@@ -6,7 +6,8 @@
 //! ledger, so up to N calls run their WebAssembly at the same time; their
 //! units of work are serialized by one lock per pool, taken at `begin` and
 //! released at `commit`/`rollback`, so each call sees every call before it
-//! and none after it. That is what makes "two checkouts spend the same
+//! and none after it (on PostgreSQL the database's row locks do this, per
+//! account, and the pool takes no lock). That is what makes "two checkouts spend the same
 //! balance" impossible: the second one reads the first one's write.
 //! Across processes, SQLite's own write lock (`BEGIN IMMEDIATE` with a busy
 //! timeout) does the same.
@@ -170,13 +171,21 @@ impl LedgerPool {
         Ok(Self::of(ledgers))
     }
 
+    /// `size` ledgers over one PostgreSQL database, a connection each. No
+    /// lock in the pool: calls on different accounts run their units of
+    /// work at once, and PostgreSQL's row locks make calls on one account
+    /// take turns (see `store::PostgresBackend`), as they do across
+    /// processes.
+    pub fn postgres(component: &Component, url: &str, size: usize) -> Result<LedgerPool> {
+        let ledgers = (0..size.max(1)).map(|_| Ledger::open_postgres(component, url)).collect::<Result<Vec<_>>>()?;
+        Ok(Self::of(ledgers))
+    }
+
     /// `size` ledgers over one in-memory map.
     pub fn in_memory(component: &Component, size: usize) -> LedgerPool {
         let lock = Arc::new(TxLock::default());
         let shared = SharedMemory::default();
-        let ledgers = (0..size.max(1))
-            .map(|_| Ledger::with_backend(component, Box::new(Serialized::new(lock.clone(), shared.clone()))))
-            .collect();
+        let ledgers = (0..size.max(1)).map(|_| Ledger::with_backend(component, Box::new(Serialized::new(lock.clone(), shared.clone())))).collect();
         Self::of(ledgers)
     }
 

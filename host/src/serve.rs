@@ -248,7 +248,7 @@ fn write_reply(output: &mut impl Write, answer: &Reply) -> Result<()> {
 /// Every line gets an answer (see the module's docs), lines of more than
 /// `max_line_bytes` included.
 pub fn serve(ledger: &mut Ledger, input: impl BufRead, mut output: impl Write, max_line_bytes: usize) -> Result<()> {
-    serve_mailing(ledger, input, &mut output, max_line_bytes, None)
+    serve_mailing(ledger, input, &mut output, max_line_bytes, None).map(|_| ())
 }
 
 /// `serve`, also sending (through `outbox`) each captured invoice and each
@@ -262,13 +262,15 @@ pub fn serve_mailing(
     mut output: impl Write,
     max_line_bytes: usize,
     outbox: Option<&crate::deliver::Outbox>,
-) -> Result<()> {
+) -> Result<u64> {
+    let mut served = 0u64;
     let mut lines = Lines { input, max: max_line_bytes, number: 0 };
     while let Some((number, line)) = lines.next()? {
         let answer = match read_call(number, line, max_line_bytes) {
             None => continue,
             Some(Ok(call)) => {
                 let answer = execute(ledger, &call);
+                served += 1;
                 if let (Some(outbox), Reply::Ok(value)) = (outbox, &answer)
                     && let Err(e) = send(ledger, outbox, &call, value)
                 {
@@ -285,7 +287,7 @@ pub fn serve_mailing(
             ledger.backend().check()?;
         }
     }
-    Ok(())
+    Ok(served)
 }
 
 /// Sends what a committed call produced for the customer.

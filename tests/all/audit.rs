@@ -6,7 +6,7 @@ use crate::support::*;
 
 #[test]
 fn the_audit_finds_a_cached_figure_that_does_not_match_its_entries() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     h.approve("acme", "SO-1", "100.00");
     h.pay("acme", "20.00").unwrap();

@@ -69,7 +69,7 @@ fn due_dates_for_each_term_basis() {
         ("2026-03-02", terms(30, DeliveryDate, Some(("2", 10))), Some("2026-03-05"), "2026-04-04", Some("2026-03-15")),
         ("2026-02-20", terms(30, EndOfMonth, Some(("1.5", 10))), None, "2026-03-30", Some("2026-03-10")),
     ];
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-01-01");
     h.open("acme", "1000000.00");
     for (i, (day, t, delivery, due, until)) in rows.iter().enumerate() {
@@ -97,7 +97,7 @@ fn due_dates_for_each_term_basis() {
 
 #[test]
 fn invoice_lines_are_priced_and_taxed_as_given() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-02");
     h.open("acme", "10000.00");
     let hold = h.approve("acme", "SO-1", "1100.00").hold.hold_id;
@@ -146,7 +146,7 @@ fn two_ten_net_thirty_paid_on_day_ten_and_on_day_eleven() {
         ("1234.57", "2026-03-12", "1209.87", "24.70", "0.00", "0.00"),
     ];
     for (i, (total, paid_on, paid, left, discount, stored)) in rows.into_iter().enumerate() {
-        let mut h = H::memory();
+        let mut h = H::new();
         h.now_ms = at("2026-03-01");
         h.open("acme", "10000.00");
         let inv = ship(&mut h, "2026-03-02", "acme", "SO-1", total, Some(terms(30, TermBasis::InvoiceDate, Some(("2", 10)))), None).unwrap();
@@ -164,7 +164,7 @@ fn two_ten_net_thirty_paid_on_day_ten_and_on_day_eleven() {
 
 #[test]
 fn instalments_that_do_not_divide_evenly() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     h.open("acme", "10000.00");
     // 100.01 in halves: 50.005 rounds down to 50.00, the last takes 50.01.
@@ -204,7 +204,7 @@ fn instalments_that_do_not_divide_evenly() {
 
 #[test]
 fn partial_payment_overpayment_and_oldest_due_first() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     h.open("acme", "10000.00");
     // Created in one order, due in another: C (net 7) falls due first.
@@ -241,7 +241,7 @@ fn partial_payment_overpayment_and_oldest_due_first() {
 
 #[test]
 fn payments_go_where_the_customer_says() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     h.open("acme", "10000.00");
     let a = ship(&mut h, "2026-03-02", "acme", "SO-A", "100.00", None, None).unwrap();
@@ -271,7 +271,7 @@ fn small_differences_settle_within_the_tolerance() {
         (SmallDifferenceTreatment::CarryOnBalance, "99.97", "0.00", "0.03", "0.03"), // moved to an adjustment
     ];
     for (i, (treatment, paid, left, diff, debt)) in rows.into_iter().enumerate() {
-        let mut h = H::memory();
+        let mut h = H::new();
         h.now_ms = at("2026-03-01");
         let mut policy = quiet_policy();
         policy.small_difference_max = "0.05".into();
@@ -301,7 +301,7 @@ fn small_differences_settle_within_the_tolerance() {
 
 #[test]
 fn a_bounced_payment_reopens_its_invoices() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     h.open("acme", "10000.00");
     let a = ship(&mut h, "2026-03-02", "acme", "SO-A", "100.00", None, None).unwrap();
@@ -357,7 +357,7 @@ fn late_fee_and_interest_on_a_thirty_day_overdue_invoice() {
     // 30 days overdue on 1 May: 1000 x 8% x 30/365 = 6.5753 -> 6.58; x 30/360 = 6.6667 -> 6.67.
     let rows = [(DayCount::Actual365Fixed, "6.58"), (DayCount::Actual360, "6.67")];
     for (day_count, interest) in rows {
-        let mut h = H::memory();
+        let mut h = H::new();
         h.now_ms = at("2026-03-01");
         with_policy(&mut h, "acme", "5000.00", collections_policy(day_count));
         let inv = ship(&mut h, "2026-03-02", "acme", "SO-1", "1000.00", None, None).unwrap();
@@ -374,7 +374,7 @@ fn late_fee_and_interest_on_a_thirty_day_overdue_invoice() {
 
 #[test]
 fn grace_then_fees_then_interest_in_steps_adds_up_to_the_same_total() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     with_policy(&mut h, "acme", "5000.00", collections_policy(DayCount::Actual365Fixed));
     let inv = ship(&mut h, "2026-03-02", "acme", "SO-1", "1000.00", None, None).unwrap();
@@ -410,7 +410,7 @@ fn grace_then_fees_then_interest_in_steps_adds_up_to_the_same_total() {
 
 #[test]
 fn reminders_on_each_step_and_never_twice() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     with_policy(&mut h, "acme", "5000.00", collections_policy(DayCount::Actual365Fixed));
     let inv = ship(&mut h, "2026-03-02", "acme", "SO-1", "1000.00", None, None).unwrap(); // due 2026-04-01
@@ -446,7 +446,7 @@ fn reminders_on_each_step_and_never_twice() {
 
 #[test]
 fn a_first_close_after_several_steps_sends_only_the_latest() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     with_policy(&mut h, "acme", "5000.00", collections_policy(DayCount::Actual365Fixed));
     ship(&mut h, "2026-03-02", "acme", "SO-1", "1000.00", None, None).unwrap();
@@ -459,7 +459,7 @@ fn a_first_close_after_several_steps_sends_only_the_latest() {
 
 #[test]
 fn an_account_is_held_when_an_invoice_is_over_thirty_days_late_and_released_by_payment() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     with_policy(&mut h, "acme", "5000.00", collections_policy(DayCount::Actual365Fixed));
     ship(&mut h, "2026-03-02", "acme", "SO-1", "1000.00", None, None).unwrap(); // due 2026-04-01
@@ -481,7 +481,7 @@ fn an_account_is_held_when_an_invoice_is_over_thirty_days_late_and_released_by_p
 
 #[test]
 fn credit_limit_suggestion_from_history() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-01");
     h.open("acme", "5000.00");
     // Net 30 invoices: 1,000 on 2 Mar, 1,000 on 1 Apr, 1,000 on 1 May, 2,000 on 1 Jun.

@@ -23,7 +23,7 @@ fn retried<T: PartialEq + std::fmt::Debug>(
 
 #[test]
 fn every_mutating_call_has_one_effect_per_key() {
-    let mut h = H::memory();
+    let mut h = H::new();
     let m = h.m.clone();
     retried(&mut h, |h, c| h.ledger.open_account(&m, c, &open_req("acme", "GBP", "1000.00", Tolerance::None)));
     retried(&mut h, |h, c| {
@@ -81,7 +81,7 @@ fn every_mutating_call_has_one_effect_per_key() {
 
 #[test]
 fn the_same_key_with_another_request_is_refused() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
     let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None };
@@ -100,7 +100,7 @@ fn the_same_key_with_another_request_is_refused() {
 
 #[test]
 fn a_decline_is_remembered_and_an_error_is_not() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "100.00");
     let c = h.ctx();
     let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("150.00"), hold_ttl_s: None };
@@ -121,7 +121,7 @@ fn a_decline_is_remembered_and_an_error_is_not() {
 
 #[test]
 fn a_double_click_on_apply_balance_spends_the_balance_once() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "0.00");
     h.pay("acme", "80.00").unwrap();
     let c = h.ctx();

@@ -13,6 +13,7 @@ mod faults;
 mod fuzz_regressions;
 mod idempotency;
 mod model;
+mod postgres;
 mod probe;
 mod reports;
 mod scale;

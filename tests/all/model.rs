@@ -130,7 +130,7 @@ impl Model {
 }
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut h = H::memory();
+    let mut h = H::new();
     let mut m = Model::default();
     for (step, op) in ops.into_iter().enumerate() {
         let now = h.now_ms;

@@ -143,7 +143,7 @@ fn serve_answers_every_line_whatever_its_bytes_and_goes_on() {
 
 #[test]
 fn strings_and_lists_far_over_their_limits_are_refused_not_trapped() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     let hold = h.approve("acme", "SO-1", "10.00").hold.hold_id;
     let huge = "a".repeat(33 << 20);
@@ -172,7 +172,7 @@ fn strings_and_lists_far_over_their_limits_are_refused_not_trapped() {
 
 #[test]
 fn amounts_are_numbers_however_they_are_written() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "1000.00");
     // Trailing zeros beyond Decimal's 28 digits are still just zeros.
     let a = h.approve("acme", "SO-1", "5.000000000000000000000000000000000000");

@@ -53,7 +53,7 @@ fn statements_add_up_for_every_account_and_month_of_a_long_history() {
     // that bounces), returns, store credit used, fees and interest from
     // daily closes. Every month's statement must add up, and follow on
     // from the one before.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.check_every = 25;
     h.now_ms = at("2026-01-05");
     let two_ten = PaymentTerms {
@@ -181,7 +181,7 @@ fn statements_add_up_for_every_account_and_month_of_a_long_history() {
 
 #[test]
 fn a_statement_shows_what_is_due_and_ages_it() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-02");
     open_with(&mut h, "acme", "GBP", "10000.00", net30(), policy(None));
     let a = ship(&mut h, "acme", "SO-1", "1000.00"); // due 2026-04-01
@@ -206,7 +206,7 @@ fn a_statement_shows_what_is_due_and_ages_it() {
 #[test]
 fn a_statement_page_carries_the_statements_figures() {
     use credit_host::directory::{Directory, Party};
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-02");
     open_with(&mut h, "acme", "GBP", "10000.00", net30(), policy(None));
     let a = ship(&mut h, "acme", "SO-1", "1234.50"); // due 2026-04-01
@@ -272,7 +272,7 @@ fn a_statement_page_carries_the_statements_figures() {
 fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
     // One invoice per edge day: due dates chosen so that on 2026-06-30
     // they are 0, 1, 30, 31, 60, 61, 90 and 91 days past due.
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-01-01");
     open_with(&mut h, "edges", "GBP", "1000000.00", net30(), policy(None));
     open_with(&mut h, "other", "GBP", "1000000.00", net30(), policy(None));
@@ -382,7 +382,7 @@ fn ids(page: &DebtorPage) -> Vec<&str> {
 
 #[test]
 fn the_debtor_list_filters_sorts_and_pages() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-03-02");
     // a: owes 900 of 1000, overdue; b: owes 100 of 5000; c: overpaid 50;
     // d: owes 2000 of 2000 (on hold); e: nothing; f: EUR, owes 300.
@@ -503,7 +503,7 @@ fn signals(h: &mut H, account: &str, as_of: &str) -> Vec<WarningSignal> {
 
 #[test]
 fn each_early_warning_comes_from_its_history_and_a_healthy_account_shows_none() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.now_ms = at("2026-01-05");
     for id in ["healthy", "slower", "stretched", "bounced", "late", "promised"] {
         open_with(&mut h, id, "GBP", "10000.00", net30(), policy(None));
@@ -605,7 +605,7 @@ fn each_early_warning_comes_from_its_history_and_a_healthy_account_shows_none() 
 
 #[test]
 fn notes_and_deliveries_are_kept_and_paged() {
-    let mut h = H::memory();
+    let mut h = H::new();
     h.open("acme", "100000.00");
     for i in 0..7 {
         let c = h.ctx();

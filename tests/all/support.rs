@@ -81,6 +81,35 @@ pub fn open_req(account: &str, currency: &str, limit: &str, tolerance: Tolerance
 
 type Answer<T> = Result<T, CreditError>;
 
+/// The PostgreSQL database the suite runs on, when `CREDIT_TEST_POSTGRES`
+/// names one (`tests/run` starts a server and sets it for its second pass
+/// of the suite).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CREDIT_TEST_POSTGRES").ok().filter(|u| !u.is_empty())
+}
+
+/// A URL for a schema of its own in the suite's PostgreSQL database, so
+/// tests running at once never see each other's data; the schema is
+/// created here and the host creates its tables in it.
+pub fn fresh_postgres(url: &str) -> String {
+    static SCHEMAS: AtomicU64 = AtomicU64::new(0);
+    let schema = format!("t_{}_{}", std::process::id(), SCHEMAS.fetch_add(1, Ordering::Relaxed));
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("the test database (CREDIT_TEST_POSTGRES) accepts connections");
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).expect("a schema for the test");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// The store every logic test runs on: memory, or, when the suite runs on
+/// PostgreSQL (`postgres_url`), a fresh schema there. One switch for the
+/// whole suite, not a copy of each test per store.
+pub fn ledger(component: &Component) -> Ledger {
+    match postgres_url() {
+        Some(url) => Ledger::open_postgres(component, &fresh_postgres(&url)).expect("PostgreSQL opens"),
+        None => Ledger::open_in_memory(component),
+    }
+}
+
 /// A ledger for one test, with its merchant and clock.
 pub struct H {
     pub ledger: Ledger,
@@ -95,8 +124,9 @@ pub struct H {
 }
 
 impl H {
-    pub fn memory() -> H {
-        H::on(Ledger::open_in_memory(component()))
+    /// A harness on a fresh store of the suite's kind (see `ledger`).
+    pub fn new() -> H {
+        H::on(ledger(component()))
     }
 
     pub fn sqlite(path: &std::path::Path) -> H {
@@ -165,7 +195,14 @@ impl H {
     }
 
     pub fn capture(&mut self, hold: &str, amount: &str) -> Answer<CaptureReceipt> {
-        self.capture_with(&CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None })
+        self.capture_with(&CaptureRequest {
+            hold_id: hold.into(),
+            amount: gbp(amount),
+            lines: vec![],
+            delivery_date: None,
+            terms: None,
+            delivery: None,
+        })
     }
 
     pub fn capture_with(&mut self, req: &CaptureRequest) -> Answer<CaptureReceipt> {
@@ -229,13 +266,8 @@ impl H {
 
     pub fn ret(&mut self, account: &str, order: &str, amount: &str, to: CreditTarget) -> Answer<CreditNote> {
         let c = self.ctx();
-        let req = RecordReturnRequest {
-            account_id: account.into(),
-            order_id: order.into(),
-            amount: gbp(amount),
-            credit_to: to,
-            reason: "returned".into(),
-        };
+        let req =
+            RecordReturnRequest { account_id: account.into(), order_id: order.into(), amount: gbp(amount), credit_to: to, reason: "returned".into() };
         let r = self.ledger.record_return(&self.m, &c, &req);
         self.done(r)
     }
@@ -254,12 +286,8 @@ impl H {
 
     pub fn change_limit(&mut self, account: &str, limit: &str) -> Answer<AccountSummary> {
         let c = self.ctx();
-        let req = ChangeCreditLimitRequest {
-            account_id: account.into(),
-            new_limit: gbp(limit),
-            changed_by: "finance".into(),
-            reason: "review".into(),
-        };
+        let req =
+            ChangeCreditLimitRequest { account_id: account.into(), new_limit: gbp(limit), changed_by: "finance".into(), reason: "review".into() };
         let r = self.ledger.change_credit_limit(&self.m, &c, &req);
         self.done(r)
     }
@@ -315,11 +343,7 @@ impl H {
             assert_eq!(overdue, d(&s.overdue), "{id}: overdue = what open items have overdue");
             assert!(sum(|e| &e.held_delta) >= d(&f.open_holds), "{id}: live holds are within what is held");
             assert_eq!(d(&f.exposure), d(&f.posted_debt) + d(&f.open_holds), "{id}: exposure");
-            assert_eq!(
-                d(&f.available_credit),
-                d(&f.credit_limit) + d(&f.stored_balance) - d(&f.exposure),
-                "{id}: available credit"
-            );
+            assert_eq!(d(&f.available_credit), d(&f.credit_limit) + d(&f.stored_balance) - d(&f.exposure), "{id}: available credit");
             assert_eq!(d(&f.available_with_tolerance), d(&f.available_credit) + d(&f.tolerance), "{id}: with tolerance");
             assert_eq!(d(&s.balance), d(&f.posted_debt) - d(&f.stored_balance), "{id}: balance");
             for v in [&f.posted_debt, &f.stored_balance, &f.open_holds, &f.credit_limit, &f.tolerance] {

@@ -97,7 +97,7 @@ fn a_changed_answer_is_found_at_its_step() {
     // The comparison is exact: one figure of one answer changed is one
     // mismatch, named by its step.
     let mut v = vectors::load(&dir().join("payments.json")).unwrap();
-    let step = v.steps.iter().position(|s| s.about.as_deref().is_some_and(|a| a.starts_with("980.00 for INV1"))).unwrap();
+    let step = v.steps.iter().position(|s| s.about.as_deref().is_some_and(|a| a.starts_with("980.00 for INV-acme-1"))).unwrap();
     let expect = v.steps[step].expect.as_mut().unwrap();
     assert_eq!(expect["ok"]["payment"]["allocations"][0]["discount"], "20.00");
     expect["ok"]["payment"]["allocations"][0]["discount"] = "19.99".into();
@@ -119,7 +119,7 @@ fn the_contract_file_is_the_components() {
 fn wrong_arguments_are_refused_by_the_host_before_the_call() {
     // A third party's vector with a typo gets a message naming it, not a
     // default value.
-    let mut ledger = credit_host::Ledger::open_in_memory(component());
+    let mut ledger = crate::support::ledger(component());
     let m = credit_host::MerchantId::new("shop").unwrap();
     let cases = [
         ("queries.list-accounts", serde_json::json!({"after": null, "limit": 1, "limt": 2}), "no parameter \"limt\""),

@@ -28,8 +28,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<ExitCode> {
     anyhow::ensure!(args.db.exists(), "no database at {}", args.db.display());
     anyhow::ensure!(!args.to.exists(), "{} exists already: back up to a new file", args.to.display());
-    let source = Connection::open_with_flags(&args.db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("opening {}", args.db.display()))?;
+    let source = Connection::open_with_flags(&args.db, OpenFlags::SQLITE_OPEN_READ_ONLY).with_context(|| format!("opening {}", args.db.display()))?;
     source.busy_timeout(Duration::from_secs(30))?;
     // Written beside the target and renamed when whole, so a failed
     // backup never leaves a file that looks like one.

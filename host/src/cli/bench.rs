@@ -184,7 +184,8 @@ impl Target<'_> {
     fn capture(&mut self, key: String, hold: &str, amount: &str) -> Result<()> {
         match self {
             Target::Component(l, mm) => {
-                let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                let req =
+                    CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
                 ok(l.capture(mm, &ctx(key), &req)).map(drop)
             }
             Target::Native(e) => {
@@ -245,13 +246,8 @@ impl Target<'_> {
         let now_ms = T0 + i64::from(day) * 86_400_000;
         let date = credit_guest::dates::format(credit_guest::dates::day_of(now_ms));
         match self {
-            Target::Component(l, mm) => {
-                ok(l.day_close(mm, &CallContext { idempotency_key: key, now_ms }, account, &date)).map(drop)
-            }
-            Target::Native(e) => e
-                .day_close(&m::Ctx { idempotency_key: key, now_ms }, account, &date)
-                .map(drop)
-                .map_err(|e| anyhow!("{e:?}")),
+            Target::Component(l, mm) => ok(l.day_close(mm, &CallContext { idempotency_key: key, now_ms }, account, &date)).map(drop),
+            Target::Native(e) => e.day_close(&m::Ctx { idempotency_key: key, now_ms }, account, &date).map(drop).map_err(|e| anyhow!("{e:?}")),
         }
     }
 }
@@ -389,8 +385,13 @@ fn hosts_table(n: usize) -> Result<()> {
     let node: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let merchant = MerchantId::new("bench")?;
     println!("\n### One component, two hosts (memory store, 1 thread)\n");
-    println!("Node {}; jco as pinned in host/node/package-lock.json. \"New instance\": wasmtime instantiates from its pre-linked component (pooling allocator) for every call; Node makes a new instance from the compiled core modules (what a trap costs) and calls once. \"Worker\": through `CreditWorker` (a message each way).\n", node.first().and_then(|v| v["node"].as_str()).unwrap_or("?"));
-    println!("| build | bytes | host | compile ms | new instance + a call µs | authorize (approve) median µs | p99 µs | authorize (decline) median µs | get-account median µs | approve fuel | via worker median µs |");
+    println!(
+        "Node {}; jco as pinned in host/node/package-lock.json. \"New instance\": wasmtime instantiates from its pre-linked component (pooling allocator) for every call; Node makes a new instance from the compiled core modules (what a trap costs) and calls once. \"Worker\": through `CreditWorker` (a message each way).\n",
+        node.first().and_then(|v| v["node"].as_str()).unwrap_or("?")
+    );
+    println!(
+        "| build | bytes | host | compile ms | new instance + a call µs | authorize (approve) median µs | p99 µs | authorize (decline) median µs | get-account median µs | approve fuel | via worker median µs |"
+    );
     println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (build, bytes) in [("fast", COMPONENT_WASM), ("small", crate::SMALL_COMPONENT_WASM)] {
         let t = Instant::now();
@@ -436,8 +437,14 @@ fn hosts_table(n: usize) -> Result<()> {
         if let Some(j) = node.iter().find(|v| v["build"] == build) {
             println!(
                 "| {build} | {} | Node (jco) | {} | {} | {} | {} | {} | {} | | {} |",
-                j["bytes"], j["compile_ms"], j["instantiate"]["median_us"], j["approve"]["median_us"], j["approve"]["p99_us"],
-                j["decline"]["median_us"], j["read"]["median_us"], j["worker_approve"]["median_us"]
+                j["bytes"],
+                j["compile_ms"],
+                j["instantiate"]["median_us"],
+                j["approve"]["median_us"],
+                j["approve"]["p99_us"],
+                j["decline"]["median_us"],
+                j["read"]["median_us"],
+                j["worker_approve"]["median_us"]
             );
         }
     }
@@ -455,8 +462,12 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
     };
     let c = |key: String, date: &str| CallContext { idempotency_key: key, now_ms: at(date) };
     println!("\n### Reports over many accounts (component, memory store)\n");
-    println!("Each account: one invoice of £10-£970 on 2 March (due 1 April); every third has paid half, every seventh overpaid £25 (store credit). Pages as of 15 May.\n");
-    println!("| accounts | setup s | aging page (100 rows) median µs | fuel | whole aging report: calls | ms | debtor page (50, by balance) median µs | fuel | the same page from the middle µs | sparse filter (utilisation ≥ 99%): rows | accounts read | µs | authorize (approve) fuel |");
+    println!(
+        "Each account: one invoice of £10-£970 on 2 March (due 1 April); every third has paid half, every seventh overpaid £25 (store credit). Pages as of 15 May.\n"
+    );
+    println!(
+        "| accounts | setup s | aging page (100 rows) median µs | fuel | whole aging report: calls | ms | debtor page (50, by balance) median µs | fuel | the same page from the middle µs | sparse filter (utilisation ≥ 99%): rows | accounts read | µs | authorize (approve) fuel |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for size in [1_000usize, 10_000, 100_000] {
         let mut l = Ledger::open_in_memory(component);
@@ -470,7 +481,8 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
             let Authorization::Approved(a) = ok(l.authorize(merchant, &c(format!("a{i}"), "2026-03-02"), &req))? else {
                 return Err(anyhow!("declined"));
             };
-            let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
+            let cap =
+                CaptureRequest { hold_id: a.hold.hold_id, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
             ok(l.capture(merchant, &c(format!("c{i}"), "2026-03-02"), &cap))?;
             let paid = if i % 7 == 0 {
                 Some(format!("{}.00", (i % 97 + 1) * 10 + 25))
@@ -573,7 +585,9 @@ fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     };
     let c = |key: String, date: &str| CallContext { idempotency_key: key, now_ms: at(date) };
     println!("\n### Accounts with many open items (component, memory store)\n");
-    println!("| open items | authorize (approve) median µs | fuel | record-payment (reaches 1 item) median µs | most fuel | day-close, nothing due, median µs | fuel | day-close, every open invoice overdue: calls | ms | µs per invoice | fuel per invoice |");
+    println!(
+        "| open items | authorize (approve) median µs | fuel | record-payment (reaches 1 item) median µs | most fuel | day-close, nothing due, median µs | fuel | day-close, every open invoice overdue: calls | ms | µs per invoice | fuel per invoice |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for size in [10usize, 1_000, 100_000] {
         let mut l = Ledger::open_in_memory(component);
@@ -583,7 +597,8 @@ fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
             let Authorization::Approved(a) = ok(l.authorize(&merchant, &c(format!("ia{i}"), "2026-03-02"), &req))? else {
                 return Err(anyhow!("declined"));
             };
-            let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
+            let cap =
+                CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
             ok(l.capture(&merchant, &c(format!("ic{i}"), "2026-03-02"), &cap))?;
         }
         let calls = n.min(2_000);
@@ -757,11 +772,9 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
                 .map(|t| {
                     let group = group.clone();
                     scope.spawn(move || {
-                        time(per_thread, |i| {
-                            match group.call(payment_call(format!("t{t}-{i}"))) {
-                                crate::serve::Reply::Ok(_) => Ok(()),
-                                other => Err(anyhow!("{other:?}")),
-                            }
+                        time(per_thread, |i| match group.call(payment_call(format!("t{t}-{i}"))) {
+                            crate::serve::Reply::Ok(_) => Ok(()),
+                            other => Err(anyhow!("{other:?}")),
                         })
                         .map(|(s, _)| s)
                     })
@@ -806,11 +819,7 @@ fn stores_table(component: &Component, merchant: &MerchantId, n: usize) -> Resul
                 .collect();
             handles.into_iter().flat_map(|h| h.join().expect("bench thread").expect("bench calls")).collect()
         });
-        rows.push(stats(
-            format!("record-payment, sqlite group commit, {clients} pipelined clients x {window} in flight"),
-            samples,
-            start.elapsed(),
-        ));
+        rows.push(stats(format!("record-payment, sqlite group commit, {clients} pipelined clients x {window} in flight"), samples, start.elapsed()));
     }
     table("Stores and threads (record-payment; durable: fsync per commit)", &rows);
     Ok(())
@@ -876,7 +885,8 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
         for i in 0..190 {
             let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
             if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("bi{i}")), &req))? {
-                let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                let cap =
+                    CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
                 ok(l.capture(&merchant, &ctx(format!("bc{i}")), &cap))?;
             }
         }
@@ -890,15 +900,15 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
         for (k, (_, account, l)) in ledgers.iter_mut().enumerate() {
             let (s, w) = time(calls / rounds, |i| {
                 let i = round * calls + i;
-                let req = AuthorizeRequest { account_id: (*account).into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
+                let req =
+                    AuthorizeRequest { account_id: (*account).into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
                 ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
             })?;
             samples[k].extend(s);
             walls[k] += w;
         }
     }
-    let rows: Vec<Stats> =
-        ledgers.iter().zip(samples).zip(walls).map(|(((name, _, _), s), w)| stats(name.clone(), s, w)).collect();
+    let rows: Vec<Stats> = ledgers.iter().zip(samples).zip(walls).map(|(((name, _, _), s), w)| stats(name.clone(), s, w)).collect();
     // The work the component does, which no drift or cache can blur.
     println!("\nFuel of one more decline on each account:");
     for (name, account, l) in ledgers.iter_mut() {
@@ -907,10 +917,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
         println!("- {name}: {}", l.last_call_fuel());
     }
     if let (Some(small), Some(large)) = (rows.first(), rows.iter().find(|r| r.name.contains("1000000 entries"))) {
-        println!(
-            "\n1,000,000 entries against 100: median {:+.1}%.",
-            (large.median.as_secs_f64() / small.median.as_secs_f64() - 1.0) * 100.0
-        );
+        println!("\n1,000,000 entries against 100: median {:+.1}%.", (large.median.as_secs_f64() / small.median.as_secs_f64() - 1.0) * 100.0);
     }
     table("History size and open items (component, memory store)", &rows);
     Ok(())

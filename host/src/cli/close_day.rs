@@ -3,7 +3,6 @@
 //! progress bar and a summary.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -21,9 +20,9 @@ use crate::{Component, Ledger, MerchantId};
 /// Arguments of `close-day`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SQLite file.
-    #[arg(long)]
-    db: PathBuf,
+    /// The database: a SQLite file, or a `postgres://` URL.
+    #[arg(long, env = "CREDIT_DB")]
+    db: crate::Database,
     /// Only this merchant (every merchant in the file when not given).
     #[arg(long)]
     merchant: Option<String>,
@@ -65,14 +64,13 @@ pub struct Summary {
 /// keys are its own, so a rerun after a failure or a crash continues an
 /// unfinished day where it stopped.
 pub fn run(component: &Component, a: &Args) -> Result<ExitCode> {
-    anyhow::ensure!(a.db.exists(), "no database at {}", a.db.display());
     let date = chrono::NaiveDate::parse_from_str(&a.date, "%Y-%m-%d").context("--date must be YYYY-MM-DD")?;
     let now_ms = match &a.at {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t).context("--at must be RFC 3339")?.timestamp_millis(),
         None => date.and_hms_milli_opt(23, 59, 59, 999).expect("a valid time").and_utc().timestamp_millis(),
     };
     let outbox = a.mail.outbox()?;
-    let mut ledger = Ledger::open_sqlite(component, &a.db)?;
+    let mut ledger = super::open_existing(component, &a.db)?;
     let merchants = match &a.merchant {
         Some(m) => vec![MerchantId::new(m.clone())?],
         None => ledger.backend().merchants()?.into_iter().map(MerchantId::new).collect::<Result<Vec<_>>>()?,

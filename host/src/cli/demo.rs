@@ -285,7 +285,8 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         " (toner cartridges out of stock)",
         Some(DeliveryDetails { carrier: "DPD".into(), tracking_reference: "15501234567".into(), cost: "14.20".into(), charged: "0.00".into() }),
     )?;
-    let pallet = DeliveryDetails { carrier: "Palletways".into(), tracking_reference: "PW-88231".into(), cost: "68.00".into(), charged: "45.00".into() };
+    let pallet =
+        DeliveryDetails { carrier: "Palletways".into(), tracking_reference: "PW-88231".into(), cost: "68.00".into(), charged: "45.00".into() };
     s.capture(&birch_hold, "2150.00", vec![], "", Some(pallet))?;
 
     s.at(3, 4, 16, 0);

@@ -1,6 +1,5 @@
 //! `credit-host accounts` and `credit-host ledger`: a database as tables.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -11,9 +10,9 @@ use crate::{Component, Ledger, MerchantId};
 /// Arguments of `accounts`.
 #[derive(clap::Args)]
 pub struct AccountsArgs {
-    /// The SQLite file.
-    #[arg(long)]
-    db: PathBuf,
+    /// The database: a SQLite file, or a `postgres://` URL.
+    #[arg(long, env = "CREDIT_DB")]
+    db: crate::Database,
     /// The merchant.
     #[arg(long)]
     merchant: String,
@@ -25,9 +24,9 @@ pub struct AccountsArgs {
 /// Arguments of `ledger`.
 #[derive(clap::Args)]
 pub struct LedgerArgs {
-    /// The SQLite file.
-    #[arg(long)]
-    db: PathBuf,
+    /// The database: a SQLite file, or a `postgres://` URL.
+    #[arg(long, env = "CREDIT_DB")]
+    db: crate::Database,
     /// The merchant.
     #[arg(long)]
     merchant: String,
@@ -36,9 +35,8 @@ pub struct LedgerArgs {
     account: String,
 }
 
-fn open_existing(component: &Component, db: &PathBuf) -> Result<Ledger> {
-    anyhow::ensure!(db.exists(), "no database at {}", db.display());
-    Ledger::open_sqlite(component, db)
+fn open_existing(component: &Component, db: &crate::Database) -> Result<Ledger> {
+    super::open_existing(component, db)
 }
 
 /// Every account of a merchant as of a time.

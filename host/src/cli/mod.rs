@@ -170,6 +170,15 @@ impl MailArgs {
     }
 }
 
+/// A ledger on a database that must exist already (a SQLite file is not
+/// created by commands that only read or close days).
+fn open_existing(component: &Component, db: &crate::Database) -> Result<crate::Ledger> {
+    if let crate::Database::Sqlite(path) = db {
+        anyhow::ensure!(path.exists(), "no database at {}", path.display());
+    }
+    crate::Ledger::open(component, db)
+}
+
 /// The names file, or an empty directory (ids shown) without one.
 fn names(path: Option<&std::path::Path>) -> Result<crate::directory::Directory> {
     path.map_or_else(|| Ok(Default::default()), crate::directory::Directory::load)

@@ -15,9 +15,9 @@ use crate::{Component, Ledger, MerchantId, render};
 /// The database and merchant every report reads.
 #[derive(clap::Args)]
 pub struct Source {
-    /// The SQLite file.
-    #[arg(long)]
-    db: PathBuf,
+    /// The database: a SQLite file, or a `postgres://` URL.
+    #[arg(long, env = "CREDIT_DB")]
+    db: crate::Database,
     /// The merchant.
     #[arg(long)]
     merchant: String,
@@ -28,8 +28,7 @@ pub struct Source {
 
 impl Source {
     fn open(&self, component: &Component) -> Result<(Ledger, MerchantId)> {
-        anyhow::ensure!(self.db.exists(), "no database at {}", self.db.display());
-        Ok((Ledger::open_sqlite(component, &self.db)?, MerchantId::new(self.merchant.clone())?))
+        Ok((super::open_existing(component, &self.db)?, MerchantId::new(self.merchant.clone())?))
     }
 
     fn print<T: Serialize>(&self, answer: &T, table: impl FnOnce() -> String) -> Result<ExitCode> {

@@ -11,9 +11,14 @@ use crate::{Component, Ledger};
 /// Arguments of `serve`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SQLite file (created if missing).
+    /// The database: a SQLite file (created if missing), or a
+    /// `postgres://` URL (the schema is created or migrated).
+    #[arg(long, env = "CREDIT_DB")]
+    db: crate::Database,
+    /// On a clean end, write how many calls were served and how they met
+    /// other processes' calls (lock waits, retries) to this file as JSON.
     #[arg(long)]
-    db: PathBuf,
+    report: Option<PathBuf>,
     /// Commit up to this many calls per transaction (group commit);
     /// calls may then be sent before earlier answers are read.
     #[arg(long)]
@@ -39,16 +44,23 @@ pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
     let stdout = std::io::stdout().lock();
     match args.group_commit {
         Some(max) => {
-            let group = GroupCommit::sqlite(component, &args.db, max)?;
+            let crate::Database::Sqlite(path) = &args.db else {
+                anyhow::bail!("--group-commit is for SQLite; PostgreSQL commits each call and lets many processes serve at once");
+            };
+            let group = GroupCommit::sqlite(component, path, max)?;
             let served = serve::serve_grouped(&group, std::io::BufReader::new(std::io::stdin()), stdout, args.max_line_bytes);
             let finished = group.finish();
             served?;
             finished?;
         }
         None => {
-            let mut ledger = Ledger::open_sqlite(component, &args.db)?;
-            serve::serve_mailing(&mut ledger, std::io::stdin().lock(), stdout, args.max_line_bytes, outbox.as_ref())?;
+            let mut ledger = Ledger::open(component, &args.db)?;
+            let served = serve::serve_mailing(&mut ledger, std::io::stdin().lock(), stdout, args.max_line_bytes, outbox.as_ref())?;
             ledger.backend().close()?;
+            if let Some(path) = &args.report {
+                let report = serde_json::json!({ "calls": served, "contention": ledger.contention() });
+                std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

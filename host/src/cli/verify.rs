@@ -1,33 +1,37 @@
 //! `credit-host verify`: is this database whole, and does it add up?
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit::{self, AuditReport};
-use crate::store::{Backend, SqliteBackend};
+use crate::store::{Backend, PostgresBackend, SqliteBackend};
 
 /// Arguments of `verify`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SQLite file.
-    #[arg(long)]
-    db: PathBuf,
+    /// The database: a SQLite file, or a `postgres://` URL.
+    #[arg(long, env = "CREDIT_DB")]
+    db: crate::Database,
 }
 
 /// Exit status 0 when clean, 1 when anything is damaged or does not add up
 /// (a database SQLite cannot read at all included), 2 when it could not
 /// run (no such file, or it cannot be opened).
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let mut db = SqliteBackend::open_read_only(&args.db)?;
-    let report = match check(&mut db) {
+    let mut db: Box<dyn Backend> = match &args.db {
+        crate::Database::Sqlite(path) => Box::new(SqliteBackend::open_read_only(path)?),
+        // The audit reads one snapshot (REPEATABLE READ, READ ONLY): the
+        // servers writing the database carry on.
+        crate::Database::Postgres(url) => Box::new(PostgresBackend::connect(url)?),
+    };
+    let report = match check(db.as_mut()) {
         Ok(r) => r,
         Err(e) => {
             // SQLite refusing to read the file is damage, not a failure
             // to run: say what it said.
-            println!("{}: cannot be read: {e:#}", args.db.display());
+            println!("{}: cannot be read: {e:#}", args.db);
             return Ok(ExitCode::from(1));
         }
     };

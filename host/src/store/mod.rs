@@ -1,18 +1,41 @@
 //! Where the component's data lives: the host side of the WIT `store`
 //! interface, one trait and one file per backend: SQLite in a file
-//! (`sqlite`, durable, the default) and memory (`memory`, for tests).
+//! (`sqlite`, durable, the default), PostgreSQL shared by many host
+//! processes (`postgres`), and memory (`memory`, for tests).
 //!
 //! Every key belongs to a merchant. The component never sees the merchant:
 //! the host fixes it for the duration of a call, so one merchant's call
 //! cannot name another's keys.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 use anyhow::Result;
 
 pub use memory::MemoryBackend;
+pub use postgres::{PostgresBackend, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use sqlite::{DatabaseGone, SqliteBackend};
+
+/// Another unit of work on the same rows won a race (PostgreSQL broke a
+/// deadlock, or two units created the same key at once). Nothing of the
+/// unit was kept; the ledger runs the call again, a bounded number of
+/// times, and the caller never sees it.
+#[derive(Debug)]
+pub struct Conflict(pub String);
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "conflict with another call: {}", self.0)
+    }
+}
+
+impl std::error::Error for Conflict {}
+
+/// Whether `e` (or anything it wraps) is a `Conflict`.
+pub fn is_conflict(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<Conflict>())
+}
 
 /// Storage with one unit of work at a time: `begin`, reads and writes, then
 /// `commit` or `rollback`.
@@ -23,6 +46,13 @@ pub trait Backend: Send {
     fn commit(&mut self) -> Result<()>;
     /// Discards the unit's writes.
     fn rollback(&mut self) -> Result<()>;
+    /// Before a unit that answered with an error is rolled back: whether
+    /// what it read still stands. A `Conflict` when another unit changed
+    /// it meanwhile (the call runs again, so its error is not a stale one).
+    /// Stores with one writer at a time have nothing to check.
+    fn validate(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Reads a value.
     fn get(&mut self, merchant: &str, key: &str) -> Result<Option<Vec<u8>>>;
     /// Writes a value.
@@ -74,6 +104,11 @@ pub trait Backend: Send {
             }
         }
         Ok(n)
+    }
+    /// How many times a read had to wait for a row another unit of work
+    /// (another connection or process) held; 0 for stores with one writer.
+    fn lock_waits(&self) -> u64 {
+        0
     }
     /// Makes everything durable in the main storage and lets go of it: for
     /// SQLite, the write-ahead log is checkpointed into the database file,
