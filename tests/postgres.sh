@@ -2,9 +2,11 @@
 # A throwaway PostgreSQL server for the tests and the benchmark.
 #
 #   tests/postgres.sh start DIR   creates a cluster in DIR (replacing one
-#                                 there), starts it on a Unix socket in DIR
-#                                 (no TCP port), creates database `credit`,
-#                                 and prints its URL
+#                                 there), starts it on a Unix socket (in
+#                                 DIR, or a short folder under /tmp when
+#                                 DIR's path is too long for a socket; no
+#                                 TCP port), creates database `credit`, and
+#                                 prints its URL
 #   tests/postgres.sh stop DIR    stops it (nothing if it is not running)
 #   tests/postgres.sh url DIR     prints the URL again
 #
@@ -31,14 +33,14 @@ bindir() {
 
 as_server() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
 }
 
 url() {
-    echo "postgresql://postgres@/credit?host=$dir"
+    echo "postgresql://postgres@/credit?host=$(cat "$dir/socket-dir")"
 }
 
 case "$cmd" in
@@ -48,17 +50,31 @@ start)
     rm -rf "$dir/data"
     if [ "$(id -u)" = 0 ]; then
         chown postgres "$dir"
+        if ! as_server test -w "$dir"; then
+            echo "the postgres user cannot reach $dir (a parent folder is closed to it); open it with chmod o+x" >&2
+            exit 2
+        fi
     fi
+    # A Unix socket's path has at most 107 bytes.
+    sockets=$dir
+    if [ ${#dir} -gt 80 ]; then
+        sockets=$(mktemp -d /tmp/credit-pg.XXXXXX)
+        [ "$(id -u)" = 0 ] && chown postgres "$sockets"
+    fi
+    echo "$sockets" >"$dir/socket-dir"
     as_server "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log"
     # Durable as in production (fsync on); room for the tests' connections.
-    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-        -o "-k $dir -c listen_addresses= -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
-    as_server "$bin/createdb" -h "$dir" -U postgres credit
+    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w \
+        -o "-k $sockets -c listen_addresses= -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+    as_server "$bin/createdb" -h "$sockets" -U postgres credit
     url
     ;;
 stop)
     if [ -f "$dir/data/postmaster.pid" ]; then
         as_server "$(bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    fi
+    if [ -f "$dir/socket-dir" ] && [ "$(cat "$dir/socket-dir")" != "$dir" ]; then
+        rm -rf "$(cat "$dir/socket-dir")"
     fi
     ;;
 url)

@@ -175,9 +175,14 @@ fn crash_rounds(rounds: u32, group: Option<usize>, window: usize) {
         Some(url) => credit_host::Database::Postgres(fresh_postgres(&url)),
         None => credit_host::Database::Sqlite(dir.path().join("crash.sqlite")),
     };
+    // On PostgreSQL the servers' sessions carry a name of their own, so the
+    // test can wait until the server has ended a killed host's session: a
+    // COMMIT the host sent just before it died still lands then, and the
+    // checks below must not race it.
+    let app = format!("crash_{}_{window}", std::process::id());
     let db_arg = match &db {
         credit_host::Database::Sqlite(path) => path.display().to_string(),
-        credit_host::Database::Postgres(url) => url.clone(),
+        credit_host::Database::Postgres(url) => format!("{url}&application_name={app}"),
     };
     let cache = dir.path().join("cache");
     let component = Component::embedded_cached(&cache).unwrap();
@@ -245,6 +250,9 @@ fn crash_rounds(rounds: u32, group: Option<usize>, window: usize) {
         unanswered.extend(retries);
         killer.join().unwrap();
         child.lock().unwrap().wait().unwrap();
+        if let credit_host::Database::Postgres(url) = &db {
+            wait_for_sessions_to_end(url, &app);
+        }
 
         // After the restart: nothing half-applied, every figure adds up, and
         // the last acknowledged call is there: retried, it answers the same
@@ -279,4 +287,19 @@ fn crash_rounds(rounds: u32, group: Option<usize>, window: usize) {
     );
     assert!(history.len() as u32 > rounds * 3, "the host did work between kills");
     assert!(killed_mid_call > 0, "no kill found a call in flight: the test did not test that");
+}
+
+/// Waits until PostgreSQL has ended every session named `app` (a killed
+/// host's; the server ends it when it finds the connection gone, after
+/// finishing what it was doing, a COMMIT included).
+fn wait_for_sessions_to_end(url: &str, app: &str) {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    for _ in 0..1000 {
+        let n: i64 = admin.query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&app]).unwrap().get(0);
+        if n == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the killed host's PostgreSQL session did not end within 10 s");
 }

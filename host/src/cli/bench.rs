@@ -330,11 +330,14 @@ pub enum Table {
     /// The same calls in wasmtime and in Node.js (jco), for both builds
     /// (needs `npm ci && npm run transpile` in host/node first).
     Hosts,
+    /// 1, 2, 4 and 8 host processes on one database, on one account and on
+    /// different accounts: SQLite, and PostgreSQL with `--postgres`.
+    Processes,
 }
 
 /// Runs the measurements (all of them when `only` is empty); `n` calls per
 /// operation.
-pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) -> Result<()> {
+pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table], processes: &Processes) -> Result<()> {
     let merchant = MerchantId::new("bench")?;
     let wanted = |t: Table| only.is_empty() || only.contains(&t);
     println!("## Results\n");
@@ -360,7 +363,25 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table]) 
     if wanted(Table::Hosts) {
         hosts_table(n)?;
     }
+    if wanted(Table::Processes) {
+        if processes.postgres.is_none() {
+            println!("\n(PostgreSQL not measured: pass --postgres URL; `tests/postgres.sh start DIR` starts a throwaway server and prints its URL.)");
+        }
+        super::load::processes_table(processes.postgres.as_deref(), processes.process_iterations)?;
+    }
     Ok(())
+}
+
+/// Settings of the processes table.
+#[derive(clap::Args)]
+pub struct Processes {
+    /// The PostgreSQL server for the processes table (a schema is created
+    /// in it for each run).
+    #[arg(long, env = "CREDIT_BENCH_POSTGRES")]
+    pub postgres: Option<String>,
+    /// Authorize + void pairs per process in the processes table.
+    #[arg(long, default_value_t = 500)]
+    pub process_iterations: usize,
 }
 
 /// Table 8, one component in two hosts: wasmtime here and Node.js through
@@ -923,7 +944,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
     Ok(())
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf> {
+pub(super) fn tempfile_dir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("credit-bench-{}", std::process::id()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;

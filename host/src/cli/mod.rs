@@ -6,6 +6,7 @@ mod bench;
 mod close_day;
 mod demo;
 mod inspect;
+mod load;
 mod platform;
 mod reports;
 mod serve;
@@ -65,10 +66,17 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         history: usize,
         /// Only these tables (repeatable): calls, fresh, stores, history,
-        /// items. All of them when not given.
+        /// items, reports, hosts, processes. All of them when not given.
         #[arg(long, value_enum)]
         only: Vec<bench::Table>,
+        #[command(flatten)]
+        processes: bench::Processes,
     },
+    /// One host process driving authorize + void calls at a database, for
+    /// measuring many processes at once (`bench --only processes` starts
+    /// them): prints `ready`, waits for a line on standard input, runs,
+    /// and prints a JSON report.
+    Load(load::Args),
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
     Serve(serve::Args),
@@ -125,10 +133,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&component()?, db)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { calls, history, only } => {
-            bench::run(&component()?, *calls, *history, only)?;
+        Command::Bench { calls, history, only, processes } => {
+            bench::run(&component()?, *calls, *history, only, processes)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Load(args) => load::run(&component()?, args),
         Command::Serve(args) => serve::run(&component()?, args),
         Command::Accounts(args) => inspect::accounts(&component()?, args),
         Command::Ledger(args) => inspect::ledger(&component()?, args),

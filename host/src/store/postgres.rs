@@ -136,15 +136,21 @@ impl PostgresBackend {
             // does not write) exist now.
             flush: prepare(
                 &mut client,
-                "WITH d AS (DELETE FROM kv WHERE merchant = $1 AND key = ANY($2::text[])),
+                // Each key is found through the primary key on its own
+                // (a scalar subquery per key, which the planner cannot turn
+                // into a join): a join or `key = ANY(...)` was planned once,
+                // generically, while the table was small, as a scan of the
+                // merchant's rows, and stayed so as the table grew.
+                "WITH d AS (DELETE FROM kv WHERE ctid = ANY (ARRAY(
+                                SELECT (SELECT ctid FROM kv WHERE merchant = $1 AND key = t.k) FROM unnest($2::text[]) AS t(k)))),
                       i AS (INSERT INTO kv (merchant, key, value)
                             SELECT $1, k, v FROM unnest($3::text[], $4::bytea[]) AS t(k, v)),
                       u AS (INSERT INTO kv (merchant, key, value)
                             SELECT $1, k, v FROM unnest($5::text[], $6::bytea[]) AS t(k, v)
                             ON CONFLICT (merchant, key) DO UPDATE SET value = excluded.value)
-                 SELECT count(*) FROM kv WHERE merchant = $1 AND key = ANY($7::text[])",
+                 SELECT count((SELECT 1 FROM kv WHERE merchant = $1 AND key = t.k)) FROM unnest($7::text[]) AS t(k)",
             )?,
-            appeared: prepare(&mut client, "SELECT count(*) FROM kv WHERE merchant = $1 AND key = ANY($2::text[])")?,
+            appeared: prepare(&mut client, "SELECT count((SELECT 1 FROM kv WHERE merchant = $1 AND key = t.k)) FROM unnest($2::text[]) AS t(k)")?,
         };
         Ok(PostgresBackend { client, statements, unit: Unit::None, writes: BTreeMap::new(), missing: BTreeSet::new(), lock_waits: 0 })
     }
