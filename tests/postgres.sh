@@ -2,17 +2,17 @@
 # A throwaway PostgreSQL server for the tests and the benchmark.
 #
 #   tests/postgres.sh start DIR   creates a cluster in DIR (replacing one
-#                                 there), starts it on a Unix socket (in
-#                                 DIR, or a short folder under /tmp when
-#                                 DIR's path is too long for a socket; no
-#                                 TCP port), creates database `credit`, and
+#                                 there), starts it on a Unix socket (no TCP
+#                                 port), creates database `credit`, and
 #                                 prints its URL
 #   tests/postgres.sh stop DIR    stops it (nothing if it is not running)
 #   tests/postgres.sh url DIR     prints the URL again
 #
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the
-# `postgres` user and every server command runs through `runuser`. Needs
-# Debian's `postgresql` package (initdb, pg_ctl).
+# `postgres` user and every server command runs through `runuser`. When that
+# user cannot reach DIR (a parent folder closed to others), or DIR's path is
+# too long for a socket (107 bytes), the cluster goes to a folder under /tmp
+# instead, named in DIR/cluster-dir. Needs Debian's `postgresql` package.
 set -euo pipefail
 
 cmd=${1:?usage: tests/postgres.sh start|stop|url DIR}
@@ -39,43 +39,52 @@ as_server() {
     fi
 }
 
+cluster() {
+    cat "$dir/cluster-dir"
+}
+
 url() {
-    echo "postgresql://postgres@/credit?host=$(cat "$dir/socket-dir")"
+    echo "postgresql://postgres@/credit?host=$(cluster)"
+}
+
+stop() {
+    [ -f "$dir/cluster-dir" ] || return 0
+    local c
+    c=$(cluster)
+    if [ -f "$c/data/postmaster.pid" ]; then
+        as_server "$(bindir)/pg_ctl" -D "$c/data" -m fast -w stop >/dev/null
+    fi
+    if [ "$c" != "$dir" ]; then
+        rm -rf "$c"
+    fi
 }
 
 case "$cmd" in
 start)
     bin=$(bindir)
-    "$0" stop "$dir" >/dev/null 2>&1 || true
-    rm -rf "$dir/data"
+    stop || true
+    cluster=$dir
     if [ "$(id -u)" = 0 ]; then
         chown postgres "$dir"
         if ! as_server test -w "$dir"; then
-            echo "the postgres user cannot reach $dir (a parent folder is closed to it); open it with chmod o+x" >&2
-            exit 2
+            cluster=""
         fi
     fi
-    # A Unix socket's path has at most 107 bytes.
-    sockets=$dir
-    if [ ${#dir} -gt 80 ]; then
-        sockets=$(mktemp -d /tmp/credit-pg.XXXXXX)
-        [ "$(id -u)" = 0 ] && chown postgres "$sockets"
+    if [ -z "$cluster" ] || [ ${#cluster} -gt 80 ]; then
+        cluster=$(mktemp -d /tmp/credit-pg.XXXXXX)
+        [ "$(id -u)" = 0 ] && chown postgres "$cluster"
     fi
-    echo "$sockets" >"$dir/socket-dir"
-    as_server "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log"
+    echo "$cluster" >"$dir/cluster-dir"
+    rm -rf "$cluster/data"
+    as_server "$bin/initdb" -D "$cluster/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log"
     # Durable as in production (fsync on); room for the tests' connections.
-    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w \
-        -o "-k $sockets -c listen_addresses= -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
-    as_server "$bin/createdb" -h "$sockets" -U postgres credit
+    as_server "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/data/server.log" -w \
+        -o "-k $cluster -c listen_addresses= -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+    as_server "$bin/createdb" -h "$cluster" -U postgres credit
     url
     ;;
 stop)
-    if [ -f "$dir/data/postmaster.pid" ]; then
-        as_server "$(bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
-    fi
-    if [ -f "$dir/socket-dir" ] && [ "$(cat "$dir/socket-dir")" != "$dir" ]; then
-        rm -rf "$(cat "$dir/socket-dir")"
-    fi
+    stop
     ;;
 url)
     url
