@@ -1,7 +1,8 @@
 //! Embeds the credit-account WebAssembly component and keeps its data.
 //!
 //! The component holds the logic and no state; this crate gives it storage
-//! (SQLite in a file by default, or memory), the current time, and a budget
+//! (SQLite in a file by default, PostgreSQL shared by many hosts, or memory),
+//! the current time, and a budget
 //! per call, and turns each exported call into one atomic unit of work.
 //!
 //! ```no_run

@@ -944,7 +944,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
     Ok(())
 }
 
-pub(super) fn tempfile_dir() -> Result<std::path::PathBuf> {
+fn tempfile_dir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("credit-bench-{}", std::process::id()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;

@@ -140,7 +140,8 @@ fn cpu_ticks() -> Option<(u64, u64)> {
 /// `iterations` authorize + void pairs; calls/s is every process's calls
 /// over the time from the start signal to the last process's end.
 pub fn processes_table(postgres: Option<&str>, iterations: usize) -> Result<()> {
-    let dir = super::bench::tempfile_dir()?;
+    let dir = std::env::temp_dir().join(format!("credit-processes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
     let cache = dir.join("component-cache");
     // Compiled once here; every process loads it from the cache.
     Component::embedded_cached(&cache)?;
