@@ -2,8 +2,8 @@
 //!
 //! The component holds the logic and no state; this crate gives it storage
 //! (SQLite in a file by default, PostgreSQL shared by many hosts, or memory),
-//! the current time, and a budget
-//! per call, and turns each exported call into one atomic unit of work.
+//! the current time, and a budget per call, and turns each exported call
+//! into one atomic unit of work.
 //!
 //! ```no_run
 //! use credit_host::{Component, Ledger, MerchantId, api};

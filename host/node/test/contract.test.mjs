@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { HERE } from '../credit.mjs';
 
 const WIT = join(HERE, '..', '..', 'wit');
+// The package version wit/ declares (the component must carry the same).
+const VERSION = readFileSync(join(WIT, 'world.wit'), 'utf8').match(/^package storefront:credit@(\d+\.\d+\.\d+);/m)[1];
+const V = VERSION.replaceAll('.', '\\.');
 const JCO = join(HERE, 'node_modules', '.bin', 'jco');
 const bindgen = await import(join(HERE, 'node_modules', '@bytecodealliance', 'jco', 'obj', 'js-component-bindgen-component.js'));
 await bindgen.$init;
@@ -39,9 +42,9 @@ test("wit/ parses with jco's WIT parser", () => {
 
 test('jco wit on the shipped component names the package and its interfaces', () => {
   const printed = execFileSync(process.execPath, [JCO, 'wit', join(HERE, 'build', 'credit-fast.wasm')], { encoding: 'utf8' });
-  assert.match(printed, /import storefront:credit\/store@0\.4\.0;/);
+  assert.match(printed, new RegExp(`import storefront:credit/store@${V};`));
   for (const iface of ['accounts', 'checkout', 'billing', 'queries', 'reports']) {
-    assert.match(printed, new RegExp(`export storefront:credit/${iface}@0\\.4\\.0;`));
+    assert.match(printed, new RegExp(`export storefront:credit/${iface}@${V};`));
   }
   assert.doesNotMatch(printed, /import wasi:/, 'no WASI imports');
 });
