@@ -114,6 +114,10 @@ fn basis_in(b: wit::TermBasis) -> m::TermBasis {
         wit::TermBasis::InvoiceDate => m::TermBasis::InvoiceDate,
         wit::TermBasis::DeliveryDate => m::TermBasis::DeliveryDate,
         wit::TermBasis::EndOfMonth => m::TermBasis::EndOfMonth,
+        wit::TermBasis::EndOfMonthAfterDays => m::TermBasis::EndOfMonthAfterDays,
+        wit::TermBasis::DayOfMonth => m::TermBasis::DayOfMonth,
+        wit::TermBasis::MonthsAfterInvoice => m::TermBasis::MonthsAfterInvoice,
+        wit::TermBasis::MonthsAfterEndOfMonth => m::TermBasis::MonthsAfterEndOfMonth,
     }
 }
 
@@ -122,6 +126,10 @@ fn basis_out(b: m::TermBasis) -> wit::TermBasis {
         m::TermBasis::InvoiceDate => wit::TermBasis::InvoiceDate,
         m::TermBasis::DeliveryDate => wit::TermBasis::DeliveryDate,
         m::TermBasis::EndOfMonth => wit::TermBasis::EndOfMonth,
+        m::TermBasis::EndOfMonthAfterDays => wit::TermBasis::EndOfMonthAfterDays,
+        m::TermBasis::DayOfMonth => wit::TermBasis::DayOfMonth,
+        m::TermBasis::MonthsAfterInvoice => wit::TermBasis::MonthsAfterInvoice,
+        m::TermBasis::MonthsAfterEndOfMonth => wit::TermBasis::MonthsAfterEndOfMonth,
     }
 }
 
@@ -131,6 +139,9 @@ fn terms_in(t: wit::PaymentTerms) -> m::TermsInput {
         basis: basis_in(t.basis),
         discount: t.discount.map(|d| m::DiscountInput { percent: d.percent, days: d.days }),
         instalments: t.instalments.into_iter().map(|i| m::InstalmentInput { percent: i.percent, days: i.days }).collect(),
+        months: t.months,
+        day_of_month: t.day_of_month,
+        cut_off_day: t.cut_off_day,
     }
 }
 
@@ -140,6 +151,9 @@ fn terms_out(t: m::TermsView) -> wit::PaymentTerms {
         basis: basis_out(t.basis),
         discount: t.discount.map(|d| wit::EarlyPaymentDiscount { percent: d.percent, days: d.days }),
         instalments: t.instalments.into_iter().map(|i| wit::Instalment { percent: i.percent, days: i.days }).collect(),
+        months: t.months,
+        day_of_month: t.day_of_month,
+        cut_off_day: t.cut_off_day,
     }
 }
 
@@ -544,6 +558,10 @@ fn error(e: Error) -> wit::Error {
         Error::PaymentAlreadyReversed => W::PaymentAlreadyReversed,
         Error::DayCloseOutOfOrder => W::DayCloseOutOfOrder,
         Error::DayCloseUnfinished(date) => W::DayCloseUnfinished(date),
+        Error::StoredBalanceInsufficient { requested, available } => {
+            W::StoredBalanceInsufficient(wit::BalanceShortfall { requested, available })
+        }
+        Error::AllocationSpreadConflict => W::AllocationSpreadConflict,
         Error::ReportQueryOutOfRange(x) => W::ReportQueryOutOfRange(f(x)),
         Error::StatementPeriodOutOfRange => W::StatementPeriodOutOfRange,
         Error::StatementNotFound(n) => W::StatementNotFound(n),
@@ -725,6 +743,10 @@ impl billing::Guest for Component {
             method: req.method,
             reference: req.reference,
             allocations: allocations_in(req.allocations),
+            spread: req.spread.map(|s| match s {
+                billing::PaymentSpread::OldestDueFirst => m::Spread::OldestDueFirst,
+                billing::PaymentSpread::ProRata => m::Spread::ProRata,
+            }),
         };
         engine()
             .record_payment(&ctx(c), &req)
@@ -854,7 +876,15 @@ impl checkout::Guest for Component {
         c: wit::CallContext,
         req: checkout::ApplyBalanceRequest,
     ) -> Result<checkout::BalanceApplication, wit::Error> {
-        let req = m::ApplyBalance { account_id: req.account_id, order_id: req.order_id, amount: money(req.amount) };
+        let req = m::ApplyBalance {
+            account_id: req.account_id,
+            order_id: req.order_id,
+            amount: money(req.amount),
+            mode: req.mode.map(|m| match m {
+                checkout::ApplyMode::UpTo => m::ApplyMode::UpTo,
+                checkout::ApplyMode::AllOrNothing => m::ApplyMode::AllOrNothing,
+            }),
+        };
         engine()
             .apply_balance(&ctx(c), &req)
             .map(|r| checkout::BalanceApplication {

@@ -66,6 +66,25 @@ pub fn end_of_month(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).and_then(|first| first.pred_opt()).unwrap_or(NaiveDate::MAX)
 }
 
+/// The first day of the month `months` after `d`'s month.
+pub fn first_of_month_after(d: NaiveDate, months: u32) -> NaiveDate {
+    let index = d.year() * 12 + d.month0() as i32 + months as i32;
+    NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1).unwrap_or(NaiveDate::MAX)
+}
+
+/// Day `day` of `d`'s month, or the month's last day when it is shorter.
+pub fn day_in_month(d: NaiveDate, day: u32) -> NaiveDate {
+    let last = end_of_month(d);
+    if day >= last.day() { last } else { NaiveDate::from_ymd_opt(d.year(), d.month(), day.max(1)).unwrap_or(last) }
+}
+
+/// `d` + `months` calendar months: the same day of the month, or the
+/// target month's last day when it is shorter (31 January + 1 is 28 or
+/// 29 February).
+pub fn add_months(d: NaiveDate, months: u32) -> NaiveDate {
+    day_in_month(first_of_month_after(d, months), d.day())
+}
+
 /// Whole days from `a` to `b` (negative when `b` is earlier).
 pub fn days_between(a: NaiveDate, b: NaiveDate) -> i64 {
     (b - a).num_days()
@@ -98,5 +117,17 @@ mod tests {
         assert_eq!(days_between(d("2026-03-01"), d("2026-03-31")), 30);
         assert_eq!(day_of(1_772_409_600_000), d("2026-03-02"));
         assert_eq!(day_of(1_772_409_600_000 - 1), d("2026-03-01"));
+    }
+
+    #[test]
+    fn months_clamp_to_the_last_day() {
+        assert_eq!(add_months(d("2026-01-31"), 1), d("2026-02-28"));
+        assert_eq!(add_months(d("2028-01-31"), 1), d("2028-02-29"));
+        assert_eq!(add_months(d("2026-03-31"), 1), d("2026-04-30"));
+        assert_eq!(add_months(d("2026-11-30"), 3), d("2027-02-28"));
+        assert_eq!(add_months(d("2026-12-15"), 12), d("2027-12-15"));
+        assert_eq!(first_of_month_after(d("2026-12-31"), 1), d("2027-01-01"));
+        assert_eq!(day_in_month(d("2026-02-01"), 31), d("2026-02-28"));
+        assert_eq!(day_in_month(d("2026-04-09"), 10), d("2026-04-10"));
     }
 }

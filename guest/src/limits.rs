@@ -33,6 +33,11 @@ pub const TOLERANCE_PERCENT_MAX: i64 = 100;
 pub const PERCENT_SCALE_MAX: u32 = 2;
 /// The most net days (and discount days) payment terms may have.
 pub const NET_DAYS_MAX: u32 = 365;
+/// The most months calendar payment terms count on.
+pub const TERM_MONTHS_MAX: u8 = 12;
+/// The latest cut-off day of payment terms (an invoice dated after it
+/// counts as dated in the next month).
+pub const CUT_OFF_DAY_MAX: u8 = 30;
 /// The latest timestamp accepted: 9999-12-31T23:59:59.999Z.
 pub const TIMESTAMP_MS_MAX: i64 = 253_402_300_799_999;
 /// Lines on one invoice.

@@ -33,12 +33,25 @@ pub enum ToleranceInput {
     Percent(String),
 }
 
-/// From which day net days count.
+/// How payment terms give the due date (`types.term-basis`). New cases
+/// go at the end: stored terms keep their numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TermBasis {
     InvoiceDate,
     DeliveryDate,
     EndOfMonth,
+    EndOfMonthAfterDays,
+    DayOfMonth,
+    MonthsAfterInvoice,
+    MonthsAfterEndOfMonth,
+}
+
+impl TermBasis {
+    /// The bases that give the due date by a calendar rule instead of
+    /// counting `net-days` from a day.
+    pub fn is_calendar(self) -> bool {
+        !matches!(self, TermBasis::InvoiceDate | TermBasis::DeliveryDate | TermBasis::EndOfMonth)
+    }
 }
 
 /// An early-payment discount as sent.
@@ -62,6 +75,9 @@ pub struct TermsInput {
     pub basis: TermBasis,
     pub discount: Option<DiscountInput>,
     pub instalments: Vec<InstalmentInput>,
+    pub months: Option<u8>,
+    pub day_of_month: Option<u8>,
+    pub cut_off_day: Option<u8>,
 }
 
 /// How interest days are counted.
@@ -180,6 +196,7 @@ pub struct RecordPayment {
     pub method: String,
     pub reference: String,
     pub allocations: Vec<AllocationInput>,
+    pub spread: Option<Spread>,
 }
 
 /// `billing.allocate-balance`.
@@ -252,6 +269,21 @@ pub struct ApplyBalance {
     pub account_id: String,
     pub order_id: String,
     pub amount: MoneyInput,
+    pub mode: Option<ApplyMode>,
+}
+
+/// `checkout.apply-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyMode {
+    UpTo,
+    AllOrNothing,
+}
+
+/// `billing.payment-spread`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Spread {
+    OldestDueFirst,
+    ProRata,
 }
 
 /// Where a credit note goes.
@@ -298,6 +330,7 @@ impl Canonical for TermsInput {
             basis: self.basis,
             discount: self.discount.as_ref().map(|d| DiscountInput { percent: c(&d.percent), days: d.days }),
             instalments: self.instalments.iter().map(|i| InstalmentInput { percent: c(&i.percent), days: i.days }).collect(),
+            ..*self
         }
     }
 }
@@ -353,7 +386,9 @@ impl Canonical for ChangeCreditLimit {
 
 impl Canonical for RecordPayment {
     fn canonical(&self) -> Self {
-        RecordPayment { amount: self.amount.canonical(), allocations: self.allocations.canonical(), ..self.clone() }
+        // Leaving out the default is the same request as naming it.
+        let spread = if self.allocations.is_empty() { Some(self.spread.unwrap_or(Spread::OldestDueFirst)) } else { self.spread };
+        RecordPayment { amount: self.amount.canonical(), allocations: self.allocations.canonical(), spread, ..self.clone() }
     }
 }
 
@@ -400,7 +435,7 @@ impl Canonical for AddNote {
 
 impl Canonical for ApplyBalance {
     fn canonical(&self) -> Self {
-        ApplyBalance { amount: self.amount.canonical(), ..self.clone() }
+        ApplyBalance { amount: self.amount.canonical(), mode: Some(self.mode.unwrap_or(ApplyMode::UpTo)), ..self.clone() }
     }
 }
 
@@ -443,6 +478,9 @@ pub struct Terms {
     pub basis: TermBasis,
     pub discount: Option<Discount>,
     pub instalments: Vec<Instalment>,
+    pub months: Option<u8>,
+    pub day_of_month: Option<u8>,
+    pub cut_off_day: Option<u8>,
 }
 
 /// A validated interest rule.
@@ -1079,6 +1117,9 @@ pub struct TermsView {
     pub basis: TermBasis,
     pub discount: Option<DiscountView>,
     pub instalments: Vec<InstalmentInput>,
+    pub months: Option<u8>,
+    pub day_of_month: Option<u8>,
+    pub cut_off_day: Option<u8>,
 }
 
 /// `types.billing-policy`.

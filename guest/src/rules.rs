@@ -5,11 +5,12 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::dates;
 use crate::error::Error;
+use crate::model::{TermBasis, Terms};
 use crate::limits::AMOUNT_MAX_MAJOR;
 use crate::money::Currency;
 
@@ -46,12 +47,114 @@ pub struct Portion {
     pub amount: Decimal,
 }
 
-/// The portions an invoice asks for: one, or the instalments. Each
-/// instalment but the last is its share rounded down; the last takes the
-/// remainder, so they add up to `total` exactly.
-pub fn schedule(total: Decimal, net_days: u32, instalments: &[(Decimal, u32)], basis: NaiveDate, c: Currency) -> Vec<Portion> {
+/// `x` in minor units of a currency with `scale` decimals (`x` has at
+/// most that many).
+fn units(x: Decimal, scale: u32) -> i128 {
+    let mut x = x;
+    x.rescale(scale);
+    x.mantissa()
+}
+
+/// Splits `amount` over `weights` in proportion, in the currency's minor
+/// units (largest remainder): each share is rounded down, and the units
+/// left over go one each to the shares with the largest remainders, ties
+/// to the earlier weight. The shares add up to `amount` exactly. With no
+/// positive weight, all shares are zero. Amounts and weights are at most
+/// `AMOUNT_MAX_MAJOR` each, so the products fit in 128 bits.
+///
+/// ```
+/// # use credit_guest::rules::split_largest_remainder;
+/// # use credit_guest::money::Currency;
+/// # use rust_decimal::Decimal;
+/// let gbp = Currency::from_code("GBP").unwrap();
+/// let w = [Decimal::new(30000, 2), Decimal::new(20000, 2), Decimal::new(10001, 2)];
+/// // 100.00 over 300.00 / 200.00 / 100.01
+/// let shares = split_largest_remainder(Decimal::new(10000, 2), &w, gbp);
+/// assert_eq!(shares, [Decimal::new(5000, 2), Decimal::new(3333, 2), Decimal::new(1667, 2)]);
+/// ```
+pub fn split_largest_remainder(amount: Decimal, weights: &[Decimal], c: Currency) -> Vec<Decimal> {
+    let scale = c.minor_units();
+    let total: i128 = weights.iter().map(|w| units(*w, scale).max(0)).sum();
+    let amount_units = units(amount, scale);
+    if total <= 0 {
+        return weights.iter().map(|_| Decimal::new(0, scale)).collect();
+    }
+    let mut shares: Vec<(i128, i128)> = weights
+        .iter()
+        .map(|w| {
+            let product = amount_units * units(*w, scale).max(0);
+            (product / total, product % total)
+        })
+        .collect();
+    let mut left = amount_units - shares.iter().map(|(q, _)| q).sum::<i128>();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    // Largest remainder first; the sort is stable, so ties keep the
+    // earlier (older) item first.
+    order.sort_by(|a, b| shares[*b].1.cmp(&shares[*a].1));
+    for i in order {
+        if left <= 0 {
+            break;
+        }
+        if shares[i].1 > 0 {
+            shares[i].0 += 1;
+            left -= 1;
+        }
+    }
+    shares.into_iter().map(|(q, _)| Decimal::from_i128_with_scale(q, scale)).collect()
+}
+
+/// The days payment terms give an invoice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TermDates {
+    /// The day instalment days and the discount window count from.
+    pub anchor: NaiveDate,
+    /// When the invoice is due in full.
+    pub due: NaiveDate,
+    /// The last day of the early-payment discount window, if any: the
+    /// anchor + the discount's days, never after the due date.
+    pub discount_until: Option<NaiveDate>,
+}
+
+/// The anchor, due date and discount window of terms (already validated)
+/// for an invoice dated `invoice_date`. See `types.term-basis`.
+pub fn term_dates(t: &Terms, invoice_date: NaiveDate, delivery_date: Option<NaiveDate>) -> Result<TermDates, Error> {
+    // The cut-off ("25th rule"): an invoice dated after day C counts as
+    // dated in the next month.
+    let month_of = match t.cut_off_day {
+        Some(c) if invoice_date.day() > u32::from(c) => dates::first_of_month_after(invoice_date, 1),
+        _ => invoice_date,
+    };
+    let months = u32::from(t.months.unwrap_or(1));
+    let net = t.net_days;
+    let (anchor, due) = match t.basis {
+        TermBasis::InvoiceDate => (invoice_date, dates::add_days(invoice_date, net)),
+        TermBasis::DeliveryDate => {
+            let d = delivery_date.ok_or(Error::DeliveryDateRequired)?;
+            (d, dates::add_days(d, net))
+        }
+        TermBasis::EndOfMonth => {
+            let eom = dates::end_of_month(month_of);
+            (eom, dates::add_days(eom, net))
+        }
+        TermBasis::EndOfMonthAfterDays => (invoice_date, dates::end_of_month(dates::add_days(invoice_date, net))),
+        TermBasis::DayOfMonth => {
+            let day = u32::from(t.day_of_month.unwrap_or(1));
+            (invoice_date, dates::day_in_month(dates::first_of_month_after(month_of, months), day))
+        }
+        TermBasis::MonthsAfterInvoice => (invoice_date, dates::add_months(invoice_date, months)),
+        TermBasis::MonthsAfterEndOfMonth => (invoice_date, dates::end_of_month(dates::first_of_month_after(month_of, months))),
+    };
+    let discount_until = t.discount.as_ref().map(|d| dates::add_days(anchor, d.days).min(due));
+    Ok(TermDates { anchor, due, discount_until })
+}
+
+/// The portions an invoice asks for: one, due on `due`, or the
+/// instalments, due their days after `anchor`. Each instalment but the
+/// last is its share rounded down; the last takes the remainder, so they
+/// add up to `total` exactly.
+pub fn schedule(total: Decimal, due: NaiveDate, instalments: &[(Decimal, u32)], anchor: NaiveDate, c: Currency) -> Vec<Portion> {
     if instalments.is_empty() {
-        return vec![Portion { due: dates::format(dates::add_days(basis, net_days)), amount: total }];
+        return vec![Portion { due: dates::format(due), amount: total }];
     }
     let mut out = Vec::with_capacity(instalments.len());
     let mut allotted = Decimal::ZERO;
@@ -62,7 +165,7 @@ pub fn schedule(total: Decimal, net_days: u32, instalments: &[(Decimal, u32)], b
             round_down(total * *percent / Decimal::ONE_HUNDRED, c)
         };
         allotted += amount;
-        out.push(Portion { due: dates::format(dates::add_days(basis, *days)), amount });
+        out.push(Portion { due: dates::format(dates::add_days(anchor, *days)), amount });
     }
     out
 }
@@ -241,21 +344,102 @@ mod tests {
     #[test]
     fn instalments_that_do_not_divide_evenly() {
         // 100.01 in halves: 50.005 rounds down to 50.00; the last takes 50.01.
-        let s = schedule(d("100.01"), 60, &[(d("50"), 30), (d("50"), 60)], day("2026-03-02"), gbp());
+        let s = schedule(d("100.01"), day("2026-05-01"), &[(d("50"), 30), (d("50"), 60)], day("2026-03-02"), gbp());
         assert_eq!(s.iter().map(|p| (p.due.as_str(), p.amount.to_string())).collect::<Vec<_>>(), [
             ("2026-04-01", "50.00".to_string()),
             ("2026-05-01", "50.01".to_string())
         ]);
         // 100.00 in thirds 33.33 / 33.33 / 33.34.
-        let s = schedule(d("100.00"), 90, &[(d("33.33"), 30), (d("33.33"), 60), (d("33.34"), 90)], day("2026-01-31"), gbp());
+        let s = schedule(d("100.00"), day("2026-05-01"), &[(d("33.33"), 30), (d("33.33"), 60), (d("33.34"), 90)], day("2026-01-31"), gbp());
         let amounts: Vec<_> = s.iter().map(|p| p.amount.to_string()).collect();
         assert_eq!(amounts, ["33.33", "33.33", "33.34"]);
         assert_eq!(s[0].due, "2026-03-02");
     }
 
     #[test]
+    fn term_shapes_at_month_ends_february_and_leap_years() {
+        use TermBasis::*;
+        let terms = |basis, net_days, months, dom, cut| Terms {
+            net_days,
+            basis,
+            discount: None,
+            instalments: Vec::new(),
+            months,
+            day_of_month: dom,
+            cut_off_day: cut,
+        };
+        // (terms, invoice date, due date)
+        let table = [
+            (terms(EndOfMonth, 10, None, None, None), "2026-03-25", "2026-04-10"),
+            (terms(EndOfMonthAfterDays, 10, None, None, None), "2026-03-25", "2026-04-30"),
+            (terms(EndOfMonthAfterDays, 10, None, None, None), "2026-03-02", "2026-03-31"),
+            (terms(EndOfMonthAfterDays, 30, None, None, None), "2026-12-15", "2027-01-31"),
+            (terms(EndOfMonthAfterDays, 0, None, None, None), "2028-02-01", "2028-02-29"),
+            (terms(EndOfMonth, 30, None, None, Some(25)), "2026-03-25", "2026-04-30"),
+            (terms(EndOfMonth, 30, None, None, Some(25)), "2026-03-26", "2026-05-30"),
+            (terms(EndOfMonth, 0, None, None, Some(25)), "2026-12-31", "2027-01-31"),
+            (terms(DayOfMonth, 0, None, Some(10), None), "2026-03-02", "2026-04-10"),
+            (terms(DayOfMonth, 0, None, Some(10), None), "2026-03-31", "2026-04-10"),
+            (terms(DayOfMonth, 0, None, Some(10), Some(25)), "2026-01-25", "2026-02-10"),
+            (terms(DayOfMonth, 0, None, Some(10), Some(25)), "2026-01-26", "2026-03-10"),
+            (terms(DayOfMonth, 0, None, Some(31), None), "2026-03-15", "2026-04-30"),
+            (terms(DayOfMonth, 0, None, Some(30), None), "2026-01-31", "2026-02-28"),
+            (terms(DayOfMonth, 0, None, Some(30), None), "2028-01-31", "2028-02-29"),
+            (terms(DayOfMonth, 0, Some(2), Some(10), None), "2026-12-20", "2027-02-10"),
+            (terms(DayOfMonth, 0, Some(1), Some(5), Some(20)), "2026-12-21", "2027-02-05"),
+            (terms(MonthsAfterInvoice, 0, None, None, None), "2026-01-31", "2026-02-28"),
+            (terms(MonthsAfterInvoice, 0, Some(1), None, None), "2028-01-31", "2028-02-29"),
+            (terms(MonthsAfterInvoice, 0, Some(1), None, None), "2026-03-31", "2026-04-30"),
+            (terms(MonthsAfterInvoice, 0, Some(12), None, None), "2028-02-29", "2029-02-28"),
+            (terms(MonthsAfterInvoice, 0, Some(2), None, None), "2026-11-30", "2027-01-30"),
+            (terms(MonthsAfterEndOfMonth, 0, None, None, None), "2026-01-15", "2026-02-28"),
+            (terms(MonthsAfterEndOfMonth, 0, Some(1), None, None), "2028-01-01", "2028-02-29"),
+            (terms(MonthsAfterEndOfMonth, 0, Some(2), None, None), "2026-12-31", "2027-02-28"),
+            (terms(MonthsAfterEndOfMonth, 0, Some(1), None, Some(25)), "2026-01-26", "2026-03-31"),
+        ];
+        for (t, invoiced, due) in &table {
+            let got = term_dates(t, day(invoiced), None).unwrap();
+            assert_eq!(got.due, day(due), "{:?} on {invoiced}", t.basis);
+        }
+        // A discount on a calendar basis counts from the invoice date and
+        // stops at the due date.
+        let mut t = terms(DayOfMonth, 0, None, Some(10), None);
+        t.discount = Some(crate::model::Discount { percent: d("2"), days: 14 });
+        let got = term_dates(&t, day("2026-03-30"), None).unwrap();
+        assert_eq!((got.discount_until, got.due), (Some(day("2026-04-10")), day("2026-04-10")));
+        let got = term_dates(&t, day("2026-03-02"), None).unwrap();
+        assert_eq!(got.discount_until, Some(day("2026-03-16")));
+        // The delivery basis needs the delivery date.
+        assert_eq!(term_dates(&terms(DeliveryDate, 30, None, None, None), day("2026-03-02"), None), Err(Error::DeliveryDateRequired));
+    }
+
+    #[test]
+    fn splits_leave_no_residue() {
+        let w = |xs: &[&str]| xs.iter().map(|x| d(x)).collect::<Vec<_>>();
+        let shares = split_largest_remainder(d("100.00"), &w(&["300.00", "200.00", "100.01"]), gbp());
+        assert_eq!(shares, w(&["50.00", "33.33", "16.67"]));
+        // Equal remainders: the earlier item takes the unit.
+        let shares = split_largest_remainder(d("0.01"), &w(&["5.00", "5.00"]), gbp());
+        assert_eq!(shares, w(&["0.01", "0.00"]));
+        let shares = split_largest_remainder(d("10.00"), &w(&["1.00", "1.00", "1.00"]), gbp());
+        assert_eq!(shares, w(&["3.34", "3.33", "3.33"]));
+        // JPY has no minor units, KWD three.
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert_eq!(split_largest_remainder(d("100"), &w(&["1", "1", "1"]), jpy), w(&["34", "33", "33"]));
+        let kwd = Currency::from_code("KWD").unwrap();
+        assert_eq!(split_largest_remainder(d("1.000"), &w(&["2.000", "1.000"]), kwd), w(&["0.667", "0.333"]));
+        // Every split adds up, at the largest amounts too.
+        let big = w(&["999999999999.99", "1.00", "0.01", "333333333333.33"]);
+        for amount in ["0.01", "0.99", "123456789.01", "999999999999.99"] {
+            let shares = split_largest_remainder(d(amount), &big, gbp());
+            assert_eq!(shares.iter().copied().sum::<Decimal>(), d(amount), "{amount}");
+        }
+        assert_eq!(split_largest_remainder(d("1.00"), &w(&["0.00"]), gbp()), w(&["0.00"]));
+    }
+
+    #[test]
     fn overdue_follows_the_portions() {
-        let s = schedule(d("100.00"), 60, &[(d("40"), 30), (d("60"), 60)], day("2026-03-01"), gbp());
+        let s = schedule(d("100.00"), day("2026-04-30"), &[(d("40"), 30), (d("60"), 60)], day("2026-03-01"), gbp());
         // due 2026-03-31 (40.00) and 2026-04-30 (60.00)
         assert_eq!(overdue_at(&s, d("100.00"), d("100.00"), day("2026-03-31")), d("0"));
         assert_eq!(overdue_at(&s, d("100.00"), d("100.00"), day("2026-04-01")), d("40.00"));
@@ -267,7 +451,7 @@ mod tests {
 
     #[test]
     fn interest_is_the_same_however_often_it_is_accrued() {
-        let s = schedule(d("1000.00"), 30, &[], day("2026-03-02"), gbp()); // due 2026-04-01
+        let s = schedule(d("1000.00"), day("2026-04-01"), &[], day("2026-03-02"), gbp()); // due 2026-04-01
         let once = accrue_interest(&s, d("1000.00"), d("1000.00"), day("2026-03-02"), day("2026-05-01"), d("8"), 365).unwrap();
         // 30 days overdue: 1000 x 8% x 30 / 365 = 6.5753...
         assert_eq!(round_half_away(once, gbp()), d("6.58"));

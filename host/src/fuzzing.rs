@@ -181,6 +181,9 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                         basis: m::TermBasis::InvoiceDate,
                         discount: req.terms.discount.as_ref().map(|d| m::DiscountInput { percent: d.percent.clone(), days: d.days }),
                         instalments: vec![],
+                        months: None,
+                        day_of_month: None,
+                        cut_off_day: None,
                     },
                     policy: m::PolicyInput {
                         grace_days: req.policy.grace_days,
@@ -233,7 +236,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
         Call::ApplyBalance { ctx: c, req, .. } => engine
             .apply_balance(
                 &ctx(c),
-                &m::ApplyBalance { account_id: req.account_id.clone(), order_id: req.order_id.clone(), amount: money(&req.amount) },
+                &m::ApplyBalance { account_id: req.account_id.clone(), order_id: req.order_id.clone(), amount: money(&req.amount), mode: None },
             )
             .is_ok(),
         Call::RecordReturn { ctx: c, req, .. } => engine
@@ -265,6 +268,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                         .iter()
                         .map(|a| m::AllocationInput { invoice_id: a.invoice_id.clone(), amount: a.amount.clone() })
                         .collect(),
+                    spread: None,
                 },
             )
             .is_ok(),
@@ -350,6 +354,9 @@ pub fn run_with(component: &Component, data: &[u8]) {
                         basis: TermBasis::InvoiceDate,
                         discount: discount.as_ref().map(|(p, d)| EarlyPaymentDiscount { percent: amount(p), days: u32::from(*d % 400) }),
                         instalments: vec![],
+                        months: None,
+                        day_of_month: None,
+                        cut_off_day: None,
                     },
                     policy: policy(late_fee.as_ref().map(amount), *grace, amount(small)),
                     opened_by: "fuzz".into(),
@@ -389,6 +396,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     account_id: text(account, "a"),
                     order_id: text(order, "o"),
                     amount: Money { amount: amount(a), currency: "GBP".into() },
+                    mode: None,
                 },
             },
             Op::Return { account, order, amount: a, to_stored, reason } => Call::RecordReturn {
@@ -415,6 +423,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                         .take(8)
                         .map(|(inv, x)| AllocationRequest { invoice_id: text(inv, "INV"), amount: amount(x) })
                         .collect(),
+                    spread: None,
                 },
                 ctx,
             },

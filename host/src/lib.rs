@@ -35,7 +35,7 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.5.0"
+        "0.6.0"
     };
 }
 
@@ -113,10 +113,11 @@ pub mod api {
         AddNoteRequest, ChangeCreditLimitRequest, OpenAccountRequest, SetBillingPolicyRequest, SetStatusRequest,
     };
     pub use crate::bindings::exports::storefront::credit::billing::{
-        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, RecordPaymentRequest, ReversalReceipt,
+        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, PaymentSpread, RecordPaymentRequest,
+        ReversalReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::checkout::{
-        ApplyBalanceRequest, Approval, Authorization, AuthorizeRequest, BalanceApplication, CaptureReceipt, CaptureRequest, CreditNote, CreditTarget,
+        ApplyBalanceRequest, ApplyMode, Approval, Authorization, AuthorizeRequest, BalanceApplication, CaptureReceipt, CaptureRequest, CreditNote, CreditTarget,
         Decline, DeclineReason, DeliveryDetails, RecordReturnRequest, VoidReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
@@ -126,7 +127,7 @@ pub mod api {
         WarningRules, WarningSignal,
     };
     pub use crate::bindings::storefront::credit::types::{
-        AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BillingPolicy, Book, CallContext,
+        AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BalanceShortfall, BillingPolicy, Book, CallContext,
         CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount, Delivery, DeliveryPage, EarlyPaymentDiscount, EntryKind,
         Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice, InvoiceLine, InvoicePage, InvoicedLine, ItemKind, LedgerEntry,
         LedgerPage, Money, Note, NotePage, Payment, PaymentTerms, Portion, Posting, Promise, Reminder, ReminderStep, SmallDifferenceTreatment,

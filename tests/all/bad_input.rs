@@ -36,7 +36,7 @@ fn void(hold: &str) -> Call {
     Box::new(move |l, m, c| Ok(l.void_hold(m, c, &hold)?.map(|_| ())))
 }
 fn apply(account: &str, order: &str, amount: Money) -> Call {
-    let req = ApplyBalanceRequest { account_id: account.into(), order_id: order.into(), amount };
+    let req = ApplyBalanceRequest { account_id: account.into(), order_id: order.into(), amount, mode: None };
     Box::new(move |l, m, c| Ok(l.apply_balance(m, c, &req)?.map(|_| ())))
 }
 fn ret(account: &str, order: &str, amount: Money, reason: &str) -> Call {
@@ -57,6 +57,7 @@ fn pay(account: &str, amount: Money, method: &str) -> Call {
         method: method.into(),
         reference: "r".into(),
         allocations: vec![],
+        spread: None,
     };
     Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
 }
@@ -85,6 +86,9 @@ fn with_terms(net_days: u32, discount: Option<(&str, u32)>) -> OpenAccountReques
         basis: TermBasis::EndOfMonth,
         discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: p.into(), days: d }),
         instalments: vec![],
+        months: None,
+        day_of_month: None,
+        cut_off_day: None,
     };
     r
 }
@@ -310,6 +314,9 @@ fn limits_hold_at_their_boundaries() {
 fn pay_full(req: RecordPaymentRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
 }
+fn apply_full(req: ApplyBalanceRequest) -> Call {
+    Box::new(move |l, m, c| Ok(l.apply_balance(m, c, &req)?.map(|_| ())))
+}
 fn capture_full(req: CaptureRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
 }
@@ -351,6 +358,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         method: "card".into(),
         reference: "r".into(),
         allocations: allocations.into_iter().map(|(i, a)| AllocationRequest { invoice_id: i.into(), amount: a.into() }).collect(),
+        spread: None,
     };
     let line = |q: &str, p: &str, t: &str| InvoiceLine { description: "x".into(), quantity: q.into(), unit_price: p.into(), tax: t.into() };
     let cap = |lines: Vec<InvoiceLine>, delivery: Option<&str>, terms: Option<PaymentTerms>| CaptureRequest {
@@ -366,6 +374,19 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         basis: TermBasis::InvoiceDate,
         discount: discount.then(|| EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
         instalments: p.iter().map(|(pc, d)| Instalment { percent: (*pc).into(), days: *d }).collect(),
+        months: None,
+        day_of_month: None,
+        cut_off_day: None,
+    };
+    use TermBasis::*;
+    let shape = |basis, net_days, months, day_of_month, cut_off_day| PaymentTerms {
+        net_days,
+        basis,
+        discount: None,
+        instalments: vec![],
+        months,
+        day_of_month,
+        cut_off_day,
     };
     let policy = |f: &dyn Fn(&mut BillingPolicy)| {
         let mut p = quiet_policy();
@@ -416,6 +437,28 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         ("last instalment before net days", capture_full(cap(vec![], None, Some(parts(60, &[("50", 30), ("50", 45)], false)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
         ("instalments out of order", capture_full(cap(vec![], None, Some(parts(60, &[("50", 60), ("50", 30)], false)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
         ("instalments with a discount", capture_full(cap(vec![], None, Some(parts(60, &[("50", 30), ("50", 60)], true)))), E::PaymentTermsOutOfRange(field("instalments.days"))),
+        // term shapes: a field the basis does not use is refused, and every
+        // one it uses is bounded
+        ("calendar terms with net days", capture_full(cap(vec![], None, Some(shape(DayOfMonth, 30, None, Some(10), None)))), E::PaymentTermsOutOfRange(field("net-days"))),
+        ("day of month missing", capture_full(cap(vec![], None, Some(shape(DayOfMonth, 0, None, None, None)))), E::PaymentTermsOutOfRange(field("day-of-month"))),
+        ("day of month 0", capture_full(cap(vec![], None, Some(shape(DayOfMonth, 0, None, Some(0), None)))), E::PaymentTermsOutOfRange(field("day-of-month"))),
+        ("day of month 32", capture_full(cap(vec![], None, Some(shape(DayOfMonth, 0, None, Some(32), None)))), E::PaymentTermsOutOfRange(field("day-of-month"))),
+        ("day of month on net days", capture_full(cap(vec![], None, Some(shape(InvoiceDate, 30, None, Some(10), None)))), E::PaymentTermsOutOfRange(field("day-of-month"))),
+        ("0 months", capture_full(cap(vec![], None, Some(shape(MonthsAfterInvoice, 0, Some(0), None, None)))), E::PaymentTermsOutOfRange(field("months"))),
+        ("13 months", capture_full(cap(vec![], None, Some(shape(MonthsAfterEndOfMonth, 0, Some(13), None, None)))), E::PaymentTermsOutOfRange(field("months"))),
+        ("months on end of month", capture_full(cap(vec![], None, Some(shape(EndOfMonth, 30, Some(1), None, None)))), E::PaymentTermsOutOfRange(field("months"))),
+        ("months on net then end of month", capture_full(cap(vec![], None, Some(shape(EndOfMonthAfterDays, 30, Some(1), None, None)))), E::PaymentTermsOutOfRange(field("months"))),
+        ("cut-off day 0", capture_full(cap(vec![], None, Some(shape(EndOfMonth, 30, None, None, Some(0))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
+        ("cut-off day 31", capture_full(cap(vec![], None, Some(shape(DayOfMonth, 0, None, Some(10), Some(31))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
+        ("cut-off on the invoice date", capture_full(cap(vec![], None, Some(shape(InvoiceDate, 30, None, None, Some(25))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
+        ("cut-off on months after invoice", capture_full(cap(vec![], None, Some(shape(MonthsAfterInvoice, 0, Some(1), None, Some(25))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
+        ("instalments on a calendar basis", capture_full(cap(vec![], None, Some(PaymentTerms { instalments: vec![Instalment { percent: "100".into(), days: 0 }], ..shape(MonthsAfterInvoice, 0, None, None, None) }))), E::PaymentTermsOutOfRange(field("instalments"))),
+        ("calendar discount of 366 days", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 366 }), ..shape(DayOfMonth, 0, None, Some(10), None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        ("discount past net days then end of month", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 11 }), ..shape(EndOfMonthAfterDays, 10, None, None, None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        ("account opened on terms that say too much", open(OpenAccountRequest { terms: shape(MonthsAfterInvoice, 0, Some(2), Some(10), None), ..open_req("new", "GBP", "1.00", Tolerance::None) }), E::PaymentTermsOutOfRange(field("day-of-month"))),
+        // strict or partial
+        ("a spread and named allocations", pay_full(RecordPaymentRequest { spread: Some(PaymentSpread::ProRata), ..payment(vec![(&inv, "1.00")], "1.00", &today) }), E::AllocationSpreadConflict),
+        ("all-or-nothing with no stored balance", apply_full(ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-7".into(), amount: gbp("0.01"), mode: Some(ApplyMode::AllOrNothing) }), E::StoredBalanceInsufficient(BalanceShortfall { requested: "0.01".into(), available: "0.00".into() })),
         // policy
         ("grace of 366 days", open(policy(&|p| p.grace_days = 366)), E::PolicyOutOfRange(field("policy.grace-days"))),
         ("reminders out of order", open(policy(&|p| p.reminders = vec![ReminderStep { offset_days: 7, level: 1 }, ReminderStep { offset_days: 0, level: 2 }])), E::PolicyOutOfRange(field("policy.reminders"))),
@@ -452,5 +495,5 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let page = h.ledger.open_invoices(&h.m, "acme", today, Some("9999-12-31/x"), 10).unwrap().unwrap();
     assert!(page.invoices.is_empty() && page.next_after.is_none());
     h.check();
-    assert_eq!(count, 41);
+    assert_eq!(count, 60);
 }

@@ -12,6 +12,9 @@ fn terms(net_days: u32, basis: TermBasis, discount: Option<(&str, u32)>) -> Paym
         basis,
         discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: p.into(), days: d }),
         instalments: vec![],
+        months: None,
+        day_of_month: None,
+        cut_off_day: None,
     }
 }
 
@@ -21,6 +24,9 @@ fn instalments(net_days: u32, parts: &[(&str, u32)]) -> PaymentTerms {
         basis: TermBasis::InvoiceDate,
         discount: None,
         instalments: parts.iter().map(|(p, d)| Instalment { percent: (*p).into(), days: *d }).collect(),
+        months: None,
+        day_of_month: None,
+        cut_off_day: None,
     }
 }
 
@@ -193,6 +199,7 @@ fn instalments_that_do_not_divide_evenly() {
         method: "bank-transfer".into(),
         reference: "1st".into(),
         allocations: vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "50.00".into() }],
+        spread: None,
     })
     .unwrap();
     let v = h.get_invoice(&inv.invoice_id);
@@ -254,6 +261,7 @@ fn payments_go_where_the_customer_says() {
         method: "bank-transfer".into(),
         reference: "remittance".into(),
         allocations: vec![alloc(&b.invoice_id, "200.00"), alloc(&a.invoice_id, "50.00")],
+        spread: None,
     };
     let p = h.pay_with(&req).unwrap();
     let got: Vec<_> = p.payment.allocations.iter().map(|x| (x.invoice_id.clone(), x.outstanding_after.clone())).collect();

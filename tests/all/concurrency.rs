@@ -119,6 +119,7 @@ fn concurrent_apply_balance_never_spends_the_balance_twice() {
             method: "bank-transfer".into(),
             reference: "lodgment".into(),
             allocations: vec![],
+            spread: None,
         };
         pool.with(|l| l.record_payment(&m, &ctx("lodge".into()), &pay)).unwrap().unwrap();
         let pool = Arc::new(pool);
@@ -130,7 +131,7 @@ fn concurrent_apply_balance_never_spends_the_balance_twice() {
                     let mut applied = Decimal::ZERO;
                     for i in 0..250 {
                         let req =
-                            ApplyBalanceRequest { account_id: "acme".into(), order_id: format!("T{t}-{i}"), amount: gbp(&rng.pennies(1, 1_000)) };
+                            ApplyBalanceRequest { account_id: "acme".into(), order_id: format!("T{t}-{i}"), amount: gbp(&rng.pennies(1, 1_000)), mode: None };
                         let r = pool.with(|l| l.apply_balance(&m, &ctx(format!("apply-{t}-{i}")), &req)).unwrap().unwrap();
                         applied += d(&r.applied);
                         assert!(d(&r.stored_balance_after) >= Decimal::ZERO);
@@ -162,6 +163,7 @@ fn authorizations_and_apply_balance_racing_never_take_exposure_over_limit_tolera
             method: "bank-transfer".into(),
             reference: "lodgment".into(),
             allocations: vec![],
+            spread: None,
         };
         pool.with(|l| l.record_payment(&m, &ctx("lodge".into()), &lodge)).unwrap().unwrap();
         let pool = Arc::new(pool);
@@ -192,7 +194,7 @@ fn authorizations_and_apply_balance_racing_never_take_exposure_over_limit_tolera
                                 }
                             }
                             1 => {
-                                let req = ApplyBalanceRequest { account_id: "acme".into(), order_id: order, amount: gbp(&rng.pennies(100, 20_000)) };
+                                let req = ApplyBalanceRequest { account_id: "acme".into(), order_id: order, amount: gbp(&rng.pennies(100, 20_000)), mode: None };
                                 applied += d(&pool.with(|l| l.apply_balance(&m, &ctx(format!("apply-{t}-{i}")), &req)).unwrap().unwrap().applied);
                             }
                             _ => {

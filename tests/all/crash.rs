@@ -95,6 +95,7 @@ impl Storefront {
                         method: "bank-transfer".into(),
                         reference: ctx.idempotency_key.clone(),
                         allocations: vec![],
+                        spread: None,
                     },
                     ctx,
                 }
@@ -103,7 +104,7 @@ impl Storefront {
                 let amount = self.rng.pennies(100, 20_000);
                 Call::ApplyBalance {
                     merchant,
-                    req: ApplyBalanceRequest { account_id: account, order_id: format!("SB-{}", ctx.idempotency_key), amount: gbp(&amount) },
+                    req: ApplyBalanceRequest { account_id: account, order_id: format!("SB-{}", ctx.idempotency_key), amount: gbp(&amount), mode: None },
                     ctx,
                 }
             }

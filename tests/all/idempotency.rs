@@ -53,6 +53,7 @@ fn every_mutating_call_has_one_effect_per_key() {
                 method: "card".into(),
                 reference: "x".into(),
                 allocations: vec![],
+                spread: None,
             },
         )
     });
@@ -70,7 +71,7 @@ fn every_mutating_call_has_one_effect_per_key() {
         )
     });
     let applied = retried(&mut h, |h, c| {
-        h.ledger.apply_balance(&m, c, &ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-3".into(), amount: gbp("60.00") })
+        h.ledger.apply_balance(&m, c, &ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-3".into(), amount: gbp("60.00"), mode: None })
     });
     assert_eq!(applied.applied, "60.00", "50 overpaid + 25 credit note = 75 stored; 60 used once");
     assert_eq!(h.summary("acme").figures.stored_balance, "15.00");
@@ -93,7 +94,7 @@ fn the_same_key_with_another_request_is_refused() {
     assert_eq!(h.authorize_with(&c, &other_ttl), Err(CreditError::IdempotencyKeyReused));
     // The same key on another operation is another request too.
     let m = h.m.clone();
-    let r = h.ledger.apply_balance(&m, &c, &ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00") });
+    let r = h.ledger.apply_balance(&m, &c, &ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), mode: None });
     assert_eq!(r.unwrap(), Err(CreditError::IdempotencyKeyReused));
     assert_eq!(h.dump(), before);
 }
@@ -125,7 +126,7 @@ fn a_double_click_on_apply_balance_spends_the_balance_once() {
     h.open("acme", "0.00");
     h.pay("acme", "80.00").unwrap();
     let c = h.ctx();
-    let req = ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("80.00") };
+    let req = ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("80.00"), mode: None };
     let m = h.m.clone();
     let a = h.ledger.apply_balance(&m, &c, &req).unwrap().unwrap();
     let b = h.ledger.apply_balance(&m, &c, &req).unwrap().unwrap();

@@ -17,6 +17,7 @@ mod postgres;
 mod probe;
 mod reports;
 mod scale;
+mod shapes;
 mod support;
 mod tenancy;
 mod vectors;

@@ -25,9 +25,10 @@ enum Op {
     Advance { minutes: u32 },
     /// Spends stored balance on a new order, or (`on_hold`) on the order
     /// of an open hold, picked like `Capture` picks.
-    ApplyBalance { acct: usize, cents: u32, on_hold: Option<u8> },
+    ApplyBalance { acct: usize, cents: u32, on_hold: Option<u8>, strict: bool },
     Return { pick: u8, cents: u32, to_stored: bool },
-    Pay { acct: usize, cents: u32 },
+    /// A payment, oldest due first or (`pro_rata`) spread in proportion.
+    Pay { acct: usize, cents: u32, pro_rata: bool },
     Allocate { acct: usize },
     DayClose { acct: usize },
 }
@@ -40,9 +41,10 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (any::<u8>(), 1..=100u8).prop_map(|(pick, percent)| Op::Capture { pick, percent }),
         2 => any::<u8>().prop_map(|pick| Op::Void { pick }),
         2 => (0..(20 * 24 * 60u32)).prop_map(|minutes| Op::Advance { minutes }),
-        3 => (acct.clone(), 1..50_000u32, prop::option::of(any::<u8>())).prop_map(|(acct, cents, on_hold)| Op::ApplyBalance { acct, cents, on_hold }),
+        3 => (acct.clone(), 1..50_000u32, prop::option::of(any::<u8>()), any::<bool>())
+            .prop_map(|(acct, cents, on_hold, strict)| Op::ApplyBalance { acct, cents, on_hold, strict }),
         2 => (any::<u8>(), 1..60_000u32, any::<bool>()).prop_map(|(pick, cents, to_stored)| Op::Return { pick, cents, to_stored }),
-        3 => (acct.clone(), 1..150_000u32).prop_map(|(acct, cents)| Op::Pay { acct, cents }),
+        3 => (acct.clone(), 1..150_000u32, any::<bool>()).prop_map(|(acct, cents, pro_rata)| Op::Pay { acct, cents, pro_rata }),
         1 => acct.clone().prop_map(|acct| Op::Allocate { acct }),
         1 => acct.prop_map(|acct| Op::DayClose { acct }),
     ]
@@ -126,6 +128,38 @@ impl Model {
         }
         a.invoices.retain(|_, i| i.outstanding > 0);
         start - money
+    }
+    /// Spreads `money` over the open invoices in proportion to what each
+    /// owes (cents rounded down, the cents left over to the largest
+    /// remainders, ties to the older due date, then issue order); money
+    /// that covers everything settles everything. Returns what was used.
+    fn settle_pro_rata(a: &mut Acct, money: i64) -> i64 {
+        let owed = Model::owed(a);
+        if money >= owed {
+            return Model::settle(a, money, None);
+        }
+        let mut keys: Vec<u64> = a.invoices.keys().copied().collect();
+        keys.sort_by_key(|k| (a.invoices[k].due.clone(), *k));
+        let mut shares: Vec<(u64, i128, i128)> = keys
+            .iter()
+            .map(|k| {
+                let p = i128::from(money) * i128::from(a.invoices[k].outstanding);
+                (*k, p / i128::from(owed), p % i128::from(owed))
+            })
+            .collect();
+        let mut left = i128::from(money) - shares.iter().map(|s| s.1).sum::<i128>();
+        let mut by_remainder: Vec<usize> = (0..shares.len()).collect();
+        by_remainder.sort_by(|x, y| shares[*y].2.cmp(&shares[*x].2));
+        for i in by_remainder.into_iter().take(usize::try_from(left).unwrap()) {
+            shares[i].1 += 1;
+            left -= 1;
+        }
+        assert_eq!(left, 0);
+        for (k, share, _) in shares {
+            a.invoices.get_mut(&k).unwrap().outstanding -= i64::try_from(share).unwrap();
+        }
+        a.invoices.retain(|_, i| i.outstanding > 0);
+        money
     }
 }
 
@@ -220,7 +254,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Advance { minutes } => h.now_ms += i64::from(minutes) * 60_000,
-            Op::ApplyBalance { acct, cents: amount, on_hold } => {
+            Op::ApplyBalance { acct, cents: amount, on_hold, strict } => {
                 // The order of a live hold on this account, or a new order.
                 let held_order = on_hold.and_then(|pick| {
                     let live: Vec<&ModelHold> = m.accts.get(&acct)?.holds.iter().filter(|x| x.expires_at_ms > now).collect();
@@ -230,7 +264,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     m.next_order += 1;
                     format!("O{}", m.next_order)
                 });
-                let r = h.apply_balance(ACCOUNTS[acct], &order, &money(amount.into()));
+                let mode = strict.then_some(ApplyMode::AllOrNothing);
+                let req = ApplyBalanceRequest { account_id: ACCOUNTS[acct].into(), order_id: order.clone(), amount: gbp(&money(amount.into())), mode };
+                let r = h.apply_balance_with(&req);
                 let Some(a) = m.accts.get_mut(&acct) else {
                     prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
                     continue;
@@ -240,7 +276,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 // spent; what pays for a held order replaces its hold.
                 let available = a.limit + a.tolerance + a.stored - Model::owed(a) - Model::live(a, now);
                 let reserved = a.holds.iter().find(|x| Some(&x.order) == held_order.as_ref()).map_or(0, |x| x.amount);
-                let applied = i64::from(amount).min(a.stored).min(available.max(0) + reserved);
+                let spendable = a.stored.min(available.max(0) + reserved);
+                if strict && i64::from(amount) > spendable {
+                    // All or nothing: refused with the figures, nothing spent.
+                    let want = BalanceShortfall { requested: money(amount.into()), available: money(spendable) };
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::StoredBalanceInsufficient(want)), "step {}", step);
+                    continue;
+                }
+                let applied = i64::from(amount).min(spendable);
                 let reduced = applied.min(reserved);
                 a.stored -= applied;
                 if let Some(x) = a.holds.iter_mut().find(|x| Some(&x.order) == held_order.as_ref()) {
@@ -278,13 +321,23 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Return { .. } => {}
-            Op::Pay { acct, cents: amount } => {
-                let r = h.pay(ACCOUNTS[acct], &money(amount.into()));
+            Op::Pay { acct, cents: amount, pro_rata } => {
+                let spread = pro_rata.then_some(PaymentSpread::ProRata);
+                let req = RecordPaymentRequest {
+                    account_id: ACCOUNTS[acct].into(),
+                    amount: gbp(&money(amount.into())),
+                    received_on: h.today(),
+                    method: "bank-transfer".into(),
+                    reference: "REF".into(),
+                    allocations: vec![],
+                    spread,
+                };
+                let r = h.pay_with(&req);
                 let Some(a) = m.accts.get_mut(&acct) else {
                     prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
                     continue;
                 };
-                let used = Model::settle(a, amount.into(), None);
+                let used = if pro_rata { Model::settle_pro_rata(a, amount.into()) } else { Model::settle(a, amount.into(), None) };
                 a.stored += i64::from(amount) - used;
                 let p = r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                 prop_assert_eq!(cents(&p.payment.added_to_stored_balance), i64::from(amount) - used);
@@ -356,7 +409,7 @@ proptest! {
             // Every sequence starts by opening both accounts, one of them
             // with a lodgment, so that stored balance backing credit (and
             // what may and may not be spent of it) comes up early.
-            ops.insert(0, Op::Pay { acct: 1, cents: 50_000 });
+            ops.insert(0, Op::Pay { acct: 1, cents: 50_000, pro_rata: false });
             ops.insert(0, Op::Open { acct: 1, limit: 80_000, tolerance: 1_000 });
             ops.insert(0, Op::Open { acct: 0, limit: 150_000, tolerance: 0 });
             ops

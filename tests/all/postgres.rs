@@ -194,6 +194,7 @@ fn four_processes_on_four_accounts_of_one_merchant_never_wait_on_each_other() {
                             method: "bank-transfer".into(),
                             reference: format!("{a}-{i}"),
                             allocations: vec![],
+                            spread: None,
                         },
                     });
                 }

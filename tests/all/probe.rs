@@ -39,6 +39,7 @@ fn pay_call(n: u64, account: &str, amount: &str) -> Call {
             method: "bank-transfer".into(),
             reference: format!("pay {n}"),
             allocations: vec![],
+            spread: None,
         },
     }
 }
@@ -327,6 +328,7 @@ fn verify_reads_a_snapshot_while_writers_go_on() {
                     method: "card".into(),
                     reference: "while verifying".into(),
                     allocations: vec![],
+                    spread: None,
                 };
                 writer.record_payment(&m, &c, &req).unwrap().unwrap();
                 wrote += 1;

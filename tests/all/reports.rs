@@ -61,6 +61,9 @@ fn statements_add_up_for_every_account_and_month_of_a_long_history() {
         basis: TermBasis::InvoiceDate,
         discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
         instalments: vec![],
+        months: None,
+        day_of_month: None,
+        cut_off_day: None,
     };
     let accounts = ["acme", "birch", "cobalt"];
     open_with(&mut h, "acme", "GBP", "50000.00", two_ten, policy(Some(31)));
@@ -220,6 +223,7 @@ fn a_statement_page_carries_the_statements_figures() {
         method: "cheque".into(),
         reference: "<b>R&D</b>".into(),
         allocations: vec![],
+        spread: None,
     })
     .unwrap();
     let s = statement(&mut h, "acme", "2026-03-01", "2026-04-10");
@@ -303,6 +307,7 @@ fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
         method: "card".into(),
         reference: "over".into(),
         allocations: vec![],
+        spread: None,
     };
     h.ledger.record_payment(&h.m, &c, &pay).unwrap().unwrap(); // pays 77.00, keeps 23.00
     h.now_ms = at("2026-06-30");
@@ -526,6 +531,7 @@ fn each_early_warning_comes_from_its_history_and_a_healthy_account_shows_none() 
                 method: "bank-transfer".into(),
                 reference: inv.invoice_id.clone(),
                 allocations: vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "100.00".into() }],
+                spread: None,
             };
             h.pay_with(&req).unwrap();
         }

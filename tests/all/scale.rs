@@ -85,6 +85,7 @@ fn an_invoice_takes_any_number_of_partial_payments() {
             method: "card".into(),
             reference: format!("part {i}"),
             allocations: vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "1.00".into() }],
+            spread: None,
         };
         let c = h.ctx();
         h.ledger.record_payment(&h.m, &c, &req).unwrap().unwrap();
@@ -115,6 +116,7 @@ fn an_invoice_takes_any_number_of_partial_payments() {
         method: "bank-transfer".into(),
         reference: "rest".into(),
         allocations: vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "800.00".into() }],
+        spread: None,
     };
     let p = h.pay_with(&req).unwrap();
     assert_eq!(p.payment.allocations[0].outstanding_after, "0.00");
@@ -163,6 +165,7 @@ fn daily_closes_for_over_a_year_charge_interest_onto_one_item() {
         method: "card".into(),
         reference: "interest".into(),
         allocations: vec![AllocationRequest { invoice_id: interest.invoice_id.clone(), amount: "87.67".into() }],
+        spread: None,
     };
     h.pay_with(&req).unwrap();
     h.now_ms = at("2027-05-07");
@@ -227,6 +230,7 @@ fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_
         method: "bank-transfer".into(),
         reference: "first".into(),
         allocations: vec![],
+        spread: None,
     };
     let p = l.record_payment(&m, &ctx("chain-pay", "2026-03-03"), &pay).unwrap().unwrap();
     let got: Vec<_> = p.payment.allocations.iter().map(|a| (a.invoice_id.as_str(), a.amount.as_str(), a.outstanding_after.as_str())).collect();
@@ -315,6 +319,7 @@ fn the_largest_part_of_a_close_and_the_largest_payment_stay_well_within_the_fuel
         method: "bank-transfer".into(),
         reference: "all".into(),
         allocations: vec![],
+        spread: None,
     };
     let p = l.record_payment(&m, &ctx("pay".into(), "2026-05-02"), &pay).unwrap().unwrap();
     let pay_fuel = l.last_call_fuel();

@@ -37,7 +37,7 @@ pub fn gbp(amount: &str) -> Money {
 }
 
 pub fn net30() -> PaymentTerms {
-    PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![] }
+    PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![], months: None, day_of_month: None, cut_off_day: None }
 }
 
 /// No fees, no interest, no reminders, no automatic hold, no tolerance for
@@ -237,6 +237,7 @@ impl H {
             method: "bank-transfer".into(),
             reference: "REF".into(),
             allocations: vec![],
+            spread: None,
         })
     }
 
@@ -258,9 +259,13 @@ impl H {
     }
 
     pub fn apply_balance(&mut self, account: &str, order: &str, amount: &str) -> Answer<BalanceApplication> {
+        let req = ApplyBalanceRequest { account_id: account.into(), order_id: order.into(), amount: gbp(amount), mode: None };
+        self.apply_balance_with(&req)
+    }
+
+    pub fn apply_balance_with(&mut self, req: &ApplyBalanceRequest) -> Answer<BalanceApplication> {
         let c = self.ctx();
-        let req = ApplyBalanceRequest { account_id: account.into(), order_id: order.into(), amount: gbp(amount) };
-        let r = self.ledger.apply_balance(&self.m, &c, &req);
+        let r = self.ledger.apply_balance(&self.m, &c, req);
         self.done(r)
     }
 

@@ -32,6 +32,7 @@ fn merchants_are_isolated() {
         method: "cash".into(),
         reference: "r".into(),
         allocations: vec![],
+        spread: None,
     };
     assert_eq!(h.ledger.record_payment(&b, &c, &pay).unwrap().unwrap().payment.payment_id, "P-acme-1");
     h.m = a.clone();

@@ -35,6 +35,23 @@ pub(super) struct PlanItem {
     diff: Decimal,
 }
 
+/// What money from `source` on `date` must bring to settle an item: its
+/// outstanding amount less the discount still in its window (payments
+/// only). Also that discount, and the small difference a payment may
+/// leave on it.
+fn asks(invoice: &Invoice, date: NaiveDate, source: &Source) -> Result<(Decimal, Decimal, Decimal), Error> {
+    let o = invoice.outstanding;
+    let (small_max, in_window) = match source {
+        Source::Payment { small_max, .. } => {
+            let window = invoice.discount_until.as_deref().map(stored_date).transpose()?;
+            (*small_max, window.is_some_and(|until| date <= until) && !invoice.discount_taken)
+        }
+        _ => (Decimal::ZERO, false),
+    };
+    let discount = if in_window { min(invoice.discount_amount, o) } else { Decimal::ZERO };
+    Ok((o - discount, discount, small_max))
+}
+
 /// Checks named allocations' shape: ids, amounts, count, duplicates.
 fn allocation_inputs(list: &[AllocationInput], currency: Currency) -> Result<Vec<(String, Decimal)>, Error> {
     if list.len() > ALLOCATIONS_PER_REQUEST_MAX {
@@ -140,6 +157,39 @@ impl<K: Kv> Engine<K> {
         Ok(plan)
     }
 
+    /// Plans `money` across the first `ITEMS_PER_CALL_MAX` open items, oldest
+    /// due first, in proportion to what each asks for now (largest
+    /// remainder, ties to the older item). Money that covers them all
+    /// settles them all, as oldest-due-first would. Reads only.
+    pub(super) fn plan_pro_rata(&self, account: &Account, date: NaiveDate, money: Decimal, source: &Source) -> Result<Vec<PlanItem>, Error> {
+        let mut items = Vec::new();
+        let mut open = OpenItems::new(&account.id, None);
+        while items.len() < ITEMS_PER_CALL_MAX {
+            let Some((_, item)) = open.next(&self.kv)? else { break };
+            items.push(self.invoice(&item.id)?);
+        }
+        let mut wants = Vec::with_capacity(items.len());
+        let mut total = Decimal::ZERO;
+        for invoice in &items {
+            let want = asks(invoice, date, source)?.0;
+            total = add(total, want)?;
+            wants.push(want);
+        }
+        let caps = if money >= total {
+            vec![Decimal::MAX; items.len()]
+        } else {
+            rules::split_largest_remainder(money, &wants, currency_of(account)?)
+        };
+        let mut plan = Vec::with_capacity(items.len());
+        let mut left = money;
+        for (invoice, cap) in items.into_iter().zip(caps) {
+            if !cap.is_zero() {
+                self.plan_item(&mut plan, &mut left, invoice, cap, date, source)?;
+            }
+        }
+        Ok(plan)
+    }
+
     /// Plans what at most `cap` of the money `left` does to one item.
     fn plan_item(
         &self,
@@ -154,16 +204,7 @@ impl<K: Kv> Engine<K> {
             return Ok(());
         }
         let available = min(*left, cap);
-        let o = invoice.outstanding;
-        let (small_max, in_window) = match source {
-            Source::Payment { small_max, .. } => {
-                let window = invoice.discount_until.as_deref().map(stored_date).transpose()?;
-                (*small_max, window.is_some_and(|until| date <= until) && !invoice.discount_taken)
-            }
-            _ => (Decimal::ZERO, false),
-        };
-        let discount = if in_window { min(invoice.discount_amount, o) } else { Decimal::ZERO };
-        let want = o - discount;
+        let (want, discount, small_max) = asks(&invoice, date, source)?;
         let (cash, discount, diff) = if available >= want {
             (want, discount, Decimal::ZERO)
         } else if !small_max.is_zero() && want - available <= small_max {
@@ -294,6 +335,9 @@ impl<K: Kv> Engine<K> {
             return Err(Error::DateInFuture(Field::ReceivedOn));
         }
         let explicit = allocation_inputs(&req.allocations, currency)?;
+        if req.spread.is_some() && !explicit.is_empty() {
+            return Err(Error::AllocationSpreadConflict);
+        }
 
         self.idempotent(
             ctx,
@@ -304,7 +348,10 @@ impl<K: Kv> Engine<K> {
                 eng.release_expired(&mut account, ctx)?;
                 let policy = &eng.cfg(&mut account)?.policy;
                 let source = Source::Payment { small_max: policy.small_difference_max, treatment: policy.small_difference_treatment };
-                let plan = eng.plan_allocation(&account, received_on, amount, &source, &explicit, &[])?;
+                let plan = match req.spread {
+                    Some(Spread::ProRata) => eng.plan_pro_rata(&account, received_on, amount, &source)?,
+                    Some(Spread::OldestDueFirst) | None => eng.plan_allocation(&account, received_on, amount, &source, &explicit, &[])?,
+                };
                 let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
                 let to_stored = sub(amount, to_debt)?;
                 let payment_id = next_document_id(&mut account, Series::Payment)?;

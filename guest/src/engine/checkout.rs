@@ -316,6 +316,12 @@ impl<K: Kv> Engine<K> {
                     account.stored_balance.max(Decimal::ZERO),
                     add(figures.available_with_tolerance.max(Decimal::ZERO), hold_reserved)?,
                 );
+                if req.mode == Some(ApplyMode::AllOrNothing) && spendable < amount {
+                    return Err(Error::StoredBalanceInsufficient {
+                        requested: currency.format(amount),
+                        available: currency.format(spendable),
+                    });
+                }
                 let applied = min(amount, spendable);
                 let reduced = min(applied, hold_reserved);
                 if applied > Decimal::ZERO {

@@ -579,16 +579,35 @@ fn stored_date(text: &str) -> Result<NaiveDate, Error> {
     dates::parse(text, Field::Date).map_err(|_| Error::StoreCorrupt(format!("stored date {text:?}")))
 }
 
-/// Checks and converts payment terms.
+/// Checks and converts payment terms. Fields the basis does not use must
+/// be left out: terms that say more than they mean are refused, not
+/// quietly read otherwise.
 fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
-    if t.net_days > NET_DAYS_MAX {
-        return Err(Error::PaymentTermsOutOfRange(Field::NetDays));
+    let out_of_range = |field| Err(Error::PaymentTermsOutOfRange(field));
+    // The bases whose due date is a calendar rule with no days to count.
+    let calendar = t.basis.is_calendar() && t.basis != TermBasis::EndOfMonthAfterDays;
+    if t.net_days > NET_DAYS_MAX || (calendar && t.net_days != 0) {
+        return out_of_range(Field::NetDays);
+    }
+    if t.months.is_some_and(|m| !calendar || !(1..=TERM_MONTHS_MAX).contains(&m)) {
+        return out_of_range(Field::Months);
+    }
+    let day_wanted = t.basis == TermBasis::DayOfMonth;
+    if t.day_of_month.is_some() != day_wanted || t.day_of_month.is_some_and(|d| !(1..=31).contains(&d)) {
+        return out_of_range(Field::DayOfMonth);
+    }
+    let by_month = matches!(t.basis, TermBasis::EndOfMonth | TermBasis::DayOfMonth | TermBasis::MonthsAfterEndOfMonth);
+    if t.cut_off_day.is_some_and(|c| !by_month || !(1..=CUT_OFF_DAY_MAX).contains(&c)) {
+        return out_of_range(Field::CutOffDay);
     }
     let discount = match &t.discount {
         None => None,
         Some(d) => {
             let percent = money::parse_percent(&d.percent, 100, Sign::Positive, Field::DiscountPercent)?;
-            if d.days == 0 || d.days > t.net_days {
+            // Calendar terms have no fixed number of days to the due date:
+            // their window ends on the due date at the latest.
+            let days_max = if calendar { NET_DAYS_MAX } else { t.net_days };
+            if d.days == 0 || d.days > days_max {
                 return Err(Error::PaymentTermsOutOfRange(Field::DiscountDays));
             }
             Some(Discount { percent, days: d.days })
@@ -596,6 +615,9 @@ fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
     };
     let mut instalments = Vec::new();
     if !t.instalments.is_empty() {
+        if t.basis.is_calendar() {
+            return out_of_range(Field::Instalments);
+        }
         if t.instalments.len() > INSTALMENTS_MAX || discount.is_some() {
             return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
         }
@@ -617,7 +639,15 @@ fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
             return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
         }
     }
-    Ok(Terms { net_days: t.net_days, basis: t.basis, discount, instalments })
+    Ok(Terms {
+        net_days: t.net_days,
+        basis: t.basis,
+        discount,
+        instalments,
+        months: t.months,
+        day_of_month: t.day_of_month,
+        cut_off_day: t.cut_off_day,
+    })
 }
 
 /// Checks and converts a billing policy for an account in `currency`.
@@ -687,6 +717,9 @@ fn terms_view(t: &Terms) -> TermsView {
         basis: t.basis,
         discount: t.discount.as_ref().map(|d| DiscountView { percent: pct(d.percent), days: d.days }),
         instalments: t.instalments.iter().map(|i| InstalmentInput { percent: pct(i.percent), days: i.days }).collect(),
+        months: t.months,
+        day_of_month: t.day_of_month,
+        cut_off_day: t.cut_off_day,
     }
 }
 
@@ -1329,19 +1362,13 @@ impl<K: Kv> Engine<K> {
         let net_total: Decimal = lines.iter().map(|l| l.net).sum();
         let tax_total: Decimal = lines.iter().map(|l| l.tax).sum();
         let total = add(net_total, tax_total)?;
-        let basis = match terms.basis {
-            TermBasis::InvoiceDate => invoice_date,
-            TermBasis::DeliveryDate => delivery_date.ok_or(Error::DeliveryDateRequired)?,
-            TermBasis::EndOfMonth => dates::end_of_month(invoice_date),
-        };
+        let when = rules::term_dates(&terms, invoice_date, delivery_date)?;
         let instalments: Vec<(Decimal, u32)> = terms.instalments.iter().map(|i| (i.percent, i.days)).collect();
-        let schedule = rules::schedule(total, terms.net_days, &instalments, basis, c);
-        let (discount_until, discount_amount) = match &terms.discount {
-            Some(d) => (
-                Some(dates::format(dates::add_days(basis, d.days))),
-                rules::round_half_away(total * d.percent / Decimal::ONE_HUNDRED, c),
-            ),
-            None => (None, Decimal::ZERO),
+        let schedule = rules::schedule(total, when.due, &instalments, when.anchor, c);
+        let discount_until = when.discount_until.map(dates::format);
+        let discount_amount = match &terms.discount {
+            Some(d) => rules::round_half_away(total * d.percent / Decimal::ONE_HUNDRED, c),
+            None => Decimal::ZERO,
         };
         let id = next_document_id(account, if kind == ItemKind::Invoice { Series::Invoice } else { Series::DebitNote })?;
         let seq = {
@@ -1361,7 +1388,7 @@ impl<K: Kv> Engine<K> {
             net_total,
             tax_total,
             total,
-            due_date: dates::format(dates::add_days(basis, terms.net_days)),
+            due_date: dates::format(when.due),
             terms,
             discount_until,
             discount_amount,
@@ -1402,7 +1429,15 @@ impl<K: Kv> Engine<K> {
             tax: Decimal::ZERO,
             total: amount,
         };
-        let terms = Terms { net_days: 0, basis: TermBasis::InvoiceDate, discount: None, instalments: Vec::new() };
+        let terms = Terms {
+            net_days: 0,
+            basis: TermBasis::InvoiceDate,
+            discount: None,
+            instalments: Vec::new(),
+            months: None,
+            day_of_month: None,
+            cut_off_day: None,
+        };
         self.create_item(account, kind, None, related, date, None, vec![line], terms).map(|(item, _)| item)
     }
 

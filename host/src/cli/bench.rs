@@ -104,7 +104,7 @@ fn open_request(id: &str, limit: &str) -> OpenAccountRequest {
         currency: "GBP".into(),
         credit_limit: limit.into(),
         tolerance: Tolerance::None,
-        terms: PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![] },
+        terms: PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![], months: None, day_of_month: None, cut_off_day: None },
         policy: policy(),
         opened_by: "bench".into(),
     }
@@ -117,7 +117,7 @@ fn native_open(id: &str, limit: &str) -> m::OpenAccount {
         currency: "GBP".into(),
         credit_limit: limit.into(),
         tolerance: m::ToleranceInput::None,
-        terms: m::TermsInput { net_days: 30, basis: m::TermBasis::InvoiceDate, discount: None, instalments: vec![] },
+        terms: m::TermsInput { net_days: 30, basis: m::TermBasis::InvoiceDate, discount: None, instalments: vec![], months: None, day_of_month: None, cut_off_day: None },
         policy: m::PolicyInput {
             grace_days: 7,
             late_fee: Some("15.00".into()),
@@ -205,11 +205,11 @@ impl Target<'_> {
     fn apply_balance(&mut self, key: String, account: &str, order: String) -> Result<()> {
         match self {
             Target::Component(l, mm) => {
-                let req = ApplyBalanceRequest { account_id: account.into(), order_id: order, amount: gbp("0.01") };
+                let req = ApplyBalanceRequest { account_id: account.into(), order_id: order, amount: gbp("0.01"), mode: None };
                 ok(l.apply_balance(mm, &ctx(key), &req)).map(drop)
             }
             Target::Native(e) => {
-                let req = m::ApplyBalance { account_id: account.into(), order_id: order, amount: ngbp("0.01") };
+                let req = m::ApplyBalance { account_id: account.into(), order_id: order, amount: ngbp("0.01"), mode: None };
                 e.apply_balance(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
             }
         }
@@ -225,6 +225,7 @@ impl Target<'_> {
                     method: "card".into(),
                     reference: "bench".into(),
                     allocations: vec![],
+                    spread: None,
                 };
                 ok(l.record_payment(mm, &ctx(key), &req)).map(drop)
             }
@@ -236,6 +237,7 @@ impl Target<'_> {
                     method: "card".into(),
                     reference: "bench".into(),
                     allocations: vec![],
+                    spread: None,
                 };
                 e.record_payment(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
             }
@@ -870,6 +872,7 @@ fn payment_request() -> RecordPaymentRequest {
         method: "card".into(),
         reference: "r".into(),
         allocations: vec![],
+        spread: None,
     }
 }
 

@@ -160,6 +160,7 @@ impl Story {
             method: method.into(),
             reference: reference.into(),
             allocations: vec![],
+            spread: None,
         };
         let r = answer(self.ledger.record_payment(&self.merchant, &ctx, &req))?;
         let settled: Vec<String> = r
@@ -241,7 +242,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     };
     println!("Northwind Office Supplies sells on account to three trade customers (database: {}).\n", db.display());
 
-    let net = |days, basis| PaymentTerms { net_days: days, basis, discount: None, instalments: vec![] };
+    let net = |days, basis| PaymentTerms { net_days: days, basis, discount: None, instalments: vec![], months: None, day_of_month: None, cut_off_day: None };
     // Northwind's collections policy: a week's grace, then a £15 fee and 8%
     // a year; reminders 3 days before, on the day, and at 7, 14 and 30 days
     // late; accounts held when more than 30 days late; pennies short are
@@ -262,6 +263,9 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         basis: TermBasis::InvoiceDate,
         discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
         instalments: vec![],
+        months: None,
+        day_of_month: None,
+        cut_off_day: None,
     };
     s.open("acme-dental", "acme-dental-ltd", "5000.00", Tolerance::None, two_ten_net_30, policy.clone())?;
     s.open("birch-architects", "birch-and-co", "2000.00", Tolerance::Percent("10".into()), net(30, TermBasis::EndOfMonth), policy.clone())?;
@@ -317,7 +321,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
 
     s.at(3, 14, 9, 45);
     let ctx = s.ctx("apply-balance");
-    let req = ApplyBalanceRequest { account_id: "acme-dental".into(), order_id: "SO-1005".into(), amount: gbp("420.00") };
+    let req = ApplyBalanceRequest { account_id: "acme-dental".into(), order_id: "SO-1005".into(), amount: gbp("420.00"), mode: None };
     let first = answer(s.ledger.apply_balance(&s.merchant, &ctx, &req))?;
     s.say(format!("acme-dental       checkout SO-1005 £420.00: store credit £{} applied, £{} left to pay", first.applied, first.remaining));
     let again = answer(s.ledger.apply_balance(&s.merchant, &ctx, &req))?;

@@ -220,7 +220,7 @@ fn one_run(
                 currency: "GBP".into(),
                 credit_limit: "1000000000.00".into(),
                 tolerance: Tolerance::None,
-                terms: PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![] },
+                terms: PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![], months: None, day_of_month: None, cut_off_day: None },
                 policy: BillingPolicy {
                     grace_days: 0,
                     late_fee: None,

@@ -6,7 +6,7 @@
 
 use askama::Template;
 
-use crate::api::{AccountStatement, EntryKind, Invoice, ItemKind, TermBasis};
+use crate::api::{AccountStatement, EntryKind, Invoice, ItemKind, PaymentTerms, TermBasis};
 use crate::directory::Party;
 
 /// `1234567.50` as `1,234,567.50`; signs and decimals kept.
@@ -156,13 +156,32 @@ struct InvoicePage<'a> {
     schedule: Vec<(String, String)>,
 }
 
+/// Payment terms in words, as an invoice prints them ("Net 30 end of
+/// month", "Day 10 of next month, cut-off day 25").
+pub fn terms_text(t: &PaymentTerms) -> String {
+    let n = t.net_days;
+    let months = t.months.unwrap_or(1);
+    let later = |what: &str| {
+        if months == 1 { format!("{what} next month") } else { format!("{what} the month {months} months after the invoice") }
+    };
+    let rule = match t.basis {
+        TermBasis::InvoiceDate => format!("Net {n}"),
+        TermBasis::DeliveryDate => format!("Net {n} from delivery"),
+        TermBasis::EndOfMonth => format!("Net {n} end of month"),
+        TermBasis::EndOfMonthAfterDays => format!("Net {n}, then end of month"),
+        TermBasis::DayOfMonth => later(&format!("Day {} of", t.day_of_month.unwrap_or(1))),
+        TermBasis::MonthsAfterInvoice if months == 1 => "1 month after the invoice date".to_owned(),
+        TermBasis::MonthsAfterInvoice => format!("{months} months after the invoice date"),
+        TermBasis::MonthsAfterEndOfMonth => later("End of"),
+    };
+    match t.cut_off_day {
+        Some(c) => format!("{rule}, cut-off day {c}"),
+        None => rule,
+    }
+}
+
 /// An invoice (or a fee, interest or adjustment note) as one HTML page.
 pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invoice) -> anyhow::Result<String> {
-    let basis = match i.terms.basis {
-        TermBasis::InvoiceDate => "",
-        TermBasis::DeliveryDate => " from delivery",
-        TermBasis::EndOfMonth => " end of month",
-    };
     let page = InvoicePage {
         merchant,
         customer,
@@ -172,7 +191,7 @@ pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invo
             _ => "Debit note",
         },
         currency,
-        terms: format!("Net {}{basis}", i.terms.net_days),
+        terms: terms_text(&i.terms),
         total: grouped(&i.total),
         net: grouped(&i.net_total),
         tax: grouped(&i.tax_total),
@@ -195,6 +214,27 @@ pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invo
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terms_read_as_words() {
+        use crate::api::{PaymentTerms, TermBasis};
+        let t = |basis, net_days, months, day_of_month, cut_off_day| PaymentTerms {
+            net_days,
+            basis,
+            discount: None,
+            instalments: vec![],
+            months,
+            day_of_month,
+            cut_off_day,
+        };
+        assert_eq!(super::terms_text(&t(TermBasis::EndOfMonth, 30, None, None, None)), "Net 30 end of month");
+        assert_eq!(super::terms_text(&t(TermBasis::DayOfMonth, 0, None, Some(10), Some(25))), "Day 10 of next month, cut-off day 25");
+        assert_eq!(
+            super::terms_text(&t(TermBasis::MonthsAfterEndOfMonth, 0, Some(2), None, None)),
+            "End of the month 2 months after the invoice"
+        );
+        assert_eq!(super::terms_text(&t(TermBasis::EndOfMonthAfterDays, 10, None, None, None)), "Net 10, then end of month");
+    }
+
     #[test]
     fn amounts_are_grouped_by_thousands() {
         assert_eq!(super::grouped("1234567.50"), "1,234,567.50");

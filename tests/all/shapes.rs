@@ -1,0 +1,234 @@
+//! Billing as wholesalers set it up: the calendar shapes of payment terms,
+//! all-or-nothing use of the stored balance, and payments spread pro rata.
+//! Each figure was worked out by hand; the working is in the comments.
+
+use credit_host::api::*;
+
+use crate::support::*;
+
+fn shape(basis: TermBasis, net_days: u32, months: Option<u8>, day_of_month: Option<u8>, cut_off_day: Option<u8>) -> PaymentTerms {
+    PaymentTerms { net_days, basis, discount: None, instalments: vec![], months, day_of_month, cut_off_day }
+}
+
+/// Ships `amount` on `day` (09:00 UTC) on `terms`.
+fn ship(h: &mut H, day: &str, order: &str, amount: &str, terms: Option<PaymentTerms>) -> Invoice {
+    h.now_ms = at(day);
+    let hold = h.approve("acme", order, amount).hold.hold_id;
+    let req = CaptureRequest { hold_id: hold, amount: gbp(amount), lines: vec![], delivery_date: None, terms, delivery: None };
+    h.capture_with(&req).unwrap_or_else(|e| panic!("{order}: {e:?}")).invoice
+}
+
+fn payment(account: &str, amount: &str, received_on: &str, spread: Option<PaymentSpread>) -> RecordPaymentRequest {
+    RecordPaymentRequest {
+        account_id: account.into(),
+        amount: gbp(amount),
+        received_on: received_on.into(),
+        method: "bank-transfer".into(),
+        reference: "r".into(),
+        allocations: vec![],
+        spread,
+    }
+}
+
+#[test]
+fn term_shapes_give_the_due_dates_of_their_rule_at_every_month_edge() {
+    use TermBasis::*;
+    // (invoice day, terms, due date)
+    let rows: &[(&str, PaymentTerms, &str)] = &[
+        // The two orders of "end of month" and "N days": 25 Mar EOM + 10 is
+        // 31 Mar + 10 = 10 Apr; 25 Mar + 10 = 4 Apr, whose month ends 30 Apr.
+        ("2026-03-25", shape(EndOfMonth, 10, None, None, None), "2026-04-10"),
+        ("2026-03-25", shape(EndOfMonthAfterDays, 10, None, None, None), "2026-04-30"),
+        ("2026-03-02", shape(EndOfMonthAfterDays, 10, None, None, None), "2026-03-31"),
+        ("2026-12-15", shape(EndOfMonthAfterDays, 30, None, None, None), "2027-01-31"),
+        ("2028-02-01", shape(EndOfMonthAfterDays, 28, None, None, None), "2028-02-29"),
+        ("2026-02-01", shape(EndOfMonthAfterDays, 28, None, None, None), "2026-03-31"),
+        // The 25th rule on end of month: the 26th counts as next month's.
+        ("2026-03-25", shape(EndOfMonth, 30, None, None, Some(25)), "2026-04-30"),
+        ("2026-03-26", shape(EndOfMonth, 30, None, None, Some(25)), "2026-05-30"),
+        ("2026-12-31", shape(EndOfMonth, 0, None, None, Some(25)), "2027-01-31"),
+        // Day D of the next month, clamped to the month's last day.
+        ("2026-03-02", shape(DayOfMonth, 0, None, Some(10), None), "2026-04-10"),
+        ("2026-03-31", shape(DayOfMonth, 0, None, Some(10), None), "2026-04-10"),
+        ("2026-03-15", shape(DayOfMonth, 0, None, Some(31), None), "2026-04-30"),
+        ("2026-01-31", shape(DayOfMonth, 0, None, Some(30), None), "2026-02-28"),
+        ("2028-01-31", shape(DayOfMonth, 0, None, Some(30), None), "2028-02-29"),
+        ("2026-05-20", shape(DayOfMonth, 0, None, Some(31), None), "2026-06-30"),
+        ("2026-06-20", shape(DayOfMonth, 0, None, Some(31), None), "2026-07-31"),
+        ("2026-12-20", shape(DayOfMonth, 0, Some(2), Some(10), None), "2027-02-10"),
+        // With a cut-off of 25: the 25th is still this month's, the 26th not.
+        ("2026-01-25", shape(DayOfMonth, 0, None, Some(10), Some(25)), "2026-02-10"),
+        ("2026-01-26", shape(DayOfMonth, 0, None, Some(10), Some(25)), "2026-03-10"),
+        ("2026-11-30", shape(DayOfMonth, 0, None, Some(10), Some(25)), "2027-01-10"),
+        // Calendar months after the invoice date.
+        ("2026-01-31", shape(MonthsAfterInvoice, 0, None, None, None), "2026-02-28"),
+        ("2028-01-31", shape(MonthsAfterInvoice, 0, Some(1), None, None), "2028-02-29"),
+        ("2026-03-31", shape(MonthsAfterInvoice, 0, Some(1), None, None), "2026-04-30"),
+        ("2028-02-29", shape(MonthsAfterInvoice, 0, Some(12), None, None), "2029-02-28"),
+        ("2026-11-30", shape(MonthsAfterInvoice, 0, Some(3), None, None), "2027-02-28"),
+        // Months after the end of the invoice month.
+        ("2026-01-15", shape(MonthsAfterEndOfMonth, 0, None, None, None), "2026-02-28"),
+        ("2028-01-01", shape(MonthsAfterEndOfMonth, 0, Some(1), None, None), "2028-02-29"),
+        ("2026-12-31", shape(MonthsAfterEndOfMonth, 0, Some(2), None, None), "2027-02-28"),
+        ("2026-01-26", shape(MonthsAfterEndOfMonth, 0, Some(1), None, Some(25)), "2026-03-31"),
+    ];
+    let mut h = H::new();
+    h.now_ms = at("2026-01-01");
+    h.open("acme", "1000000.00");
+    for (i, (day, terms, due)) in rows.iter().enumerate() {
+        let inv = ship(&mut h, day, &format!("SO-{i}"), "100.00", Some(terms.clone()));
+        assert_eq!((inv.invoice_date.as_str(), inv.due_date.as_str()), (*day, *due), "row {i}: {:?}", terms.basis);
+        assert_eq!(inv.schedule.iter().map(|p| p.due_date.as_str()).collect::<Vec<_>>(), [*due], "row {i}");
+        assert_eq!(inv.terms, *terms, "row {i}: the invoice keeps its terms as given");
+        // The item falls overdue the day after its due date, not before.
+        let on_due = h.ledger.get_invoice(&h.m, &inv.invoice_id, due).unwrap().unwrap();
+        assert_eq!((on_due.overdue.as_str(), on_due.days_overdue), ("0.00", 0), "row {i}");
+    }
+
+    // Terms on the account are used by captures that give none, and the
+    // account shows them as set.
+    let mut req = open_req("tokyo", "GBP", "5000.00", Tolerance::None);
+    req.terms = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "1".into(), days: 14 }), ..shape(DayOfMonth, 0, None, Some(10), Some(25)) };
+    h.now_ms = at("2026-03-26");
+    let summary = h.open_with(&req).unwrap();
+    assert_eq!(summary.terms, req.terms);
+    let hold = h.approve("tokyo", "T-1", "500.00").hold.hold_id;
+    let inv = h.capture(&hold, "500.00").unwrap().invoice;
+    // 26 March is past the cut-off: April's, so due 10 May. The discount
+    // counts 14 days from the invoice date: 9 April, before the due date.
+    assert_eq!((inv.due_date.as_str(), inv.discount_until.as_deref(), inv.discount_amount.as_str()), ("2026-05-10", Some("2026-04-09"), "5.00"));
+    // On a calendar basis a window longer than the time to the due date
+    // ends on the due date: 2 April, day 10 of next month, 1% for 60 days
+    // (2 April + 60 is 1 June, after the due date of 10 May).
+    let t = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "1".into(), days: 60 }), ..shape(DayOfMonth, 0, None, Some(10), None) };
+    h.now_ms = at("2026-04-02");
+    let hold = h.approve("tokyo", "T-2", "200.00").hold.hold_id;
+    let req = CaptureRequest { hold_id: hold, amount: gbp("200.00"), lines: vec![], delivery_date: None, terms: Some(t), delivery: None };
+    let inv = h.capture_with(&req).unwrap().invoice;
+    assert_eq!((inv.due_date.as_str(), inv.discount_until.as_deref()), ("2026-05-10", Some("2026-05-10")));
+    // A payment on the due date itself still earns it: 200.00 - 2.00.
+    h.now_ms = at("2026-05-10");
+    let mut pay = payment("tokyo", "198.00", "2026-05-10", None);
+    pay.allocations = vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "198.00".into() }];
+    let p = h.pay_with(&pay).unwrap().payment;
+    assert_eq!((p.allocations[0].discount.as_str(), p.allocations[0].outstanding_after.as_str()), ("2.00", "0.00"));
+    // The day after, the other invoice (500.00, window ended 9 April)
+    // takes 198.00 with no discount.
+    h.now_ms = at("2026-05-11");
+    let p = h.pay_with(&payment("tokyo", "198.00", "2026-05-11", None)).unwrap().payment;
+    assert_eq!((p.allocations[0].discount.as_str(), p.allocations[0].outstanding_after.as_str()), ("0.00", "302.00"));
+}
+
+#[test]
+fn all_or_nothing_balance_is_spent_whole_or_not_at_all() {
+    let mut h = H::new();
+    h.open("acme", "0.00");
+    // A lodgment of 100.00: stored balance, all of it free (nothing owed).
+    h.pay("acme", "100.00").unwrap();
+    let strict = |order: &str, amount: &str| ApplyBalanceRequest {
+        account_id: "acme".into(),
+        order_id: order.into(),
+        amount: gbp(amount),
+        mode: Some(ApplyMode::AllOrNothing),
+    };
+    let before = h.dump();
+    let c = h.ctx();
+    let refused = h.ledger.apply_balance(&h.m, &c, &strict("SO-1", "150.00")).unwrap();
+    assert_eq!(refused, Err(CreditError::StoredBalanceInsufficient(BalanceShortfall { requested: "150.00".into(), available: "100.00".into() })));
+    assert_eq!(h.dump(), before, "a refused all-or-nothing spends nothing");
+    // The refused call's key is free: the same key with what fits goes through.
+    let ok = h.ledger.apply_balance(&h.m, &c, &strict("SO-1", "100.00")).unwrap().unwrap();
+    assert_eq!((ok.applied.as_str(), ok.remaining.as_str(), ok.stored_balance_after.as_str()), ("100.00", "0.00", "0.00"));
+    h.check();
+    // Up to (the default) spends what there is, here nothing, without error.
+    let r = h.apply_balance("acme", "SO-2", "10.00").unwrap();
+    assert_eq!((r.applied.as_str(), r.remaining.as_str()), ("0.00", "10.00"));
+    // Stored balance that backs credit is not free for all-or-nothing
+    // either: limit 0, stored 80.00, a hold of 50.00 leans on it, so only
+    // 30.00 is free for another order, and the held order may use its own
+    // 50.00 on top.
+    h.pay("acme", "80.00").unwrap();
+    h.approve("acme", "SO-3", "50.00");
+    let before = h.dump();
+    assert_eq!(
+        h.apply_balance_with(&strict("SO-4", "30.01")),
+        Err(CreditError::StoredBalanceInsufficient(BalanceShortfall { requested: "30.01".into(), available: "30.00".into() }))
+    );
+    assert_eq!(h.dump(), before);
+    let r = h.apply_balance_with(&strict("SO-3", "80.00")).unwrap();
+    assert_eq!((r.applied.as_str(), r.hold_reduced.as_str(), r.stored_balance_after.as_str()), ("80.00", "50.00", "0.00"));
+    // Leaving the mode out is the same request as naming `up-to`; naming
+    // `all-or-nothing` is another request.
+    let c = h.ctx();
+    let up_to = ApplyBalanceRequest { mode: None, ..strict("SO-5", "1.00") };
+    let first = h.ledger.apply_balance(&h.m, &c, &up_to).unwrap().unwrap();
+    let named = ApplyBalanceRequest { mode: Some(ApplyMode::UpTo), ..up_to.clone() };
+    assert_eq!(h.ledger.apply_balance(&h.m, &c, &named).unwrap().unwrap(), first);
+    assert_eq!(h.ledger.apply_balance(&h.m, &c, &strict("SO-5", "1.00")).unwrap(), Err(CreditError::IdempotencyKeyReused));
+}
+
+#[test]
+fn payments_spread_pro_rata_add_up_exactly() {
+    let mut h = H::new();
+    h.open("acme", "100000.00");
+    let a = h.invoice("acme", "SO-1", "300.00").invoice_id;
+    let b = h.invoice("acme", "SO-2", "200.00").invoice_id;
+    let c = h.invoice("acme", "SO-3", "100.01").invoice_id;
+    let today = day_of(T0);
+    let pro_rata = |amount: &str| payment("acme", amount, &today, Some(PaymentSpread::ProRata));
+    // 100.00 over 300.00 / 200.00 / 100.01 (600.01): 49.9991..., 33.3327...,
+    // 16.6680... -> 49.99 / 33.33 / 16.66 (99.98); the two pennies left go
+    // to the largest remainders, .9991 and .6680: 50.00 / 33.33 / 16.67.
+    let p = h.pay_with(&pro_rata("100.00")).unwrap().payment;
+    let got: Vec<(&str, &str, &str)> =
+        p.allocations.iter().map(|x| (x.invoice_id.as_str(), x.amount.as_str(), x.outstanding_after.as_str())).collect();
+    assert_eq!(got, [(a.as_str(), "50.00", "250.00"), (b.as_str(), "33.33", "166.67"), (c.as_str(), "16.67", "83.34")]);
+    assert_eq!(p.added_to_stored_balance, "0.00");
+    // The same money oldest due first would all go to the first invoice.
+    let mut other = H::new();
+    other.open("acme", "100000.00");
+    for (o, x) in [("SO-1", "300.00"), ("SO-2", "200.00"), ("SO-3", "100.01")] {
+        other.invoice("acme", o, x);
+    }
+    let p = other.pay_with(&payment("acme", "100.00", &today, Some(PaymentSpread::OldestDueFirst))).unwrap().payment;
+    assert_eq!(p.allocations.iter().map(|x| x.amount.as_str()).collect::<Vec<_>>(), ["100.00"]);
+    // One penny over 250.00 / 166.67 / 83.34: the largest remainder takes it.
+    let p = h.pay_with(&pro_rata("0.01")).unwrap().payment;
+    assert_eq!(p.allocations.iter().map(|x| (x.invoice_id.as_str(), x.amount.as_str())).collect::<Vec<_>>(), [(a.as_str(), "0.01")]);
+    // Money that covers everything settles everything; the rest is stored.
+    // Owed now: 249.99 + 166.67 + 83.34 = 500.00.
+    let p = h.pay_with(&pro_rata("510.00")).unwrap().payment;
+    assert_eq!(p.allocations.iter().map(|x| x.outstanding_after.as_str()).collect::<Vec<_>>(), ["0.00", "0.00", "0.00"]);
+    assert_eq!(p.added_to_stored_balance, "10.00");
+    assert_eq!(h.summary("acme").figures.posted_debt, "0.00");
+
+    // Within an early-payment window, each item asks for its total less
+    // the discount: 1,000.00 at 2/10 asks 980.00, 500.00 asks 500.00
+    // (1,480.00). 740.00 pro rata: 490.00 and 250.00 exactly; neither is
+    // settled, so no discount is taken.
+    let mut h = H::new();
+    let mut req = open_req("acme", "GBP", "100000.00", Tolerance::None);
+    req.terms.discount = Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 });
+    h.open_with(&req).unwrap();
+    h.invoice("acme", "SO-1", "1000.00");
+    let hold = h.approve("acme", "SO-2", "500.00").hold.hold_id;
+    let no_discount = CaptureRequest { hold_id: hold, amount: gbp("500.00"), lines: vec![], delivery_date: None, terms: Some(net30()), delivery: None };
+    h.capture_with(&no_discount).unwrap();
+    let p = h.pay_with(&pro_rata("740.00")).unwrap().payment;
+    let got: Vec<(&str, &str)> = p.allocations.iter().map(|x| (x.amount.as_str(), x.discount.as_str())).collect();
+    assert_eq!(got, [("490.00", "0.00"), ("250.00", "0.00")]);
+    // 740.00 more covers 490.00 + 250.00 (the 20.00 discount is taken).
+    let p = h.pay_with(&pro_rata("740.00")).unwrap().payment;
+    let got: Vec<(&str, &str, &str)> =
+        p.allocations.iter().map(|x| (x.amount.as_str(), x.discount.as_str(), x.outstanding_after.as_str())).collect();
+    assert_eq!(got, [("490.00", "20.00", "0.00"), ("250.00", "0.00", "0.00")]);
+    assert_eq!(p.added_to_stored_balance, "0.00");
+
+    // Leaving the spread out is the same request as naming the default.
+    let c = h.ctx();
+    let plain = payment("acme", "1.00", &today, None);
+    let first = h.ledger.record_payment(&h.m, &c, &plain).unwrap().unwrap();
+    let named = payment("acme", "1.00", &today, Some(PaymentSpread::OldestDueFirst));
+    assert_eq!(h.ledger.record_payment(&h.m, &c, &named).unwrap().unwrap(), first);
+    assert_eq!(h.ledger.record_payment(&h.m, &c, &pro_rata("1.00")).unwrap().map(|_| ()), Err(CreditError::IdempotencyKeyReused));
+}
