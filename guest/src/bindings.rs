@@ -613,6 +613,20 @@ fn summary(x: m::AccountSummary) -> wit::AccountSummary {
     }
 }
 
+fn authorization(a: m::Authorization) -> checkout::Authorization {
+    match a {
+        m::Authorization::Approved { hold: h, before, after } => {
+            checkout::Authorization::Approved(checkout::Approval { hold: hold(h), before: figures(before), after: figures(after) })
+        }
+        m::Authorization::Declined { reason, requested, shortfall, figures: f } => checkout::Authorization::Declined(checkout::Decline {
+            reason: decline_reason(reason),
+            requested,
+            shortfall,
+            figures: figures(f),
+        }),
+    }
+}
+
 fn hold(x: m::HoldView) -> wit::Hold {
     wit::Hold {
         hold_id: x.hold_id,
@@ -621,6 +635,7 @@ fn hold(x: m::HoldView) -> wit::Hold {
         amount: x.amount,
         reserved: x.reserved,
         captured: x.captured,
+        capture_count: x.capture_count,
         state: match x.state {
             m::HoldState::Open => wit::HoldState::Open,
             m::HoldState::Captured => wit::HoldState::Captured,
@@ -652,6 +667,7 @@ fn entry_kind(k: m::EntryKind) -> wit::EntryKind {
         m::EntryKind::LateFeeCharged => wit::EntryKind::LateFeeCharged,
         m::EntryKind::InterestCharged => wit::EntryKind::InterestCharged,
         m::EntryKind::PolicyChanged => wit::EntryKind::PolicyChanged,
+        m::EntryKind::HoldAmended => wit::EntryKind::HoldAmended,
     }
 }
 
@@ -815,24 +831,12 @@ impl checkout::Guest for Component {
             amount: money(req.amount),
             hold_ttl_s: req.hold_ttl_s,
         };
-        engine()
-            .authorize(&ctx(c), &req)
-            .map(|a| match a {
-                m::Authorization::Approved { hold: h, before, after } => checkout::Authorization::Approved(checkout::Approval {
-                    hold: hold(h),
-                    before: figures(before),
-                    after: figures(after),
-                }),
-                m::Authorization::Declined { reason, requested, shortfall, figures: f } => {
-                    checkout::Authorization::Declined(checkout::Decline {
-                        reason: decline_reason(reason),
-                        requested,
-                        shortfall,
-                        figures: figures(f),
-                    })
-                }
-            })
-            .map_err(error)
+        engine().authorize(&ctx(c), &req).map(authorization).map_err(error)
+    }
+
+    fn amend_hold(c: wit::CallContext, req: checkout::AmendHoldRequest) -> Result<checkout::Authorization, wit::Error> {
+        let req = m::AmendHold { hold_id: req.hold_id, amount: money(req.amount) };
+        engine().amend_hold(&ctx(c), &req).map(authorization).map_err(error)
     }
 
     fn capture(c: wit::CallContext, req: checkout::CaptureRequest) -> Result<checkout::CaptureReceipt, wit::Error> {
@@ -851,6 +855,10 @@ impl checkout::Guest for Component {
                 tracking_reference: d.tracking_reference,
                 cost: d.cost,
                 charged: d.charged,
+            }),
+            rest: req.rest.map(|r| match r {
+                checkout::CaptureRest::Release => m::CaptureRest::Release,
+                checkout::CaptureRest::KeepOpen => m::CaptureRest::KeepOpen,
             }),
         };
         engine()

@@ -234,6 +234,21 @@ pub struct Capture {
     pub delivery_date: Option<String>,
     pub terms: Option<TermsInput>,
     pub delivery: Option<DeliveryInput>,
+    pub rest: Option<CaptureRest>,
+}
+
+/// `checkout.capture-rest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaptureRest {
+    Release,
+    KeepOpen,
+}
+
+/// `checkout.amend-hold`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendHold {
+    pub hold_id: String,
+    pub amount: MoneyInput,
 }
 
 /// How the goods of a capture travel, as sent.
@@ -420,7 +435,14 @@ impl Canonical for Capture {
                 cost: c(&d.cost),
                 charged: c(&d.charged),
             }),
+            rest: Some(self.rest.unwrap_or(CaptureRest::Release)),
         }
+    }
+}
+
+impl Canonical for AmendHold {
+    fn canonical(&self) -> Self {
+        AmendHold { hold_id: self.hold_id.clone(), amount: self.amount.canonical() }
     }
 }
 
@@ -802,6 +824,8 @@ pub struct Hold {
     pub state: HoldState,
     pub placed_at_ms: i64,
     pub expires_at_ms: i64,
+    /// Captures (shipments) so far.
+    pub captures: u32,
 }
 
 /// `order/<order-id>`: what happened to a storefront order on its account.
@@ -839,6 +863,7 @@ pub enum EntryKind {
     LateFeeCharged,
     InterestCharged,
     PolicyChanged,
+    HoldAmended,
 }
 
 /// The books an entry posts to (see `types.book`).
@@ -1176,6 +1201,7 @@ pub struct HoldView {
     pub amount: String,
     pub reserved: String,
     pub captured: String,
+    pub capture_count: u32,
     pub state: HoldState,
     pub placed_at_ms: i64,
     pub expires_at_ms: i64,
@@ -1740,6 +1766,7 @@ mod tests {
                 amount: "12.50".into(),
                 reserved: "0.00".into(),
                 captured: "0.00".into(),
+                capture_count: 0,
                 state: HoldState::Voided,
                 placed_at_ms: 1,
                 expires_at_ms: 2,

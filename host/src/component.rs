@@ -29,6 +29,7 @@ pub(crate) enum Export {
     Authorize,
     Capture,
     VoidHold,
+    AmendHold,
     ApplyBalance,
     RecordReturn,
     GetAccount,
@@ -56,7 +57,7 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 36] = [
+    const ALL: [Export; 37] = [
         Export::OpenAccount,
         Export::ChangeCreditLimit,
         Export::SetStatus,
@@ -69,6 +70,7 @@ impl Export {
         Export::Authorize,
         Export::Capture,
         Export::VoidHold,
+        Export::AmendHold,
         Export::ApplyBalance,
         Export::RecordReturn,
         Export::GetAccount,
@@ -122,6 +124,7 @@ impl Export {
             Export::Authorize => (CHECKOUT, "authorize"),
             Export::Capture => (CHECKOUT, "capture"),
             Export::VoidHold => (CHECKOUT, "void-hold"),
+            Export::AmendHold => (CHECKOUT, "amend-hold"),
             Export::ApplyBalance => (CHECKOUT, "apply-balance"),
             Export::RecordReturn => (CHECKOUT, "record-return"),
             Export::GetAccount => (QUERIES, "get-account"),

@@ -229,6 +229,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                     delivery_date: req.delivery_date.clone(),
                     terms: None,
                     delivery: None,
+                    rest: None,
                 },
             )
             .is_ok(),
@@ -385,6 +386,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     delivery_date: delivery.as_ref().map(|d| day(d, now_ms)),
                     terms: None,
                     delivery: None,
+                    rest: None,
                 },
                 ctx,
             },

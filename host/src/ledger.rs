@@ -476,6 +476,14 @@ impl Ledger {
         self.call(m, Export::VoidHold, (ctx, hold_id))
     }
 
+    /// `checkout.amend-hold`.
+    pub fn amend_hold(&mut self, m: &MerchantId, ctx: &CallContext, req: &AmendHoldRequest) -> Result<std::result::Result<Authorization, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::AmendHold, (ctx, req))
+    }
+
     /// `checkout.apply-balance`.
     pub fn apply_balance(
         &mut self,

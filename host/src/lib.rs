@@ -117,7 +117,7 @@ pub mod api {
         ReversalReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::checkout::{
-        ApplyBalanceRequest, ApplyMode, Approval, Authorization, AuthorizeRequest, BalanceApplication, CaptureReceipt, CaptureRequest, CreditNote, CreditTarget,
+        AmendHoldRequest, ApplyBalanceRequest, ApplyMode, Approval, Authorization, AuthorizeRequest, BalanceApplication, CaptureReceipt, CaptureRequest, CaptureRest, CreditNote, CreditTarget,
         Decline, DeclineReason, DeliveryDetails, RecordReturnRequest, VoidReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;

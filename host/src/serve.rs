@@ -40,6 +40,7 @@ pub enum Call {
     Authorize { merchant: String, ctx: CallContext, req: AuthorizeRequest },
     Capture { merchant: String, ctx: CallContext, req: CaptureRequest },
     VoidHold { merchant: String, ctx: CallContext, hold_id: String },
+    AmendHold { merchant: String, ctx: CallContext, req: AmendHoldRequest },
     ApplyBalance { merchant: String, ctx: CallContext, req: ApplyBalanceRequest },
     RecordReturn { merchant: String, ctx: CallContext, req: RecordReturnRequest },
     RecordPayment { merchant: String, ctx: CallContext, req: RecordPaymentRequest },
@@ -104,6 +105,7 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         | Call::Authorize { merchant, .. }
         | Call::Capture { merchant, .. }
         | Call::VoidHold { merchant, .. }
+        | Call::AmendHold { merchant, .. }
         | Call::ApplyBalance { merchant, .. }
         | Call::RecordReturn { merchant, .. }
         | Call::RecordPayment { merchant, .. }
@@ -124,6 +126,7 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         Call::Authorize { ctx, req, .. } => outcome(ledger.authorize(&m, ctx, req)),
         Call::Capture { ctx, req, .. } => outcome(ledger.capture(&m, ctx, req)),
         Call::VoidHold { ctx, hold_id, .. } => outcome(ledger.void_hold(&m, ctx, hold_id)),
+        Call::AmendHold { ctx, req, .. } => outcome(ledger.amend_hold(&m, ctx, req)),
         Call::ApplyBalance { ctx, req, .. } => outcome(ledger.apply_balance(&m, ctx, req)),
         Call::RecordReturn { ctx, req, .. } => outcome(ledger.record_return(&m, ctx, req)),
         Call::RecordPayment { ctx, req, .. } => outcome(ledger.record_payment(&m, ctx, req)),

@@ -161,6 +161,12 @@ impl Oversized for AuthorizeRequest {
     }
 }
 
+impl Oversized for AmendHoldRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.hold_id, "hold-id").or_else(|| money(&self.amount, "amount"))
+    }
+}
+
 impl Oversized for CaptureRequest {
     fn oversized(&self) -> Option<E> {
         if self.lines.len() > LIST_LEN_MAX {
@@ -283,6 +289,7 @@ mod tests {
             delivery_date: None,
             terms: None,
             delivery: None,
+            rest: None,
         };
         assert_eq!(cap.oversized(), Some(E::TooManyLines));
     }

@@ -28,8 +28,12 @@ fn authorize(account: &str, order: &str, amount: Money, ttl: Option<u32>) -> Cal
     Box::new(move |l, m, c| Ok(l.authorize(m, c, &req)?.map(|_| ())))
 }
 fn capture(hold: &str, amount: Money) -> Call {
-    let req = CaptureRequest { hold_id: hold.into(), amount, lines: vec![], delivery_date: None, terms: None, delivery: None };
+    let req = CaptureRequest { hold_id: hold.into(), amount, lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
     Box::new(move |l, m, c| Ok(l.capture(m, c, &req)?.map(|_| ())))
+}
+fn amend(hold: &str, amount: Money) -> Call {
+    let req = AmendHoldRequest { hold_id: hold.into(), amount };
+    Box::new(move |l, m, c| Ok(l.amend_hold(m, c, &req)?.map(|_| ())))
 }
 fn void(hold: &str) -> Call {
     let hold = hold.to_owned();
@@ -170,12 +174,20 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
         ("return above what shipped", ret("acme", "SO-0", gbp("50.01"), "x"), E::ReturnExceedsOrder),
         ("status unchanged", status("acme", AccountStatus::Active), E::StatusUnchanged),
         ("capture above the hold", capture("H-acme-2", gbp("100.01")), E::CaptureExceedsHold),
+        // amending a hold
+        ("amend to a negative amount", amend("H-acme-2", gbp("-1.00")), E::AmountMustNotBeNegative(field("amount"))),
+        ("amend in tenths of a penny", amend("H-acme-2", gbp("1.001")), E::AmountTooPrecise(field("amount"))),
+        ("amend above the largest amount", amend("H-acme-2", gbp("1000000000000.01")), E::AmountTooLarge(field("amount"))),
+        ("amend in another currency", amend("H-acme-2", money("1", "JPY")), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
+        ("amend an unknown hold", amend("H99", gbp("1.00")), E::HoldNotFound("H99".into())),
+        ("amend a captured hold", amend("H-acme-1", gbp("1.00")), E::HoldAlreadyCaptured),
+        ("amend a 97-byte hold id", amend(&"H".repeat(97), gbp("1.00")), E::IdTooLong(field("hold-id"))),
     ];
 
     let count = rows.len();
     assert_each_refused(&mut h, rows);
     h.check();
-    assert_eq!(count, 55);
+    assert_eq!(count, 62);
 }
 
 #[test]
@@ -368,6 +380,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         delivery_date: delivery.map(str::to_owned),
         terms,
         delivery: None,
+        rest: None,
     };
     let parts = |net_days: u32, p: &[(&str, u32)], discount: bool| PaymentTerms {
         net_days,

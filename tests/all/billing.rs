@@ -41,6 +41,7 @@ fn ship(h: &mut H, day: &str, account: &str, order: &str, amount: &str, t: Optio
         delivery_date: delivery.map(str::to_owned),
         terms: t,
         delivery: None,
+        rest: None,
     };
     h.capture_with(&req).map(|r| r.invoice)
 }
@@ -96,6 +97,7 @@ fn due_dates_for_each_term_basis() {
         delivery_date: None,
         terms: Some(terms(15, DeliveryDate, None)),
         delivery: None,
+        rest: None,
     };
     assert_eq!(h.capture_with(&req).map(|_| ()), Err(CreditError::DeliveryDateRequired));
     assert_eq!(h.dump(), before);
@@ -116,6 +118,7 @@ fn invoice_lines_are_priced_and_taxed_as_given() {
         delivery_date: None,
         terms: None,
         delivery: None,
+        rest: None,
     };
     let inv = h.capture_with(&req).unwrap().invoice;
     let nets: Vec<_> = inv.lines.iter().map(|l| (l.net.as_str(), l.total.as_str())).collect();
@@ -131,6 +134,7 @@ fn invoice_lines_are_priced_and_taxed_as_given() {
         delivery_date: None,
         terms: None,
         delivery: None,
+        rest: None,
     };
     let inv = h.capture_with(&req).unwrap().invoice;
     assert_eq!(inv.lines.iter().map(|l| l.net.as_str()).collect::<Vec<_>>(), ["0.02", "0.03"]);

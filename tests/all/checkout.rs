@@ -444,7 +444,7 @@ fn authorize_costs_no_more_on_an_account_crowded_with_holds_and_invoices() {
     for i in 0..120 {
         let req = AuthorizeRequest { account_id: "crowded".into(), ..auth(format!("I{i}"), "1.00") };
         let Ok(Ok(Authorization::Approved(a))) = l.authorize(&m, &c(format!("i{i}")), &req) else { panic!("approval expected") };
-        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
+        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
         l.capture(&m, &c(format!("c{i}")), &cap).unwrap().unwrap();
     }
     let quiet = decline_fuel(&mut l, "quiet");

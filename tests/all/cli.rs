@@ -244,7 +244,7 @@ fn serve_with_a_mail_folder_sends_each_invoice_and_monthly_statement() {
         Call::Capture {
             merchant: m(),
             ctx: ctx("c", "2026-03-03"),
-            req: CaptureRequest { hold_id: "H-acme-1".into(), amount: crate::support::gbp("120.00"), lines: vec![], delivery_date: None, terms: None, delivery: None },
+            req: CaptureRequest { hold_id: "H-acme-1".into(), amount: crate::support::gbp("120.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None },
         },
         Call::DayClose { merchant: m(), ctx: ctx("d", "2026-03-31"), account_id: "acme".into(), date: "2026-03-31".into() },
     ];

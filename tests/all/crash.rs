@@ -77,7 +77,7 @@ impl Storefront {
                 Call::Capture {
                     merchant,
                     ctx,
-                    req: CaptureRequest { hold_id: hold, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None },
+                    req: CaptureRequest { hold_id: hold, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None },
                 }
             }
             55..63 if !self.holds.is_empty() => {

@@ -38,7 +38,7 @@ fn every_mutating_call_has_one_effect_per_key() {
     });
     let Authorization::Approved(a) = approval else { panic!("approval expected") };
     retried(&mut h, |h, c| {
-        h.ledger.capture(&m, c, &CaptureRequest { hold_id: a.hold.hold_id.clone(), amount: gbp("400.00"), lines: vec![], delivery_date: None, terms: None, delivery: None })
+        h.ledger.capture(&m, c, &CaptureRequest { hold_id: a.hold.hold_id.clone(), amount: gbp("400.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None })
     });
     let second = h.approve("acme", "SO-2", "100.00").hold.hold_id;
     retried(&mut h, |h, c| h.ledger.void_hold(&m, c, &second));

@@ -20,7 +20,11 @@ const ACCOUNTS: [&str; 2] = ["a0", "a1"];
 enum Op {
     Open { acct: usize, limit: u32, tolerance: u32 },
     Authorize { acct: usize, cents: u32, short_ttl: bool },
-    Capture { pick: u8, percent: u8 },
+    /// Ships a share of an open hold; `keep_open` keeps the rest reserved.
+    Capture { pick: u8, percent: u8, keep_open: bool },
+    /// Edits the order of an open hold: it reserves `percent` of what it
+    /// reserves now (0 ends it, above 100 asks for more credit).
+    Amend { pick: u8, percent: u8 },
     Void { pick: u8 },
     Advance { minutes: u32 },
     /// Spends stored balance on a new order, or (`on_hold`) on the order
@@ -38,7 +42,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (acct.clone(), 0..300_000u32, 0..5_000u32).prop_map(|(acct, limit, tolerance)| Op::Open { acct, limit, tolerance }),
         6 => (acct.clone(), 1..120_000u32, any::<bool>()).prop_map(|(acct, cents, short_ttl)| Op::Authorize { acct, cents, short_ttl }),
-        4 => (any::<u8>(), 1..=100u8).prop_map(|(pick, percent)| Op::Capture { pick, percent }),
+        4 => (any::<u8>(), 1..=100u8, any::<bool>()).prop_map(|(pick, percent, keep_open)| Op::Capture { pick, percent, keep_open }),
+        2 => (any::<u8>(), 0..=200u8).prop_map(|(pick, percent)| Op::Amend { pick, percent }),
         2 => any::<u8>().prop_map(|pick| Op::Void { pick }),
         2 => (0..(20 * 24 * 60u32)).prop_map(|minutes| Op::Advance { minutes }),
         3 => (acct.clone(), 1..50_000u32, prop::option::of(any::<u8>()), any::<bool>())
@@ -219,12 +224,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                 }
             }
-            Op::Capture { .. } | Op::Void { .. } if !m.accts.values().any(|a| !a.holds.is_empty()) => {}
-            Op::Capture { pick, percent } => {
+            Op::Capture { .. } | Op::Void { .. } | Op::Amend { .. } if !m.accts.values().any(|a| !a.holds.is_empty()) => {}
+            Op::Capture { pick, percent, keep_open } => {
                 let all: Vec<(usize, ModelHold)> = m.accts.iter().flat_map(|(k, a)| a.holds.iter().map(|x| (*k, x.clone()))).collect();
                 let (acct, hold) = all[usize::from(pick) % all.len()].clone();
                 let amount = (hold.amount * i64::from(percent) / 100).max(1);
-                let r = h.capture(&hold.id, &money(amount));
+                let rest = keep_open.then_some(CaptureRest::KeepOpen);
+                let req = CaptureRequest { hold_id: hold.id.clone(), amount: gbp(&money(amount)), lines: vec![], delivery_date: None, terms: None, delivery: None, rest };
+                let r = h.capture_with(&req);
                 let a = m.accts.get_mut(&acct).unwrap();
                 if hold.expires_at_ms <= now {
                     a.holds.retain(|x| x.id != hold.id);
@@ -234,7 +241,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     // left to capture, and the hold stays open.
                     prop_assert_eq!(r.map(|_| ()), Err(CreditError::CaptureExceedsHold));
                 } else {
-                    a.holds.retain(|x| x.id != hold.id);
+                    // A split shipment keeps the rest reserved; otherwise
+                    // (or with nothing left) the hold is done.
+                    if keep_open && amount < hold.amount {
+                        a.holds.iter_mut().find(|x| x.id == hold.id).unwrap().amount -= amount;
+                    } else {
+                        a.holds.retain(|x| x.id != hold.id);
+                    }
                     let inv = r.map_err(|e| TestCaseError::fail(format!("step {step}: capture failed: {e:?}")))?.invoice;
                     prop_assert_eq!(cents(&inv.total), amount);
                     m.issued += 1;
@@ -251,6 +264,37 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     prop_assert_eq!(r.map(|_| ()), Err(CreditError::HoldExpired));
                 } else {
                     prop_assert_eq!(cents(&r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?.released), hold.amount);
+                }
+            }
+            Op::Amend { pick, percent } => {
+                let all: Vec<(usize, ModelHold)> = m.accts.iter().flat_map(|(k, a)| a.holds.iter().map(|x| (*k, x.clone()))).collect();
+                let (acct, hold) = all[usize::from(pick) % all.len()].clone();
+                let new = hold.amount * i64::from(percent) / 100;
+                let c = h.ctx();
+                let r = h.ledger.amend_hold(&h.m, &c, &AmendHoldRequest { hold_id: hold.id.clone(), amount: gbp(&money(new)) }).unwrap();
+                h.check();
+                let a = m.accts.get_mut(&acct).unwrap();
+                if hold.expires_at_ms <= now {
+                    a.holds.retain(|x| x.id != hold.id);
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::HoldExpired));
+                    continue;
+                }
+                a.holds.retain(|x| x.expires_at_ms > now);
+                let change = new - hold.amount;
+                let available = a.limit + a.tolerance + a.stored - Model::owed(a) - Model::live(a, now);
+                match r {
+                    Ok(Authorization::Declined(dcl)) if change > available => {
+                        prop_assert_eq!((cents(&dcl.requested), cents(&dcl.shortfall)), (change, change - available), "step {}", step);
+                    }
+                    Ok(Authorization::Approved(ap)) if change <= available => {
+                        prop_assert_eq!(cents(&ap.hold.reserved), new, "step {}", step);
+                        if new == 0 {
+                            a.holds.retain(|x| x.id != hold.id);
+                        } else {
+                            a.holds.iter_mut().find(|x| x.id == hold.id).unwrap().amount = new;
+                        }
+                    }
+                    other => prop_assert!(false, "step {}: amend {} -> {} with {} available: {:?}", step, hold.amount, new, available, other),
                 }
             }
             Op::Advance { minutes } => h.now_ms += i64::from(minutes) * 60_000,

@@ -178,7 +178,7 @@ fn four_processes_on_four_accounts_of_one_merchant_never_wait_on_each_other() {
                     Call::Capture {
                         merchant: MERCHANT.into(),
                         ctx: ctx(format!("{a}-c{i}")),
-                        req: CaptureRequest { hold_id: hold, amount: gbp("10.00"), lines: vec![], delivery_date: None, terms: None, delivery: None },
+                        req: CaptureRequest { hold_id: hold, amount: gbp("10.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None },
                     }
                 } else {
                     Call::VoidHold { merchant: MERCHANT.into(), ctx: ctx(format!("{a}-v{i}")), hold_id: hold }

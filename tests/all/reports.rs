@@ -297,7 +297,7 @@ fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
         Authorization::Approved(a) => a.hold.hold_id,
         other => panic!("{other:?}"),
     };
-    h.capture_with(&CaptureRequest { hold_id: hold, amount: money_of("EUR", "55.00"), lines: vec![], delivery_date: None, terms: None, delivery: None }).unwrap();
+    h.capture_with(&CaptureRequest { hold_id: hold, amount: money_of("EUR", "55.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None }).unwrap();
     // Stored balance is its own column.
     let c = h.ctx();
     let pay = RecordPaymentRequest {
@@ -405,7 +405,7 @@ fn the_debtor_list_filters_sorts_and_pages() {
         Authorization::Approved(x) => x.hold.hold_id,
         other => panic!("{other:?}"),
     };
-    h.capture_with(&CaptureRequest { hold_id: hold, amount: money_of("EUR", "300.00"), lines: vec![], delivery_date: None, terms: None, delivery: None }).unwrap();
+    h.capture_with(&CaptureRequest { hold_id: hold, amount: money_of("EUR", "300.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None }).unwrap();
     h.now_ms = at("2026-05-01");
     for id in ["a", "b", "c", "d", "e", "f"] {
         h.day_close(id, "2026-05-01").unwrap();
@@ -644,6 +644,7 @@ fn notes_and_deliveries_are_kept_and_paged() {
                 cost: "7.95".into(),
                 charged: if i % 2 == 0 { "0.00".into() } else { "9.50".into() },
             }),
+            rest: None,
         };
         h.capture_with(&req).unwrap();
     }
@@ -675,6 +676,7 @@ fn notes_and_deliveries_are_kept_and_paged() {
         delivery_date: None,
         terms: None,
         delivery: Some(DeliveryDetails { carrier: "DPD".into(), tracking_reference: "t".into(), cost: "-1".into(), charged: "0".into() }),
+        rest: None,
     };
     assert_eq!(h.ledger.capture(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::AmountMustNotBeNegative("delivery.cost".into())));
     assert_eq!(h.dump(), before_capture);

@@ -184,7 +184,7 @@ fn account_with_invoices(l: &mut Ledger, m: &MerchantId, account: &str, n: usize
     for i in 0..n {
         let auth = AuthorizeRequest { account_id: account.into(), order_id: format!("{account}-{i}"), amount: gbp("1.00"), hold_ttl_s: None };
         let Authorization::Approved(a) = l.authorize(m, &ctx(format!("{account}-a{i}")), &auth).unwrap().unwrap() else { panic!("approval expected") };
-        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
+        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
         l.capture(m, &ctx(format!("{account}-c{i}")), &cap).unwrap().unwrap();
     }
 }
@@ -306,7 +306,7 @@ fn the_largest_part_of_a_close_and_the_largest_payment_stay_well_within_the_fuel
     for i in 0..250 {
         let auth = AuthorizeRequest { account_id: "big".into(), order_id: format!("O{i}"), amount: gbp("10.00"), hold_ttl_s: None };
         let Authorization::Approved(a) = l.authorize(&m, &ctx(format!("a{i}"), "2026-03-02"), &auth).unwrap().unwrap() else { panic!() };
-        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("10.00"), lines: (0..100).map(line).collect(), delivery_date: None, terms: None, delivery: None };
+        let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("10.00"), lines: (0..100).map(line).collect(), delivery_date: None, terms: None, delivery: None, rest: None };
         l.capture(&m, &ctx(format!("c{i}"), "2026-03-02"), &cap).unwrap().unwrap();
     }
     let r = l.day_close(&m, &ctx("close".into(), "2026-05-02"), "big", "2026-05-02").unwrap().unwrap();

@@ -14,7 +14,7 @@ fn shape(basis: TermBasis, net_days: u32, months: Option<u8>, day_of_month: Opti
 fn ship(h: &mut H, day: &str, order: &str, amount: &str, terms: Option<PaymentTerms>) -> Invoice {
     h.now_ms = at(day);
     let hold = h.approve("acme", order, amount).hold.hold_id;
-    let req = CaptureRequest { hold_id: hold, amount: gbp(amount), lines: vec![], delivery_date: None, terms, delivery: None };
+    let req = CaptureRequest { hold_id: hold, amount: gbp(amount), lines: vec![], delivery_date: None, terms, delivery: None, rest: None };
     h.capture_with(&req).unwrap_or_else(|e| panic!("{order}: {e:?}")).invoice
 }
 
@@ -103,7 +103,7 @@ fn term_shapes_give_the_due_dates_of_their_rule_at_every_month_edge() {
     let t = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "1".into(), days: 60 }), ..shape(DayOfMonth, 0, None, Some(10), None) };
     h.now_ms = at("2026-04-02");
     let hold = h.approve("tokyo", "T-2", "200.00").hold.hold_id;
-    let req = CaptureRequest { hold_id: hold, amount: gbp("200.00"), lines: vec![], delivery_date: None, terms: Some(t), delivery: None };
+    let req = CaptureRequest { hold_id: hold, amount: gbp("200.00"), lines: vec![], delivery_date: None, terms: Some(t), delivery: None, rest: None };
     let inv = h.capture_with(&req).unwrap().invoice;
     assert_eq!((inv.due_date.as_str(), inv.discount_until.as_deref()), ("2026-05-10", Some("2026-05-10")));
     // A payment on the due date itself still earns it: 200.00 - 2.00.
@@ -212,7 +212,7 @@ fn payments_spread_pro_rata_add_up_exactly() {
     h.open_with(&req).unwrap();
     h.invoice("acme", "SO-1", "1000.00");
     let hold = h.approve("acme", "SO-2", "500.00").hold.hold_id;
-    let no_discount = CaptureRequest { hold_id: hold, amount: gbp("500.00"), lines: vec![], delivery_date: None, terms: Some(net30()), delivery: None };
+    let no_discount = CaptureRequest { hold_id: hold, amount: gbp("500.00"), lines: vec![], delivery_date: None, terms: Some(net30()), delivery: None, rest: None };
     h.capture_with(&no_discount).unwrap();
     let p = h.pay_with(&pro_rata("740.00")).unwrap().payment;
     let got: Vec<(&str, &str)> = p.allocations.iter().map(|x| (x.amount.as_str(), x.discount.as_str())).collect();
@@ -231,4 +231,120 @@ fn payments_spread_pro_rata_add_up_exactly() {
     let named = payment("acme", "1.00", &today, Some(PaymentSpread::OldestDueFirst));
     assert_eq!(h.ledger.record_payment(&h.m, &c, &named).unwrap().unwrap(), first);
     assert_eq!(h.ledger.record_payment(&h.m, &c, &pro_rata("1.00")).unwrap().map(|_| ()), Err(CreditError::IdempotencyKeyReused));
+}
+
+/// Captures `amount` of `hold`, keeping the rest open or releasing it.
+fn ship_part(h: &mut H, hold: &str, amount: &str, rest: CaptureRest) -> Result<CaptureReceipt, CreditError> {
+    let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: Some(rest) };
+    h.capture_with(&req)
+}
+
+fn amend(h: &mut H, hold: &str, amount: &str) -> Result<Authorization, CreditError> {
+    let c = h.ctx();
+    let r = h.ledger.amend_hold(&h.m, &c, &AmendHoldRequest { hold_id: hold.into(), amount: gbp(amount) }).expect("no trap");
+    h.check();
+    r
+}
+
+#[test]
+fn a_hold_is_shipped_in_parts_each_its_own_invoice_until_the_rest_is_released() {
+    let mut h = H::new();
+    h.open("acme", "1000.00");
+    let hold = h.approve("acme", "SO-1", "600.00").hold.hold_id;
+    // First shipment 200.00: invoiced; 400.00 stays reserved.
+    let first = ship_part(&mut h, &hold, "200.00", CaptureRest::KeepOpen).unwrap();
+    assert_eq!((first.captured.as_str(), first.released.as_str()), ("200.00", "0.00"));
+    assert_eq!((first.hold.state, first.hold.reserved.as_str(), first.hold.captured.as_str(), first.hold.capture_count), (HoldState::Open, "400.00", "200.00", 1));
+    assert_eq!((first.after.posted_debt.as_str(), first.after.open_holds.as_str(), first.after.available_credit.as_str()), ("200.00", "400.00", "400.00"));
+    // Second shipment 150.00, its own invoice.
+    let second = ship_part(&mut h, &hold, "150.00", CaptureRest::KeepOpen).unwrap();
+    assert_ne!(second.invoice.invoice_id, first.invoice.invoice_id);
+    assert_eq!((second.hold.reserved.as_str(), second.hold.captured.as_str(), second.hold.capture_count), ("250.00", "350.00", 2));
+    // The same order cannot be authorized again while its hold is open.
+    assert_eq!(h.authorize("acme", "SO-1", gbp("1.00")).map(|_| ()), Err(CreditError::OrderAlreadyAuthorized("SO-1".into())));
+    // More than is still reserved is refused, and nothing changes.
+    let before = h.dump();
+    assert_eq!(ship_part(&mut h, &hold, "250.01", CaptureRest::KeepOpen).map(|_| ()), Err(CreditError::CaptureExceedsHold));
+    assert_eq!(h.dump(), before);
+    // The last shipment 100.00 releases the other 150.00 (the default).
+    let last = h.capture(&hold, "100.00").unwrap();
+    assert_eq!((last.released.as_str(), last.hold.state, last.hold.captured.as_str(), last.hold.capture_count), ("150.00", HoldState::Captured, "450.00", 3));
+    assert_eq!((last.after.posted_debt.as_str(), last.after.open_holds.as_str()), ("450.00", "0.00"));
+    assert_eq!(h.capture(&hold, "1.00").map(|_| ()), Err(CreditError::HoldAlreadyCaptured));
+    // Three invoices on the order; a return may credit all 450.00 shipped.
+    assert_eq!(h.ret("acme", "SO-1", "450.01", CreditTarget::OwedFirst).map(|_| ()), Err(CreditError::ReturnExceedsOrder));
+
+    // A keep-open capture of everything left completes the hold too.
+    let hold = h.approve("acme", "SO-2", "100.00").hold.hold_id;
+    let all = ship_part(&mut h, &hold, "100.00", CaptureRest::KeepOpen).unwrap();
+    assert_eq!((all.hold.state, all.released.as_str()), (HoldState::Captured, "0.00"));
+    // Voiding a hold that shipped in part releases the rest and ends it
+    // captured: what shipped stays invoiced.
+    let hold = h.approve("acme", "SO-3", "300.00").hold.hold_id;
+    ship_part(&mut h, &hold, "120.00", CaptureRest::KeepOpen).unwrap();
+    let v = h.void(&hold).unwrap();
+    assert_eq!((v.released.as_str(), v.hold.state, v.hold.captured.as_str()), ("180.00", HoldState::Captured, "120.00"));
+    assert_eq!(h.summary("acme").figures.posted_debt, "670.00");
+    // A kept-open hold still expires: the rest is released at its expiry.
+    let hold = h.approve("acme", "SO-4", "50.00").hold.hold_id;
+    ship_part(&mut h, &hold, "20.00", CaptureRest::KeepOpen).unwrap();
+    h.now_ms += 7 * DAY_MS;
+    assert_eq!(ship_part(&mut h, &hold, "10.00", CaptureRest::KeepOpen).map(|_| ()), Err(CreditError::HoldExpired));
+    assert_eq!(h.summary("acme").figures.open_holds, "0.00");
+}
+
+#[test]
+fn amending_a_hold_checks_an_increase_like_an_authorization_and_releases_a_decrease() {
+    let mut h = H::new();
+    let mut req = open_req("acme", "GBP", "1000.00", Tolerance::None);
+    req.tolerance = Tolerance::Amount("0.00".into());
+    h.open_with(&req).unwrap();
+    let hold = h.approve("acme", "SO-1", "600.00").hold.hold_id;
+    ship_part(&mut h, &hold, "200.00", CaptureRest::KeepOpen).unwrap();
+    ship_part(&mut h, &hold, "150.00", CaptureRest::KeepOpen).unwrap();
+    // Owed 350.00, reserved 250.00, available 400.00. Editing the order to
+    // 700.00 still to ship asks 450.00 more: 50.00 short, declined, and
+    // nothing changes.
+    let before = h.dump();
+    match amend(&mut h, &hold, "700.00").unwrap() {
+        Authorization::Declined(d) => {
+            assert_eq!((d.reason, d.requested.as_str(), d.shortfall.as_str()), (DeclineReason::InsufficientCredit, "450.00", "50.00"))
+        }
+        other => panic!("expected a decline, got {other:?}"),
+    }
+    // Only the idempotency record of the decline is new.
+    let after = h.dump();
+    assert_eq!(after.iter().filter(|r| !before.contains(r)).filter(|(_, k, _)| !k.starts_with("idem/")).count(), 0, "{after:?}");
+    // 300.00: 50.00 more, approved.
+    let Authorization::Approved(a) = amend(&mut h, &hold, "300.00").unwrap() else { panic!("approved") };
+    assert_eq!((a.hold.reserved.as_str(), a.hold.amount.as_str(), a.before.open_holds.as_str(), a.after.open_holds.as_str()), ("300.00", "650.00", "250.00", "300.00"));
+    // 100.00: 200.00 released at once.
+    let Authorization::Approved(a) = amend(&mut h, &hold, "100.00").unwrap() else { panic!("approved") };
+    assert_eq!((a.after.open_holds.as_str(), a.after.available_credit.as_str()), ("100.00", "550.00"));
+    let kinds: Vec<EntryKind> = h.entries("acme").iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == EntryKind::HoldAmended).count(), 2);
+    // An account on hold may shrink an order but not grow it.
+    h.set_status("acme", AccountStatus::OnHold).unwrap();
+    let Authorization::Declined(d) = amend(&mut h, &hold, "100.01").unwrap() else { panic!("declined") };
+    assert_eq!((d.reason, d.requested.as_str(), d.shortfall.as_str()), (DeclineReason::AccountOnHold, "0.01", "0.00"));
+    let Authorization::Approved(_) = amend(&mut h, &hold, "90.00").unwrap() else { panic!("approved") };
+    // Zero ends it: captured, since part of it shipped.
+    let Authorization::Approved(a) = amend(&mut h, &hold, "0.00").unwrap() else { panic!("approved") };
+    assert_eq!((a.hold.state, a.hold.captured.as_str(), a.after.open_holds.as_str()), (HoldState::Captured, "350.00", "0.00"));
+    assert_eq!(amend(&mut h, &hold, "1.00"), Err(CreditError::HoldAlreadyCaptured));
+    h.set_status("acme", AccountStatus::Active).unwrap();
+    // A hold nothing shipped from, amended to zero, ends voided; the order
+    // may then be authorized again.
+    let hold = h.approve("acme", "SO-2", "10.00").hold.hold_id;
+    let Authorization::Approved(a) = amend(&mut h, &hold, "0").unwrap() else { panic!("approved") };
+    assert_eq!(a.hold.state, HoldState::Voided);
+    h.approve("acme", "SO-2", "10.00");
+    // A retry with the same key gives the first answer and changes nothing.
+    let hold = h.approve("acme", "SO-3", "10.00").hold.hold_id;
+    let c = h.ctx();
+    let req = AmendHoldRequest { hold_id: hold.clone(), amount: gbp("20.00") };
+    let first = h.ledger.amend_hold(&h.m, &c, &req).unwrap().unwrap();
+    let before = h.dump();
+    assert_eq!(h.ledger.amend_hold(&h.m, &c, &req).unwrap().unwrap(), first);
+    assert_eq!(h.dump(), before);
 }

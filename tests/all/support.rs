@@ -202,6 +202,7 @@ impl H {
             delivery_date: None,
             terms: None,
             delivery: None,
+            rest: None,
         })
     }
 

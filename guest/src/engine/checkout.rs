@@ -127,6 +127,7 @@ impl<K: Kv> Engine<K> {
                             state: HoldState::Open,
                             placed_at_ms: ctx.now_ms,
                             expires_at_ms,
+                            captures: 0,
                         };
                         eng.save(&hold_key(&hold.id), &hold)?;
                         // Test builds only: fail here, after a write, on request.
@@ -213,21 +214,37 @@ impl<K: Kv> Engine<K> {
                     lines,
                     terms,
                 )?;
-                let released = sub(hold.reserved, amount)?;
-                hold.state = HoldState::Captured;
-                hold.captured = amount;
-                eng.save(&hold_key(&hold.id), &hold)?;
-                eng.remove_open_hold(&mut account, &hold)?;
+                // A split shipment keeps the rest reserved; otherwise (or
+                // once nothing is left) the hold is done and the rest freed.
+                let reserved_before = hold.reserved;
+                let rest = sub(reserved_before, amount)?;
+                let complete = req.rest != Some(CaptureRest::KeepOpen) || rest.is_zero();
+                let released = if complete { rest } else { Decimal::ZERO };
+                hold.captured = add(hold.captured, amount)?;
+                hold.captures = hold.captures.saturating_add(1);
+                if complete {
+                    hold.state = HoldState::Captured;
+                    eng.save(&hold_key(&hold.id), &hold)?;
+                    eng.remove_open_hold(&mut account, &hold)?;
+                } else {
+                    hold.reserved = rest;
+                    eng.save(&hold_key(&hold.id), &hold)?;
+                    let r = OpenHoldRef { hold_id: hold.id.clone(), amount: rest, expires_at_ms: hold.expires_at_ms };
+                    eng.save(&open_hold_key(&account.id, hold.expires_at_ms, &hold.id), &r)?;
+                }
                 let mut order = eng.order_for(&account, &hold.order_id)?;
-                order.open_hold_id = None;
+                if complete {
+                    order.open_hold_id = None;
+                }
                 order.captured = add(order.captured, amount)?;
                 order.invoices.push(invoice.id.clone());
                 eng.save(&order_key(&hold.order_id), &order)?;
                 if let Some(d) = delivery_fields {
                     eng.record_delivery(&mut account, ctx, &hold.order_id, &hold.id, &invoice.id, delivery, d)?;
                 }
+                let kept = if complete { String::new() } else { format!(", kept {} open", currency.format(rest)) };
                 let memo = format!(
-                    "hold {} captured {}, released {}; invoice {} due {}",
+                    "hold {} captured {}, released {}{kept}; invoice {} due {}",
                     hold.id,
                     currency.format(amount),
                     currency.format(released),
@@ -235,7 +252,7 @@ impl<K: Kv> Engine<K> {
                     invoice.due_date
                 );
                 let e = NewEntry::new(EntryKind::HoldCaptured, amount, memo)
-                    .held(-hold.reserved)
+                    .held(-(if complete { reserved_before } else { amount }))
                     .dr(Book::Receivable, invoice.total)
                     .cr(Book::Sales, invoice.net_total)
                     .cr(Book::Tax, invoice.tax_total)
@@ -267,7 +284,8 @@ impl<K: Kv> Engine<K> {
             |eng| {
                 let (mut hold, mut account) = eng.open_hold(ctx, hold_id)?;
                 let currency = currency_of(&account)?;
-                hold.state = HoldState::Voided;
+                // What shipped stays invoiced: a hold shipped in part ends captured.
+                hold.state = if hold.captured.is_zero() { HoldState::Voided } else { HoldState::Captured };
                 eng.save(&hold_key(&hold.id), &hold)?;
                 eng.remove_open_hold(&mut account, &hold)?;
                 eng.clear_open_hold(&hold.order_id, &hold.id)?;
@@ -280,6 +298,72 @@ impl<K: Kv> Engine<K> {
                 Ok(VoidReceipt {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     released: currency.format(hold.reserved),
+                    after: eng.figures(&account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+
+    /// `checkout.amend-hold`: the order was edited before it all shipped.
+    pub fn amend_hold(&mut self, ctx: &Ctx, req: &AmendHold) -> Result<Authorization, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.hold_id, Field::HoldId)?;
+        let (currency, amount) = money_input(&req.amount, Sign::NonNegative, Field::Amount)?;
+
+        self.idempotent(
+            ctx,
+            "amend-hold",
+            &req.canonical(),
+            |eng| {
+                let (mut hold, mut account) = eng.open_hold(ctx, &req.hold_id)?;
+                ensure_currency(&account, currency)?;
+                let before = eng.raw_figures(&account, ctx.now_ms)?;
+                let change = sub(amount, hold.reserved)?;
+                // An increase is a new authorization for the difference.
+                if change > Decimal::ZERO {
+                    let shortfall = sub(change, before.available_with_tolerance)?;
+                    let reason = match account.status {
+                        Status::Closed => Some(DeclineReason::AccountClosed),
+                        Status::OnHold if account.held_for_overdue => Some(DeclineReason::OverdueInvoices),
+                        Status::OnHold => Some(DeclineReason::AccountOnHold),
+                        Status::Active if shortfall > Decimal::ZERO => Some(DeclineReason::InsufficientCredit),
+                        Status::Active => None,
+                    };
+                    if let Some(reason) = reason {
+                        let shortfall = if reason == DeclineReason::InsufficientCredit { shortfall } else { Decimal::ZERO };
+                        // Holds that expired may have been released on the way.
+                        eng.save_account(&mut account)?;
+                        return Ok(Authorization::Declined {
+                            reason,
+                            requested: currency.format(change),
+                            shortfall: currency.format(shortfall),
+                            figures: Self::figures_view(&account, &before)?,
+                        });
+                    }
+                }
+                // `amount` moves with `reserved`, so reserved <= amount holds.
+                hold.amount = add(hold.amount, change)?;
+                hold.reserved = amount;
+                let ends = amount.is_zero();
+                if ends {
+                    hold.state = if hold.captured.is_zero() { HoldState::Voided } else { HoldState::Captured };
+                    eng.save(&hold_key(&hold.id), &hold)?;
+                    eng.remove_open_hold(&mut account, &hold)?;
+                    eng.clear_open_hold(&hold.order_id, &hold.id)?;
+                } else {
+                    eng.save(&hold_key(&hold.id), &hold)?;
+                    let r = OpenHoldRef { hold_id: hold.id.clone(), amount, expires_at_ms: hold.expires_at_ms };
+                    eng.save(&open_hold_key(&account.id, hold.expires_at_ms, &hold.id), &r)?;
+                }
+                if ends || !change.is_zero() {
+                    let memo = format!("hold {} amended to {} ({})", hold.id, currency.format(amount), currency.format(change));
+                    let e = NewEntry::new(EntryKind::HoldAmended, change.abs(), memo).held(change).hold(&hold.id).order(&hold.order_id);
+                    eng.append(&mut account, ctx, e)?;
+                }
+                eng.save_account(&mut account)?;
+                Ok(Authorization::Approved {
+                    hold: Self::hold_view(&hold, currency, ctx.now_ms),
+                    before: Self::figures_view(&account, &before)?,
                     after: eng.figures(&account, ctx.now_ms)?,
                 })
             },

@@ -1336,6 +1336,7 @@ impl<K: Kv> Engine<K> {
             amount: currency.format(hold.amount),
             reserved: currency.format(if state == HoldState::Open { hold.reserved } else { Decimal::ZERO }),
             captured: currency.format(hold.captured),
+            capture_count: hold.captures,
             state,
             placed_at_ms: hold.placed_at_ms,
             expires_at_ms: hold.expires_at_ms,

@@ -185,11 +185,11 @@ impl Target<'_> {
         match self {
             Target::Component(l, mm) => {
                 let req =
-                    CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                    CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
                 ok(l.capture(mm, &ctx(key), &req)).map(drop)
             }
             Target::Native(e) => {
-                let req = m::Capture { hold_id: hold.into(), amount: ngbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                let req = m::Capture { hold_id: hold.into(), amount: ngbp(amount), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
                 e.capture(&nctx(key), &req).map(drop).map_err(|e| anyhow!("{e:?}"))
             }
         }
@@ -505,7 +505,7 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
                 return Err(anyhow!("declined"));
             };
             let cap =
-                CaptureRequest { hold_id: a.hold.hold_id, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                CaptureRequest { hold_id: a.hold.hold_id, amount: gbp(&amount), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
             ok(l.capture(merchant, &c(format!("c{i}"), "2026-03-02"), &cap))?;
             let paid = if i % 7 == 0 {
                 Some(format!("{}.00", (i % 97 + 1) * 10 + 25))
@@ -621,7 +621,7 @@ fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
                 return Err(anyhow!("declined"));
             };
             let cap =
-                CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
             ok(l.capture(&merchant, &c(format!("ic{i}"), "2026-03-02"), &cap))?;
         }
         let calls = n.min(2_000);
@@ -910,7 +910,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
             let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
             if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("bi{i}")), &req))? {
                 let cap =
-                    CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None };
+                    CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
                 ok(l.capture(&merchant, &ctx(format!("bc{i}")), &cap))?;
             }
         }

@@ -117,7 +117,7 @@ impl Story {
 
     fn capture(&mut self, hold: &str, amount: &str, lines: Vec<InvoiceLine>, note: &str, delivery: Option<DeliveryDetails>) -> Result<Invoice> {
         let ctx = self.ctx("capture");
-        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None, delivery: delivery.clone() };
+        let req = CaptureRequest { hold_id: hold.into(), amount: gbp(amount), lines, delivery_date: None, terms: None, delivery: delivery.clone(), rest: None };
         let r = answer(self.ledger.capture(&self.merchant, &ctx, &req))?;
         let i = &r.invoice;
         self.say(format!(

@@ -41,6 +41,7 @@ pub fn kind(k: EntryKind) -> &'static str {
         EntryKind::LateFeeCharged => "late fee",
         EntryKind::InterestCharged => "interest",
         EntryKind::PolicyChanged => "policy changed",
+        EntryKind::HoldAmended => "hold amended",
     }
 }
 
