@@ -239,6 +239,7 @@ fn allocation_source(s: m::AllocationSource) -> wit::AllocationSource {
         m::AllocationSource::WriteOff => wit::AllocationSource::WriteOff,
         m::AllocationSource::Carried => wit::AllocationSource::Carried,
         m::AllocationSource::Reversal => wit::AllocationSource::Reversal,
+        m::AllocationSource::BadDebt => wit::AllocationSource::BadDebt,
     }
 }
 
@@ -255,6 +256,7 @@ fn book(b: m::Book) -> wit::Book {
         m::Book::FeeIncome => wit::Book::FeeIncome,
         m::Book::InterestIncome => wit::Book::InterestIncome,
         m::Book::StoreCreditRedeemed => wit::Book::StoreCreditRedeemed,
+        m::Book::BadDebts => wit::Book::BadDebts,
     }
 }
 
@@ -562,6 +564,8 @@ fn error(e: Error) -> wit::Error {
             W::StoredBalanceInsufficient(wit::BalanceShortfall { requested, available })
         }
         Error::AllocationSpreadConflict => W::AllocationSpreadConflict,
+        Error::RefundExceedsBalance { requested, available } => W::RefundExceedsBalance(wit::BalanceShortfall { requested, available }),
+        Error::InvoiceSettled(id) => W::InvoiceSettled(id),
         Error::ReportQueryOutOfRange(x) => W::ReportQueryOutOfRange(f(x)),
         Error::StatementPeriodOutOfRange => W::StatementPeriodOutOfRange,
         Error::StatementNotFound(n) => W::StatementNotFound(n),
@@ -668,6 +672,8 @@ fn entry_kind(k: m::EntryKind) -> wit::EntryKind {
         m::EntryKind::InterestCharged => wit::EntryKind::InterestCharged,
         m::EntryKind::PolicyChanged => wit::EntryKind::PolicyChanged,
         m::EntryKind::HoldAmended => wit::EntryKind::HoldAmended,
+        m::EntryKind::BalanceRefunded => wit::EntryKind::BalanceRefunded,
+        m::EntryKind::BadDebtWrittenOff => wit::EntryKind::BadDebtWrittenOff,
     }
 }
 
@@ -751,6 +757,28 @@ impl accounts::Guest for Component {
 }
 
 impl billing::Guest for Component {
+    fn write_off(c: wit::CallContext, req: billing::WriteOffRequest) -> Result<billing::WriteOffReceipt, wit::Error> {
+        let req = m::WriteOff { invoice_id: req.invoice_id, reason: req.reason };
+        engine()
+            .write_off(&ctx(c), &req)
+            .map(|r| billing::WriteOffReceipt { invoice_id: r.invoice_id, amount: r.amount, account: summary(r.account) })
+            .map_err(error)
+    }
+
+    fn refund_balance(c: wit::CallContext, req: billing::RefundRequest) -> Result<billing::RefundReceipt, wit::Error> {
+        let req = m::RefundBalance { account_id: req.account_id, amount: money(req.amount), method: req.method, reference: req.reference };
+        engine()
+            .refund_balance(&ctx(c), &req)
+            .map(|r| billing::RefundReceipt {
+                refund_id: r.refund_id,
+                amount: r.amount,
+                method: r.method,
+                reference: r.reference,
+                account: summary(r.account),
+            })
+            .map_err(error)
+    }
+
     fn record_payment(c: wit::CallContext, req: billing::RecordPaymentRequest) -> Result<billing::PaymentReceipt, wit::Error> {
         let req = m::RecordPayment {
             account_id: req.account_id,

@@ -198,5 +198,7 @@ pub enum Error {
     StatementNotFound(u64),
     StoredBalanceInsufficient { requested: String, available: String },
     AllocationSpreadConflict,
+    RefundExceedsBalance { requested: String, available: String },
+    InvoiceSettled(String),
     StoreCorrupt(String),
 }

@@ -237,6 +237,40 @@ pub struct Capture {
     pub rest: Option<CaptureRest>,
 }
 
+/// `billing.write-off`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOff {
+    pub invoice_id: String,
+    pub reason: String,
+}
+
+/// `billing.write-off-receipt`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOffReceipt {
+    pub invoice_id: String,
+    pub amount: String,
+    pub account: AccountSummary,
+}
+
+/// `billing.refund-balance`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundBalance {
+    pub account_id: String,
+    pub amount: MoneyInput,
+    pub method: String,
+    pub reference: String,
+}
+
+/// `billing.refund-receipt`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundReceipt {
+    pub refund_id: String,
+    pub amount: String,
+    pub method: String,
+    pub reference: String,
+    pub account: AccountSummary,
+}
+
 /// `checkout.capture-rest`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CaptureRest {
@@ -437,6 +471,12 @@ impl Canonical for Capture {
             }),
             rest: Some(self.rest.unwrap_or(CaptureRest::Release)),
         }
+    }
+}
+
+impl Canonical for RefundBalance {
+    fn canonical(&self) -> Self {
+        RefundBalance { amount: self.amount.canonical(), ..self.clone() }
     }
 }
 
@@ -673,6 +713,7 @@ pub struct DocumentNumbers {
     pub debit_note: u64,
     pub credit_note: u64,
     pub payment: u64,
+    pub refund: u64,
 }
 
 /// A series of document numbers within one account.
@@ -683,6 +724,7 @@ pub enum Series {
     DebitNote,
     CreditNote,
     Payment,
+    Refund,
 }
 
 impl Series {
@@ -694,6 +736,7 @@ impl Series {
             Series::DebitNote => "DN",
             Series::CreditNote => "CN",
             Series::Payment => "P",
+            Series::Refund => "RF",
         }
     }
 }
@@ -707,6 +750,7 @@ impl DocumentNumbers {
             Series::DebitNote => &mut self.debit_note,
             Series::CreditNote => &mut self.credit_note,
             Series::Payment => &mut self.payment,
+            Series::Refund => &mut self.refund,
         };
         *n = n.checked_add(1)?;
         Some(*n)
@@ -864,6 +908,8 @@ pub enum EntryKind {
     InterestCharged,
     PolicyChanged,
     HoldAmended,
+    BalanceRefunded,
+    BadDebtWrittenOff,
 }
 
 /// The books an entry posts to (see `types.book`).
@@ -880,6 +926,7 @@ pub enum Book {
     FeeIncome,
     InterestIncome,
     StoreCreditRedeemed,
+    BadDebts,
 }
 
 /// One side of an entry.
@@ -902,6 +949,7 @@ pub enum AllocationSource {
     WriteOff,
     Carried,
     Reversal,
+    BadDebt,
 }
 
 /// `alloc/<item-id>/<n, 20 digits>`: one allocation recorded on an item,
@@ -1090,6 +1138,8 @@ pub enum Response {
     Allocation(BalanceAllocation),
     DayClose(DayCloseReport),
     Note(NoteView),
+    Refund(RefundReceipt),
+    WriteOff(WriteOffReceipt),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1115,6 +1165,8 @@ pub enum ResponseRef<'a> {
     Allocation(&'a BalanceAllocation),
     DayClose(&'a DayCloseReport),
     Note(&'a NoteView),
+    Refund(&'a RefundReceipt),
+    WriteOff(&'a WriteOffReceipt),
 }
 
 // ------------------------------------------------------------------- views

@@ -25,6 +25,8 @@ pub(crate) enum Export {
     RecordPayment,
     ReversePayment,
     AllocateBalance,
+    RefundBalance,
+    WriteOff,
     DayClose,
     Authorize,
     Capture,
@@ -57,7 +59,7 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 37] = [
+    const ALL: [Export; 39] = [
         Export::OpenAccount,
         Export::ChangeCreditLimit,
         Export::SetStatus,
@@ -66,6 +68,8 @@ impl Export {
         Export::RecordPayment,
         Export::ReversePayment,
         Export::AllocateBalance,
+        Export::RefundBalance,
+        Export::WriteOff,
         Export::DayClose,
         Export::Authorize,
         Export::Capture,
@@ -120,6 +124,8 @@ impl Export {
             Export::RecordPayment => (BILLING, "record-payment"),
             Export::ReversePayment => (BILLING, "reverse-payment"),
             Export::AllocateBalance => (BILLING, "allocate-balance"),
+            Export::RefundBalance => (BILLING, "refund-balance"),
+            Export::WriteOff => (BILLING, "write-off"),
             Export::DayClose => (BILLING, "day-close"),
             Export::Authorize => (CHECKOUT, "authorize"),
             Export::Capture => (CHECKOUT, "capture"),

@@ -476,6 +476,22 @@ impl Ledger {
         self.call(m, Export::VoidHold, (ctx, hold_id))
     }
 
+    /// `billing.write-off`.
+    pub fn write_off(&mut self, m: &MerchantId, ctx: &CallContext, req: &WriteOffRequest) -> Result<std::result::Result<WriteOffReceipt, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::WriteOff, (ctx, req))
+    }
+
+    /// `billing.refund-balance`.
+    pub fn refund_balance(&mut self, m: &MerchantId, ctx: &CallContext, req: &RefundRequest) -> Result<std::result::Result<RefundReceipt, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::RefundBalance, (ctx, req))
+    }
+
     /// `checkout.amend-hold`.
     pub fn amend_hold(&mut self, m: &MerchantId, ctx: &CallContext, req: &AmendHoldRequest) -> Result<std::result::Result<Authorization, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {

@@ -113,7 +113,7 @@ pub mod api {
         AddNoteRequest, ChangeCreditLimitRequest, OpenAccountRequest, SetBillingPolicyRequest, SetStatusRequest,
     };
     pub use crate::bindings::exports::storefront::credit::billing::{
-        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, PaymentSpread, RecordPaymentRequest,
+        AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, PaymentSpread, RecordPaymentRequest, RefundReceipt, RefundRequest, WriteOffReceipt, WriteOffRequest,
         ReversalReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::checkout::{

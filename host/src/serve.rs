@@ -46,6 +46,8 @@ pub enum Call {
     RecordPayment { merchant: String, ctx: CallContext, req: RecordPaymentRequest },
     ReversePayment { merchant: String, ctx: CallContext, payment_id: String, reason: String },
     AllocateBalance { merchant: String, ctx: CallContext, req: AllocateBalanceRequest },
+    RefundBalance { merchant: String, ctx: CallContext, req: RefundRequest },
+    WriteOff { merchant: String, ctx: CallContext, req: WriteOffRequest },
     DayClose { merchant: String, ctx: CallContext, account_id: String, date: String },
     GetAccount { merchant: String, account_id: String, now_ms: i64 },
 }
@@ -111,6 +113,8 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         | Call::RecordPayment { merchant, .. }
         | Call::ReversePayment { merchant, .. }
         | Call::AllocateBalance { merchant, .. }
+        | Call::RefundBalance { merchant, .. }
+        | Call::WriteOff { merchant, .. }
         | Call::DayClose { merchant, .. }
         | Call::GetAccount { merchant, .. } => merchant,
     };
@@ -132,6 +136,8 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         Call::RecordPayment { ctx, req, .. } => outcome(ledger.record_payment(&m, ctx, req)),
         Call::ReversePayment { ctx, payment_id, reason, .. } => outcome(ledger.reverse_payment(&m, ctx, payment_id, reason)),
         Call::AllocateBalance { ctx, req, .. } => outcome(ledger.allocate_balance(&m, ctx, req)),
+        Call::RefundBalance { ctx, req, .. } => outcome(ledger.refund_balance(&m, ctx, req)),
+        Call::WriteOff { ctx, req, .. } => outcome(ledger.write_off(&m, ctx, req)),
         Call::DayClose { ctx, account_id, date, .. } => outcome(ledger.day_close(&m, ctx, account_id, date)),
         Call::GetAccount { account_id, now_ms, .. } => outcome(ledger.get_account(&m, account_id, *now_ms)),
     }

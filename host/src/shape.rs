@@ -161,6 +161,21 @@ impl Oversized for AuthorizeRequest {
     }
 }
 
+impl Oversized for WriteOffRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.invoice_id, "invoice-id").or_else(|| text(&self.reason, "reason"))
+    }
+}
+
+impl Oversized for RefundRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.account_id, "account-id")
+            .or_else(|| money(&self.amount, "amount"))
+            .or_else(|| text(&self.method, "method"))
+            .or_else(|| text(&self.reference, "reference"))
+    }
+}
+
 impl Oversized for AmendHoldRequest {
     fn oversized(&self) -> Option<E> {
         id(&self.hold_id, "hold-id").or_else(|| money(&self.amount, "amount"))

@@ -326,6 +326,19 @@ fn limits_hold_at_their_boundaries() {
 fn pay_full(req: RecordPaymentRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
 }
+fn write_off_full(invoice: &str, reason: &str) -> Call {
+    let req = WriteOffRequest { invoice_id: invoice.into(), reason: reason.into() };
+    Box::new(move |l, m, c| Ok(l.write_off(m, c, &req)?.map(|_| ())))
+}
+fn refund_of(account: &str, amount: &str, method: &str) -> RefundRequest {
+    RefundRequest { account_id: account.into(), amount: gbp(amount), method: method.into(), reference: "r".into() }
+}
+fn refund_req(req: RefundRequest) -> Call {
+    Box::new(move |l, m, c| Ok(l.refund_balance(m, c, &req)?.map(|_| ())))
+}
+fn refund_full(account: &str, amount: &str, method: &str) -> Call {
+    refund_req(refund_of(account, amount, method))
+}
 fn apply_full(req: ApplyBalanceRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.apply_balance(m, c, &req)?.map(|_| ())))
 }
@@ -469,6 +482,16 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         ("calendar discount of 366 days", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 366 }), ..shape(DayOfMonth, 0, None, Some(10), None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
         ("discount past net days then end of month", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 11 }), ..shape(EndOfMonthAfterDays, 10, None, None, None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
         ("account opened on terms that say too much", open(OpenAccountRequest { terms: shape(MonthsAfterInvoice, 0, Some(2), Some(10), None), ..open_req("new", "GBP", "1.00", Tolerance::None) }), E::PaymentTermsOutOfRange(field("day-of-month"))),
+        // write-offs
+        ("write off an unknown item", write_off_full("INV99", "x"), E::InvoiceNotFound("INV99".into())),
+        ("write off another item's 97-byte id", write_off_full(&"I".repeat(97), "x"), E::IdTooLong(field("invoice-id"))),
+        ("write-off reason too long", write_off_full(&inv, &"r".repeat(257)), E::TextTooLong(field("reason"))),
+        // refunds
+        ("refund of nothing", refund_full("acme", "0.00", "card"), E::AmountMustBePositive(field("amount"))),
+        ("refund in another currency", refund_req(RefundRequest { amount: Money { amount: "1".into(), currency: "JPY".into() }, ..refund_of("acme", "1.00", "card") }), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
+        ("refund method with a control character", refund_full("acme", "1.00", "card\u{7}"), E::TextHasControlCharacter(field("method"))),
+        ("refund to an unknown account", refund_full("nobody", "1.00", "card"), E::AccountNotFound("nobody".into())),
+        ("refund with no stored balance", refund_full("acme", "0.01", "card"), E::RefundExceedsBalance(BalanceShortfall { requested: "0.01".into(), available: "0.00".into() })),
         // strict or partial
         ("a spread and named allocations", pay_full(RecordPaymentRequest { spread: Some(PaymentSpread::ProRata), ..payment(vec![(&inv, "1.00")], "1.00", &today) }), E::AllocationSpreadConflict),
         ("all-or-nothing with no stored balance", apply_full(ApplyBalanceRequest { account_id: "acme".into(), order_id: "SO-7".into(), amount: gbp("0.01"), mode: Some(ApplyMode::AllOrNothing) }), E::StoredBalanceInsufficient(BalanceShortfall { requested: "0.01".into(), available: "0.00".into() })),
@@ -508,5 +531,5 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let page = h.ledger.open_invoices(&h.m, "acme", today, Some("9999-12-31/x"), 10).unwrap().unwrap();
     assert!(page.invoices.is_empty() && page.next_after.is_none());
     h.check();
-    assert_eq!(count, 60);
+    assert_eq!(count, 68);
 }

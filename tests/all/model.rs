@@ -34,6 +34,10 @@ enum Op {
     /// A payment, oldest due first or (`pro_rata`) spread in proportion.
     Pay { acct: usize, cents: u32, pro_rata: bool },
     Allocate { acct: usize },
+    /// Pays stored balance back to the customer.
+    Refund { acct: usize, cents: u32 },
+    /// Writes off what an open invoice still owes.
+    WriteOff { pick: u8 },
     DayClose { acct: usize },
 }
 
@@ -51,6 +55,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<u8>(), 1..60_000u32, any::<bool>()).prop_map(|(pick, cents, to_stored)| Op::Return { pick, cents, to_stored }),
         3 => (acct.clone(), 1..150_000u32, any::<bool>()).prop_map(|(acct, cents, pro_rata)| Op::Pay { acct, cents, pro_rata }),
         1 => acct.clone().prop_map(|acct| Op::Allocate { acct }),
+        1 => (acct.clone(), 1..60_000u32).prop_map(|(acct, cents)| Op::Refund { acct, cents }),
+        1 => any::<u8>().prop_map(|pick| Op::WriteOff { pick }),
         1 => acct.prop_map(|acct| Op::DayClose { acct }),
     ]
 }
@@ -398,6 +404,42 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let used = Model::settle(a, a.stored, None);
                 a.stored -= used;
                 prop_assert_eq!(cents(&r.map_err(|e| TestCaseError::fail(format!("{e:?}")))?.used), used);
+            }
+            Op::WriteOff { .. } if !m.accts.values().any(|a| !a.invoices.is_empty()) => {}
+            Op::WriteOff { pick } => {
+                let all: Vec<(usize, u64, ModelInvoice)> =
+                    m.accts.iter().flat_map(|(k, a)| a.invoices.iter().map(|(n, i)| (*k, *n, i.clone()))).collect();
+                let (acct, n, inv) = all[usize::from(pick) % all.len()].clone();
+                let c = h.ctx();
+                let r = h.ledger.write_off(&h.m, &c, &WriteOffRequest { invoice_id: inv.id.clone(), reason: "gone".into() }).unwrap();
+                h.check();
+                let r = r.map_err(|e| TestCaseError::fail(format!("step {step}: write-off: {e:?}")))?;
+                prop_assert_eq!(cents(&r.amount), inv.outstanding, "step {}", step);
+                let a = m.accts.get_mut(&acct).unwrap();
+                a.invoices.remove(&n);
+                a.holds.retain(|x| x.expires_at_ms > now);
+            }
+            Op::Refund { acct, cents: amount } => {
+                let c = h.ctx();
+                let req = RefundRequest { account_id: ACCOUNTS[acct].into(), amount: gbp(&money(amount.into())), method: "bank-transfer".into(), reference: "r".into() };
+                let r = h.ledger.refund_balance(&h.m, &c, &req).unwrap();
+                h.check();
+                let Some(a) = m.accts.get_mut(&acct) else {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountNotFound(ACCOUNTS[acct].into())));
+                    continue;
+                };
+                a.holds.retain(|x| x.expires_at_ms > now);
+                // Only stored balance that backs no hold or debt may leave.
+                let available = a.limit + a.tolerance + a.stored - Model::owed(a) - Model::live(a, now);
+                let free = a.stored.min(available.max(0));
+                if i64::from(amount) > free {
+                    let want = BalanceShortfall { requested: money(amount.into()), available: money(free) };
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::RefundExceedsBalance(want)), "step {}", step);
+                } else {
+                    let r = r.map_err(|e| TestCaseError::fail(format!("step {step}: refund: {e:?}")))?;
+                    a.stored -= i64::from(amount);
+                    prop_assert_eq!(cents(&r.account.figures.stored_balance), a.stored);
+                }
             }
             Op::DayClose { acct } => {
                 let today = h.today();

@@ -348,3 +348,102 @@ fn amending_a_hold_checks_an_increase_like_an_authorization_and_releases_a_decre
     assert_eq!(h.ledger.amend_hold(&h.m, &c, &req).unwrap().unwrap(), first);
     assert_eq!(h.dump(), before);
 }
+
+fn refund(h: &mut H, account: &str, amount: &str) -> Result<RefundReceipt, CreditError> {
+    let c = h.ctx();
+    let req = RefundRequest { account_id: account.into(), amount: gbp(amount), method: "bank-transfer".into(), reference: "payout".into() };
+    let r = h.ledger.refund_balance(&h.m, &c, &req).expect("no trap");
+    h.check();
+    r
+}
+
+#[test]
+fn stored_balance_is_refunded_only_as_far_as_it_is_free() {
+    let mut h = H::new();
+    h.open("acme", "0.00");
+    // Lodgment 200.00; an order of 120.00 leans on it, so 80.00 is free.
+    h.pay("acme", "200.00").unwrap();
+    h.approve("acme", "SO-1", "120.00");
+    let before = h.dump();
+    assert_eq!(
+        refund(&mut h, "acme", "80.01"),
+        Err(CreditError::RefundExceedsBalance(BalanceShortfall { requested: "80.01".into(), available: "80.00".into() }))
+    );
+    assert_eq!(h.dump(), before);
+    let r = refund(&mut h, "acme", "30.00").unwrap();
+    assert_eq!((r.refund_id.as_str(), r.amount.as_str(), r.account.figures.stored_balance.as_str()), ("RF-acme-1", "30.00", "170.00"));
+    // The ledger: customer credit down, cash down, by the refund's id.
+    let e = h.entries("acme").pop().unwrap();
+    assert_eq!((e.kind, e.amount.as_str(), e.document_id.as_deref()), (EntryKind::BalanceRefunded, "30.00", Some("RF-acme-1")));
+    let sides: Vec<(Book, &str, &str)> = e.postings.iter().map(|p| (p.book, p.debit.as_str(), p.credit.as_str())).collect();
+    assert_eq!(sides, [(Book::CustomerCredit, "30.00", "0.00"), (Book::Cash, "0.00", "30.00")]);
+    // A retry with its key pays nothing more.
+    let c = h.ctx();
+    let req = RefundRequest { account_id: "acme".into(), amount: gbp("50.00"), method: "bank-transfer".into(), reference: "payout 2".into() };
+    let first = h.ledger.refund_balance(&h.m, &c, &req).unwrap().unwrap();
+    assert_eq!(h.ledger.refund_balance(&h.m, &c, &req).unwrap().unwrap(), first);
+    assert_eq!(h.summary("acme").figures.stored_balance, "120.00");
+    // Now all of it backs the order: nothing is free until it is voided.
+    assert_eq!(
+        refund(&mut h, "acme", "0.01"),
+        Err(CreditError::RefundExceedsBalance(BalanceShortfall { requested: "0.01".into(), available: "0.00".into() }))
+    );
+    // An account on hold still gets its money back; a closed one has none.
+    h.set_status("acme", AccountStatus::OnHold).unwrap();
+    let hold = h.summary("acme");
+    assert_eq!(hold.open_hold_count, 1);
+    let holds = h.ledger.open_holds(&h.m, "acme", h.now_ms).unwrap().unwrap();
+    h.void(&holds[0].hold_id).unwrap();
+    let r = refund(&mut h, "acme", "120.00").unwrap();
+    assert_eq!((r.refund_id.as_str(), r.account.figures.stored_balance.as_str()), ("RF-acme-3", "0.00"));
+    h.set_status("acme", AccountStatus::Closed).unwrap();
+    assert_eq!(refund(&mut h, "acme", "1.00"), Err(CreditError::AccountClosed));
+}
+
+fn write_off(h: &mut H, invoice: &str, reason: &str) -> Result<WriteOffReceipt, CreditError> {
+    let c = h.ctx();
+    let r = h.ledger.write_off(&h.m, &c, &WriteOffRequest { invoice_id: invoice.into(), reason: reason.into() }).expect("no trap");
+    h.check();
+    r
+}
+
+#[test]
+fn bad_debt_is_written_off_to_its_own_book_and_stays_in_the_history() {
+    let mut h = H::new();
+    let mut req = open_req("acme", "GBP", "1000.00", Tolerance::None);
+    req.policy.hold_after_days_overdue = Some(30);
+    h.open_with(&req).unwrap();
+    let inv = h.invoice("acme", "SO-1", "200.00").invoice_id; // due 2026-04-01
+    h.pay("acme", "50.00").unwrap();
+    // 31 days overdue: day-close holds the account.
+    h.now_ms = at("2026-05-02");
+    let today = h.today();
+    assert!(h.day_close("acme", &today).unwrap().put_on_hold);
+    // The remainder, 150.00, is written off: bad debts up, receivable down.
+    let r = write_off(&mut h, &inv, "customer insolvent").unwrap();
+    assert_eq!((r.amount.as_str(), r.account.figures.posted_debt.as_str(), r.account.status), ("150.00", "0.00", AccountStatus::Active));
+    let e = h.entries("acme").into_iter().find(|e| e.kind == EntryKind::BadDebtWrittenOff).unwrap();
+    assert_eq!((e.amount.as_str(), e.memo.as_str()), ("150.00", "INV-acme-1 written off as bad debt: customer insolvent"));
+    let sides: Vec<(Book, &str, &str)> = e.postings.iter().map(|p| (p.book, p.debit.as_str(), p.credit.as_str())).collect();
+    assert_eq!(sides, [(Book::BadDebts, "150.00", "0.00"), (Book::Receivable, "0.00", "150.00")]);
+    // The invoice is kept, settled by a bad-debt allocation after the payment.
+    let i = h.get_invoice(&inv);
+    assert_eq!((i.outstanding.as_str(), i.settled_on.as_deref()), ("0.00", Some("2026-05-02")));
+    let sources: Vec<(AllocationSource, &str)> = i.allocations.iter().map(|a| (a.source, a.amount.as_str())).collect();
+    assert_eq!(sources, [(AllocationSource::Payment, "50.00"), (AllocationSource::BadDebt, "150.00")]);
+    // Nothing is left to write off; a retry with its key changes nothing.
+    let before = h.dump();
+    assert_eq!(write_off(&mut h, &inv, "again"), Err(CreditError::InvoiceSettled(inv.clone())));
+    assert_eq!(h.dump(), before);
+    assert_eq!(write_off(&mut h, "INV-acme-99", "x"), Err(CreditError::InvoiceNotFound("INV-acme-99".into())));
+    let c = h.ctx();
+    let inv2 = h.invoice("acme", "SO-2", "10.00").invoice_id;
+    let req = WriteOffRequest { invoice_id: inv2, reason: "small".into() };
+    let first = h.ledger.write_off(&h.m, &c, &req).unwrap().unwrap();
+    let before = h.dump();
+    assert_eq!(h.ledger.write_off(&h.m, &c, &req).unwrap().unwrap(), first);
+    assert_eq!(h.dump(), before);
+    // The statement of the period shows it as a credit line.
+    let st = h.ledger.statement(&h.m, "acme", "2026-03-01", "2026-05-31", None).unwrap().unwrap();
+    assert!(st.lines.iter().any(|l| l.kind == EntryKind::BadDebtWrittenOff && l.credit == "150.00"), "{:?}", st.lines);
+}

@@ -399,6 +399,90 @@ impl<K: Kv> Engine<K> {
         )
     }
 
+    /// `billing.write-off`: what an item still owes becomes bad debt.
+    pub fn write_off(&mut self, ctx: &Ctx, req: &WriteOff) -> Result<WriteOffReceipt, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.invoice_id, Field::InvoiceId)?;
+        validate::text(&req.reason, Field::Reason)?;
+
+        self.idempotent(
+            ctx,
+            "write-off",
+            req,
+            |eng| {
+                let mut invoice = eng.invoice(&req.invoice_id)?;
+                let mut account = eng.account(&invoice.account_id)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                if invoice.outstanding <= Decimal::ZERO {
+                    return Err(Error::InvoiceSettled(req.invoice_id.clone()));
+                }
+                let c = currency_of(&account)?;
+                let today = dates::day_of(ctx.now_ms);
+                eng.release_expired(&mut account, ctx)?;
+                let before = item_ref(&invoice);
+                eng.accrue(&mut account, &mut invoice, today)?;
+                let amount = invoice.outstanding;
+                let memo = format!("{} written off as bad debt: {}", invoice.id, req.reason);
+                let e = NewEntry::new(EntryKind::BadDebtWrittenOff, amount, memo)
+                    .dr(Book::BadDebts, amount)
+                    .cr(Book::Receivable, amount)
+                    .invoice(&invoice.id);
+                let seq = eng.append(&mut account, ctx, e)?;
+                invoice.outstanding = Decimal::ZERO;
+                invoice.settled_on = Some(dates::format(today));
+                let a = Allocation { entry_seq: seq, date: dates::format(today), source: AllocationSource::BadDebt, document_id: None, amount };
+                eng.add_allocation(&mut invoice, &a)?;
+                eng.save_item(&mut account, &before, &invoice)?;
+                eng.release_overdue_hold(&mut account, ctx, today)?;
+                eng.save_account(&mut account)?;
+                Ok(WriteOffReceipt { invoice_id: invoice.id.clone(), amount: c.format(amount), account: eng.summary(&mut account, ctx.now_ms)? })
+            },
+        )
+    }
+
+    /// `billing.refund-balance`: stored balance paid back to the customer.
+    pub fn refund_balance(&mut self, ctx: &Ctx, req: &RefundBalance) -> Result<RefundReceipt, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.account_id, Field::AccountId)?;
+        validate::text(&req.method, Field::Method)?;
+        validate::text(&req.reference, Field::Reference)?;
+        let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+
+        self.idempotent(
+            ctx,
+            "refund-balance",
+            &req.canonical(),
+            |eng| {
+                let mut account = eng.account_for_money(&req.account_id, currency)?;
+                eng.release_expired(&mut account, ctx)?;
+                // Only what backs no hold and no debt may leave (the part
+                // apply-balance may spend); the rest is credit in use.
+                let figures = eng.raw_figures(&account, ctx.now_ms)?;
+                let free = min(account.stored_balance.max(Decimal::ZERO), figures.available_with_tolerance.max(Decimal::ZERO));
+                if amount > free {
+                    return Err(Error::RefundExceedsBalance { requested: currency.format(amount), available: currency.format(free) });
+                }
+                let refund_id = next_document_id(&mut account, Series::Refund)?;
+                let memo = format!("{} refund {} ref {}", req.method, currency.format(amount), req.reference);
+                let e = NewEntry::new(EntryKind::BalanceRefunded, amount, memo)
+                    .dr(Book::CustomerCredit, amount)
+                    .cr(Book::Cash, amount)
+                    .doc(&refund_id);
+                eng.append(&mut account, ctx, e)?;
+                eng.save_account(&mut account)?;
+                Ok(RefundReceipt {
+                    refund_id,
+                    amount: currency.format(amount),
+                    method: req.method.clone(),
+                    reference: req.reference.clone(),
+                    account: eng.summary(&mut account, ctx.now_ms)?,
+                })
+            },
+        )
+    }
+
     /// `billing.reverse-payment`.
     pub fn reverse_payment(&mut self, ctx: &Ctx, payment_id: &str, reason: &str) -> Result<ReversalReceipt, Error> {
         validate::ctx(ctx)?;

@@ -136,6 +136,8 @@ remembered! {
     BalanceAllocation => Allocation,
     DayCloseReport => DayClose,
     NoteView => Note,
+    RefundReceipt => Refund,
+    WriteOffReceipt => WriteOff,
 }
 
 /// The figures of an account at an instant, unformatted.

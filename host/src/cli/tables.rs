@@ -42,6 +42,8 @@ pub fn kind(k: EntryKind) -> &'static str {
         EntryKind::InterestCharged => "interest",
         EntryKind::PolicyChanged => "policy changed",
         EntryKind::HoldAmended => "hold amended",
+        EntryKind::BalanceRefunded => "refund",
+        EntryKind::BadDebtWrittenOff => "bad debt",
     }
 }
 
