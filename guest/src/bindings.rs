@@ -137,20 +137,40 @@ fn terms_in(t: wit::PaymentTerms) -> m::TermsInput {
     m::TermsInput {
         net_days: t.net_days,
         basis: basis_in(t.basis),
-        discount: t.discount.map(|d| m::DiscountInput { percent: d.percent, days: d.days }),
-        instalments: t.instalments.into_iter().map(|i| m::InstalmentInput { percent: i.percent, days: i.days }).collect(),
+        discount: t.discount.map(|d| m::DiscountInput {
+            percent: d.percent,
+            days: d.days,
+            amount: d.amount,
+            basis: d.basis.map(|b| match b {
+                wit::DiscountBasis::Gross => m::DiscountBasis::Gross,
+                wit::DiscountBasis::Net => m::DiscountBasis::Net,
+            }),
+        }),
+        instalments: t.instalments.into_iter().map(|i| m::InstalmentInput { percent: i.percent, days: i.days, amount: i.amount }).collect(),
         months: t.months,
         day_of_month: t.day_of_month,
         cut_off_day: t.cut_off_day,
     }
 }
 
+fn portion(p: m::PortionView) -> wit::Portion {
+    wit::Portion { due_date: p.due_date, amount: p.amount, paid: p.paid, open: p.open, discount_available: p.discount_available }
+}
+
 fn terms_out(t: m::TermsView) -> wit::PaymentTerms {
     wit::PaymentTerms {
         net_days: t.net_days,
         basis: basis_out(t.basis),
-        discount: t.discount.map(|d| wit::EarlyPaymentDiscount { percent: d.percent, days: d.days }),
-        instalments: t.instalments.into_iter().map(|i| wit::Instalment { percent: i.percent, days: i.days }).collect(),
+        discount: t.discount.map(|d| wit::EarlyPaymentDiscount {
+            percent: d.percent,
+            days: d.days,
+            amount: d.amount,
+            basis: d.basis.map(|b| match b {
+                m::DiscountBasis::Gross => wit::DiscountBasis::Gross,
+                m::DiscountBasis::Net => wit::DiscountBasis::Net,
+            }),
+        }),
+        instalments: t.instalments.into_iter().map(|i| wit::Instalment { percent: i.percent, days: i.days, amount: i.amount }).collect(),
         months: t.months,
         day_of_month: t.day_of_month,
         cut_off_day: t.cut_off_day,
@@ -279,16 +299,18 @@ fn invoice(x: m::InvoiceView) -> wit::Invoice {
                 net: l.net,
                 tax: l.tax,
                 total: l.total,
+                tax_rate: l.tax_rate,
             })
             .collect(),
         net_total: x.net_total,
         tax_total: x.tax_total,
         total: x.total,
+        tax_parts: x.tax_parts.into_iter().map(|p| wit::TaxPart { rate: p.rate, net: p.net, tax: p.tax }).collect(),
         terms: terms_out(x.terms),
         due_date: x.due_date,
         discount_until: x.discount_until,
         discount_amount: x.discount_amount,
-        schedule: x.schedule.into_iter().map(|p| wit::Portion { due_date: p.due_date, amount: p.amount }).collect(),
+        schedule: x.schedule.into_iter().map(portion).collect(),
         outstanding: x.outstanding,
         overdue: x.overdue,
         days_overdue: x.days_overdue,
@@ -448,6 +470,7 @@ fn statement(v: m::StatementView) -> reports::AccountStatement {
                 outstanding: i.outstanding,
                 overdue: i.overdue,
                 days_overdue: i.days_overdue,
+                schedule: i.schedule.into_iter().map(portion).collect(),
             })
             .collect(),
         open_item_count: v.open_item_count,
@@ -874,7 +897,13 @@ impl checkout::Guest for Component {
             lines: req
                 .lines
                 .into_iter()
-                .map(|l| m::LineInput { description: l.description, quantity: l.quantity, unit_price: l.unit_price, tax: l.tax })
+                .map(|l| m::LineInput {
+                    description: l.description,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    tax: l.tax,
+                    tax_rate: l.tax_rate,
+                })
                 .collect(),
             delivery_date: req.delivery_date,
             terms: req.terms.map(terms_in),
@@ -992,7 +1021,7 @@ impl queries::Guest for Component {
                         postings: e
                             .postings
                             .into_iter()
-                            .map(|p| wit::Posting { book: book(p.book), debit: p.debit, credit: p.credit })
+                            .map(|p| wit::Posting { book: book(p.book), debit: p.debit, credit: p.credit, tax_rate: p.tax_rate })
                             .collect(),
                     })
                     .collect(),

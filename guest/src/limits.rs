@@ -31,6 +31,10 @@ pub const HOLD_TTL_S_DEFAULT: u32 = 7 * 24 * 60 * 60;
 pub const TOLERANCE_PERCENT_MAX: i64 = 100;
 /// Decimals in a percentage.
 pub const PERCENT_SCALE_MAX: u32 = 2;
+/// Decimals in an instalment line's percent.
+pub const INSTALMENT_PERCENT_SCALE_MAX: u32 = 6;
+/// Decimals in a line's tax rate (percent).
+pub const TAX_RATE_SCALE_MAX: u32 = 4;
 /// The most net days (and discount days) payment terms may have.
 pub const NET_DAYS_MAX: u32 = 365;
 /// The most months calendar payment terms count on.

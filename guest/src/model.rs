@@ -57,15 +57,29 @@ impl TermBasis {
 /// An early-payment discount as sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscountInput {
-    pub percent: String,
+    pub percent: Option<String>,
     pub days: u32,
+    pub amount: Option<String>,
+    pub basis: Option<DiscountBasis>,
 }
 
-/// An instalment as sent.
+/// What an early-payment discount is measured on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiscountBasis {
+    /// The total including tax; the tax part is posted back to tax.
+    #[default]
+    Gross,
+    /// The net total; tax is not reduced.
+    Net,
+}
+
+/// An instalment as sent: a percent line, a fixed line, or (neither) the
+/// balance line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstalmentInput {
-    pub percent: String,
+    pub percent: Option<String>,
     pub days: u32,
+    pub amount: Option<String>,
 }
 
 /// Payment terms as sent.
@@ -214,6 +228,7 @@ pub struct LineInput {
     pub quantity: String,
     pub unit_price: String,
     pub tax: String,
+    pub tax_rate: Option<String>,
 }
 
 /// `checkout.authorize`.
@@ -377,8 +392,17 @@ impl Canonical for TermsInput {
         TermsInput {
             net_days: self.net_days,
             basis: self.basis,
-            discount: self.discount.as_ref().map(|d| DiscountInput { percent: c(&d.percent), days: d.days }),
-            instalments: self.instalments.iter().map(|i| InstalmentInput { percent: c(&i.percent), days: i.days }).collect(),
+            discount: self.discount.as_ref().map(|d| DiscountInput {
+                percent: d.percent.as_deref().map(c),
+                amount: d.amount.as_deref().map(c),
+                basis: Some(d.basis.unwrap_or_default()),
+                days: d.days,
+            }),
+            instalments: self
+                .instalments
+                .iter()
+                .map(|i| InstalmentInput { percent: i.percent.as_deref().map(c), amount: i.amount.as_deref().map(c), days: i.days })
+                .collect(),
             ..*self
         }
     }
@@ -459,7 +483,13 @@ impl Canonical for Capture {
             lines: self
                 .lines
                 .iter()
-                .map(|l| LineInput { description: l.description.clone(), quantity: c(&l.quantity), unit_price: c(&l.unit_price), tax: c(&l.tax) })
+                .map(|l| LineInput {
+                    description: l.description.clone(),
+                    quantity: c(&l.quantity),
+                    unit_price: c(&l.unit_price),
+                    tax: c(&l.tax),
+                    tax_rate: l.tax_rate.as_deref().map(c),
+                })
                 .collect(),
             delivery_date: self.delivery_date.clone(),
             terms: self.terms.as_ref().map(Canonical::canonical),
@@ -520,16 +550,26 @@ pub enum ToleranceRule {
 /// A validated early-payment discount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discount {
-    #[serde(with = "crate::codec::dec")]
-    pub percent: Decimal,
+    pub off: Share,
     pub days: u32,
+    pub basis: DiscountBasis,
+}
+
+/// How much of an amount a discount or an instalment line takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Share {
+    /// A percent of it.
+    Percent(#[serde(with = "crate::codec::dec")] Decimal),
+    /// A fixed amount, at most all of it.
+    Amount(#[serde(with = "crate::codec::dec")] Decimal),
+    /// What the lines before it left (instalments only).
+    Balance,
 }
 
 /// A validated instalment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instalment {
-    #[serde(with = "crate::codec::dec")]
-    pub percent: Decimal,
+    pub share: Share,
     pub days: u32,
 }
 
@@ -937,6 +977,9 @@ pub struct Posting {
     pub debit: Decimal,
     #[serde(with = "crate::codec::dec")]
     pub credit: Decimal,
+    /// The tax rate of the invoice lines it books, when they stated one.
+    #[serde(with = "crate::codec::dec_opt")]
+    pub tax_rate: Option<Decimal>,
 }
 
 /// Where money settling an item came from.
@@ -978,6 +1021,19 @@ pub struct Line {
     pub tax: Decimal,
     #[serde(with = "crate::codec::dec")]
     pub total: Decimal,
+    #[serde(with = "crate::codec::dec_opt")]
+    pub tax_rate: Option<Decimal>,
+}
+
+/// An invoice's lines of one tax rate, added up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxPart {
+    #[serde(with = "crate::codec::dec_opt")]
+    pub rate: Option<Decimal>,
+    #[serde(with = "crate::codec::dec")]
+    pub net: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub tax: Decimal,
 }
 
 /// `invoice/<id>`: an invoice or another item the customer owes.
@@ -999,6 +1055,9 @@ pub struct Invoice {
     pub tax_total: Decimal,
     #[serde(with = "crate::codec::dec")]
     pub total: Decimal,
+    /// The lines added up per tax rate (kept on the item so that payments,
+    /// which split a discount across the rates, never read the lines).
+    pub tax_parts: Vec<TaxPart>,
     pub terms: Terms,
     pub due_date: String,
     pub discount_until: Option<String>,
@@ -1180,19 +1239,12 @@ pub enum ToleranceView {
     Percent(String),
 }
 
-/// `types.early-payment-discount`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiscountView {
-    pub percent: String,
-    pub days: u32,
-}
-
 /// `types.payment-terms`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TermsView {
     pub net_days: u32,
     pub basis: TermBasis,
-    pub discount: Option<DiscountView>,
+    pub discount: Option<DiscountInput>,
     pub instalments: Vec<InstalmentInput>,
     pub months: Option<u8>,
     pub day_of_month: Option<u8>,
@@ -1286,6 +1338,7 @@ pub struct PostingView {
     pub book: Book,
     pub debit: String,
     pub credit: String,
+    pub tax_rate: Option<String>,
 }
 
 /// `types.ledger-page`.
@@ -1379,6 +1432,15 @@ pub struct LineView {
     pub net: String,
     pub tax: String,
     pub total: String,
+    pub tax_rate: Option<String>,
+}
+
+/// `types.tax-part`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxPartView {
+    pub rate: Option<String>,
+    pub net: String,
+    pub tax: String,
 }
 
 /// `types.portion`.
@@ -1386,6 +1448,9 @@ pub struct LineView {
 pub struct PortionView {
     pub due_date: String,
     pub amount: String,
+    pub paid: String,
+    pub open: String,
+    pub discount_available: String,
 }
 
 /// `types.allocation`.
@@ -1413,6 +1478,7 @@ pub struct InvoiceView {
     pub net_total: String,
     pub tax_total: String,
     pub total: String,
+    pub tax_parts: Vec<TaxPartView>,
     pub terms: TermsView,
     pub due_date: String,
     pub discount_until: Option<String>,
@@ -1568,6 +1634,7 @@ pub struct StatementItem {
     pub outstanding: String,
     pub overdue: String,
     pub days_overdue: u32,
+    pub schedule: Vec<PortionView>,
 }
 
 /// `reports.aging-basis`.

@@ -229,6 +229,21 @@ pub fn parse_percent(text: &str, max: i64, sign: Sign, field: Field) -> Result<D
     Ok(value.normalize())
 }
 
+/// A percent, 0 < p <= `max`, with at most `scale` decimals.
+pub fn parse_percent_scaled(text: &str, max: i64, scale: u32, field: Field) -> Result<Decimal, Error> {
+    let value = parse_decimal(text, field)?;
+    if value <= Decimal::ZERO {
+        return Err(Error::AmountMustBePositive(field));
+    }
+    if value.normalize().scale() > scale {
+        return Err(Error::AmountTooPrecise(field));
+    }
+    if value > Decimal::from(max) {
+        return Err(Error::AmountTooLarge(field));
+    }
+    Ok(value.normalize())
+}
+
 /// `percent`% of `base`, rounded down (toward zero) to the currency's minor
 /// unit: the merchant never grants more than it configured.
 pub fn percent_of_round_down(base: Decimal, percent: Decimal, currency: Currency) -> Result<Decimal, Error> {

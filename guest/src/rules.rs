@@ -10,7 +10,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::dates;
 use crate::error::Error;
-use crate::model::{TermBasis, Terms};
+use crate::model::{Discount, DiscountBasis, Instalment, Share, TaxPart, TermBasis, Terms};
 use crate::limits::AMOUNT_MAX_MAJOR;
 use crate::money::Currency;
 
@@ -149,25 +149,102 @@ pub fn term_dates(t: &Terms, invoice_date: NaiveDate, delivery_date: Option<Naiv
 }
 
 /// The portions an invoice asks for: one, due on `due`, or the
-/// instalments, due their days after `anchor`. Each instalment but the
-/// last is its share rounded down; the last takes the remainder, so they
-/// add up to `total` exactly.
-pub fn schedule(total: Decimal, due: NaiveDate, instalments: &[(Decimal, u32)], anchor: NaiveDate, c: Currency) -> Vec<Portion> {
+/// instalments, due their days after `anchor`, worked out in order: a
+/// percent line is its share of `total` rounded down to the minor unit, a
+/// fixed line its amount (at most what is left), a balance line what is
+/// left. Without a balance line (all lines are percents adding up to 100)
+/// the last line takes the remainder instead of its rounded share. Either
+/// way the portions add up to `total` exactly.
+pub fn schedule(total: Decimal, due: NaiveDate, instalments: &[Instalment], anchor: NaiveDate, c: Currency) -> Result<Vec<Portion>, Error> {
     if instalments.is_empty() {
-        return vec![Portion { due: dates::format(due), amount: total }];
+        return Ok(vec![Portion { due: dates::format(due), amount: total }]);
     }
     let mut out = Vec::with_capacity(instalments.len());
-    let mut allotted = Decimal::ZERO;
-    for (i, (percent, days)) in instalments.iter().enumerate() {
-        let amount = if i + 1 == instalments.len() {
-            total - allotted
-        } else {
-            round_down(total * *percent / Decimal::ONE_HUNDRED, c)
+    let mut left = total;
+    for (i, line) in instalments.iter().enumerate() {
+        let amount = match line.share {
+            _ if i + 1 == instalments.len() => left,
+            Share::Percent(p) => round_down(total.checked_mul(p).ok_or(Error::AmountOverflow)? / Decimal::ONE_HUNDRED, c).min(left),
+            Share::Amount(a) => a.min(left),
+            Share::Balance => left,
         };
-        allotted += amount;
-        out.push(Portion { due: dates::format(dates::add_days(anchor, *days)), amount });
+        left -= amount;
+        out.push(Portion { due: dates::format(dates::add_days(anchor, line.days)), amount });
     }
-    out
+    Ok(out)
+}
+
+/// The early-payment discount an invoice offers: the percent of the basis
+/// (the total for `gross`, the net total for `net`) rounded half away from
+/// zero to the minor unit, or the fixed amount, at most the basis.
+pub fn discount_amount(d: &Discount, net_total: Decimal, total: Decimal, c: Currency) -> Result<Decimal, Error> {
+    let base = match d.basis {
+        DiscountBasis::Gross => total,
+        DiscountBasis::Net => net_total,
+    };
+    Ok(match d.off {
+        Share::Percent(p) => round_half_away(base.checked_mul(p).ok_or(Error::AmountOverflow)? / Decimal::ONE_HUNDRED, c),
+        Share::Amount(a) => a.min(base),
+        Share::Balance => Decimal::ZERO,
+    }
+    .max(Decimal::ZERO))
+}
+
+/// One tax rate's part of a discount taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiscountPart {
+    pub rate: Option<Decimal>,
+    /// Booked to discounts allowed.
+    pub net: Decimal,
+    /// Booked back to tax (gross basis only).
+    pub tax: Decimal,
+}
+
+/// Splits a discount of `amount` taken on an invoice across its tax rates.
+/// Gross: in proportion to each rate's total, then each rate's part between
+/// its net amount and its tax in proportion. Net: in proportion to each
+/// rate's net amount, no tax. Every split is by largest remainder, so the
+/// parts add up to `amount` exactly, to the minor unit.
+pub fn discount_parts(parts: &[TaxPart], basis: DiscountBasis, amount: Decimal, c: Currency) -> Vec<DiscountPart> {
+    let weights: Vec<Decimal> = match basis {
+        DiscountBasis::Gross => parts.iter().map(|p| p.net + p.tax).collect(),
+        DiscountBasis::Net => parts.iter().map(|p| p.net).collect(),
+    };
+    let per_rate = if weights.iter().all(|w| w.is_zero()) {
+        // Nothing to weigh by (a zero-value invoice): all on the first.
+        let mut v = vec![Decimal::ZERO; parts.len()];
+        if let Some(first) = v.first_mut() {
+            *first = amount;
+        }
+        v
+    } else {
+        split_largest_remainder(amount, &weights, c)
+    };
+    parts
+        .iter()
+        .zip(per_rate)
+        .map(|(p, share)| match basis {
+            DiscountBasis::Gross if !p.tax.is_zero() => {
+                let split = split_largest_remainder(share, &[p.net, p.tax], c);
+                DiscountPart { rate: p.rate, net: split[0], tax: split[1] }
+            }
+            _ => DiscountPart { rate: p.rate, net: share, tax: Decimal::ZERO },
+        })
+        .collect()
+}
+
+/// What has settled each portion (`total - outstanding`, earliest portions
+/// first), as (paid, open) per portion.
+pub fn portion_status(schedule: &[Portion], total: Decimal, outstanding: Decimal) -> Vec<(Decimal, Decimal)> {
+    let mut settled = (total - outstanding).max(Decimal::ZERO);
+    schedule
+        .iter()
+        .map(|p| {
+            let paid = settled.min(p.amount).max(Decimal::ZERO);
+            settled -= paid;
+            (paid, p.amount - paid)
+        })
+        .collect()
 }
 
 fn due_of(p: &Portion) -> NaiveDate {
@@ -340,20 +417,85 @@ mod tests {
     fn gbp() -> Currency {
         Currency::from_code("GBP").unwrap()
     }
+    /// Percent instalment lines.
+    fn pc(lines: &[(&str, u32)]) -> Vec<Instalment> {
+        lines.iter().map(|(p, days)| Instalment { share: Share::Percent(d(p)), days: *days }).collect()
+    }
 
     #[test]
     fn instalments_that_do_not_divide_evenly() {
         // 100.01 in halves: 50.005 rounds down to 50.00; the last takes 50.01.
-        let s = schedule(d("100.01"), day("2026-05-01"), &[(d("50"), 30), (d("50"), 60)], day("2026-03-02"), gbp());
+        let s = schedule(d("100.01"), day("2026-05-01"), &pc(&[("50", 30), ("50", 60)]), day("2026-03-02"), gbp()).unwrap();
         assert_eq!(s.iter().map(|p| (p.due.as_str(), p.amount.to_string())).collect::<Vec<_>>(), [
             ("2026-04-01", "50.00".to_string()),
             ("2026-05-01", "50.01".to_string())
         ]);
         // 100.00 in thirds 33.33 / 33.33 / 33.34.
-        let s = schedule(d("100.00"), day("2026-05-01"), &[(d("33.33"), 30), (d("33.33"), 60), (d("33.34"), 90)], day("2026-01-31"), gbp());
+        let s = schedule(d("100.00"), day("2026-05-01"), &pc(&[("33.33", 30), ("33.33", 60), ("33.34", 90)]), day("2026-01-31"), gbp()).unwrap();
         let amounts: Vec<_> = s.iter().map(|p| p.amount.to_string()).collect();
         assert_eq!(amounts, ["33.33", "33.33", "33.34"]);
         assert_eq!(s[0].due, "2026-03-02");
+    }
+
+    #[test]
+    fn instalments_by_percent_fixed_and_balance_add_up() {
+        use Share::*;
+        let line = |share, days| Instalment { share, days };
+        // 1,000.00: 33.333333% rounds down to 333.33, 250.00 fixed, two
+        // lines on day 30, the balance 416.67 takes the rest.
+        let lines = [line(Percent(d("33.333333")), 30), line(Amount(d("250.00")), 30), line(Balance, 60)];
+        let s = schedule(d("1000.00"), day("2026-05-01"), &lines, day("2026-03-02"), gbp()).unwrap();
+        let got: Vec<_> = s.iter().map(|p| (p.due.as_str(), p.amount.to_string())).collect();
+        assert_eq!(got, [("2026-04-01", "333.33".into()), ("2026-04-01", "250.00".into()), ("2026-05-01", "416.67".to_string())]);
+        // A fixed line larger than what is left takes only that; the
+        // balance line is then zero. In yen (no minor unit) shares round
+        // down to whole yen.
+        let lines = [line(Percent(d("50.5")), 0), line(Amount(d("900")), 10), line(Balance, 20)];
+        let s = schedule(d("1001"), day("2026-05-01"), &lines, day("2026-03-02"), Currency::from_code("JPY").unwrap()).unwrap();
+        assert_eq!(s.iter().map(|p| p.amount).collect::<Vec<_>>(), [d("505"), d("496"), d("0")]);
+        // Every split adds up, whatever the total.
+        for total in ["0.01", "0.07", "99.99", "1000000.01"] {
+            let lines = [line(Percent(d("12.345678")), 0), line(Amount(d("0.05")), 5), line(Percent(d("0.000001")), 5), line(Balance, 9)];
+            let s = schedule(d(total), day("2026-05-01"), &lines, day("2026-03-02"), gbp()).unwrap();
+            assert_eq!(s.iter().map(|p| p.amount).sum::<Decimal>(), d(total), "{total}");
+            assert!(s.iter().all(|p| p.amount >= Decimal::ZERO), "{total}");
+        }
+    }
+
+    #[test]
+    fn a_discount_splits_across_tax_rates_without_residue() {
+        let part = |rate: &str, net: &str, tax: &str| TaxPart { rate: Some(d(rate)), net: d(net), tax: d(tax) };
+        // 100.00 at 20% (tax 20.00) and 50.00 at 5% (tax 2.50): total 172.50.
+        let parts = [part("20", "100.00", "20.00"), part("5", "50.00", "2.50")];
+        // Gross 2% of 172.50 = 3.45: 120.00/172.50 of it is 2.4000 -> 2.40,
+        // 52.50/172.50 is 1.0500 -> 1.05; 2.40 splits 2.00 net, 0.40 tax;
+        // 1.05 splits 1.00 net, 0.05 tax.
+        let got = discount_parts(&parts, DiscountBasis::Gross, d("3.45"), gbp());
+        assert_eq!(got.iter().map(|p| (p.net, p.tax)).collect::<Vec<_>>(), [(d("2.00"), d("0.40")), (d("1.00"), d("0.05"))]);
+        // Net 2% of 150.00 = 3.00: 2.00 and 1.00, no tax.
+        let got = discount_parts(&parts, DiscountBasis::Net, d("3.00"), gbp());
+        assert_eq!(got.iter().map(|p| (p.net, p.tax)).collect::<Vec<_>>(), [(d("2.00"), d("0")), (d("1.00"), d("0"))]);
+        // Odd amounts never leave a residue.
+        let parts = [part("19", "33.33", "6.33"), part("7", "10.01", "0.70"), part("0", "5.00", "0.00")];
+        for amount in ["0.01", "0.02", "0.03", "1.11", "55.37"] {
+            for basis in [DiscountBasis::Gross, DiscountBasis::Net] {
+                let got = discount_parts(&parts, basis, d(amount), gbp());
+                assert_eq!(got.iter().map(|p| p.net + p.tax).sum::<Decimal>(), d(amount), "{amount} {basis:?}");
+            }
+        }
+        // Fixed and percent amounts on each basis.
+        let disc = |off, basis| Discount { off, days: 10, basis };
+        assert_eq!(discount_amount(&disc(Share::Percent(d("2")), DiscountBasis::Gross), d("150.00"), d("172.50"), gbp()).unwrap(), d("3.45"));
+        assert_eq!(discount_amount(&disc(Share::Percent(d("2")), DiscountBasis::Net), d("150.00"), d("172.50"), gbp()).unwrap(), d("3.00"));
+        assert_eq!(discount_amount(&disc(Share::Amount(d("500.00")), DiscountBasis::Net), d("150.00"), d("172.50"), gbp()).unwrap(), d("150.00"));
+    }
+
+    #[test]
+    fn portions_are_paid_earliest_first() {
+        let s = schedule(d("100.00"), day("2026-04-30"), &pc(&[("40", 30), ("60", 60)]), day("2026-03-01"), gbp()).unwrap();
+        assert_eq!(portion_status(&s, d("100.00"), d("100.00")), [(d("0"), d("40.00")), (d("0"), d("60.00"))]);
+        assert_eq!(portion_status(&s, d("100.00"), d("45.00")), [(d("40.00"), d("0.00")), (d("15.00"), d("45.00"))]);
+        assert_eq!(portion_status(&s, d("100.00"), d("0.00")), [(d("40.00"), d("0.00")), (d("60.00"), d("0.00"))]);
     }
 
     #[test]
@@ -404,7 +546,7 @@ mod tests {
         // A discount on a calendar basis counts from the invoice date and
         // stops at the due date.
         let mut t = terms(DayOfMonth, 0, None, Some(10), None);
-        t.discount = Some(crate::model::Discount { percent: d("2"), days: 14 });
+        t.discount = Some(crate::model::Discount { off: Share::Percent(d("2")), days: 14, basis: DiscountBasis::Gross });
         let got = term_dates(&t, day("2026-03-30"), None).unwrap();
         assert_eq!((got.discount_until, got.due), (Some(day("2026-04-10")), day("2026-04-10")));
         let got = term_dates(&t, day("2026-03-02"), None).unwrap();
@@ -439,7 +581,7 @@ mod tests {
 
     #[test]
     fn overdue_follows_the_portions() {
-        let s = schedule(d("100.00"), day("2026-04-30"), &[(d("40"), 30), (d("60"), 60)], day("2026-03-01"), gbp());
+        let s = schedule(d("100.00"), day("2026-04-30"), &pc(&[("40", 30), ("60", 60)]), day("2026-03-01"), gbp()).unwrap();
         // due 2026-03-31 (40.00) and 2026-04-30 (60.00)
         assert_eq!(overdue_at(&s, d("100.00"), d("100.00"), day("2026-03-31")), d("0"));
         assert_eq!(overdue_at(&s, d("100.00"), d("100.00"), day("2026-04-01")), d("40.00"));
@@ -451,7 +593,7 @@ mod tests {
 
     #[test]
     fn interest_is_the_same_however_often_it_is_accrued() {
-        let s = schedule(d("1000.00"), day("2026-04-01"), &[], day("2026-03-02"), gbp()); // due 2026-04-01
+        let s = schedule(d("1000.00"), day("2026-04-01"), &[], day("2026-03-02"), gbp()).unwrap(); // due 2026-04-01
         let once = accrue_interest(&s, d("1000.00"), d("1000.00"), day("2026-03-02"), day("2026-05-01"), d("8"), 365).unwrap();
         // 30 days overdue: 1000 x 8% x 30 / 365 = 6.5753...
         assert_eq!(round_half_away(once, gbp()), d("6.58"));

@@ -179,7 +179,12 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                     terms: m::TermsInput {
                         net_days: req.terms.net_days,
                         basis: m::TermBasis::InvoiceDate,
-                        discount: req.terms.discount.as_ref().map(|d| m::DiscountInput { percent: d.percent.clone(), days: d.days }),
+                        discount: req.terms.discount.as_ref().map(|d| m::DiscountInput {
+                            percent: d.percent.clone(),
+                            days: d.days,
+                            amount: d.amount.clone(),
+                            basis: None,
+                        }),
                         instalments: vec![],
                         months: None,
                         day_of_month: None,
@@ -224,6 +229,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                             quantity: l.quantity.clone(),
                             unit_price: l.unit_price.clone(),
                             tax: l.tax.clone(),
+                            tax_rate: l.tax_rate.clone(),
                         })
                         .collect(),
                     delivery_date: req.delivery_date.clone(),
@@ -353,7 +359,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     terms: PaymentTerms {
                         net_days: u32::from(*net_days % 400),
                         basis: TermBasis::InvoiceDate,
-                        discount: discount.as_ref().map(|(p, d)| EarlyPaymentDiscount { percent: amount(p), days: u32::from(*d % 400) }),
+                        discount: discount.as_ref().map(|(p, d)| EarlyPaymentDiscount { percent: Some(amount(p)), days: u32::from(*d % 400), amount: None, basis: None }),
                         instalments: vec![],
                         months: None,
                         day_of_month: None,
@@ -381,7 +387,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     lines: lines
                         .iter()
                         .take(8)
-                        .map(|(d, q, p, t)| InvoiceLine { description: text(d, "item"), quantity: amount(q), unit_price: amount(p), tax: amount(t) })
+                        .map(|(d, q, p, t)| InvoiceLine { description: text(d, "item"), quantity: amount(q), unit_price: amount(p), tax: amount(t), tax_rate: None })
                         .collect(),
                     delivery_date: delivery.as_ref().map(|d| day(d, now_ms)),
                     terms: None,

@@ -35,7 +35,7 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.6.0"
+        "0.7.0"
     };
 }
 
@@ -128,10 +128,10 @@ pub mod api {
     };
     pub use crate::bindings::storefront::credit::types::{
         AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BalanceShortfall, BillingPolicy, Book, CallContext,
-        CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount, Delivery, DeliveryPage, EarlyPaymentDiscount, EntryKind,
+        CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount, Delivery, DeliveryPage, DiscountBasis, EarlyPaymentDiscount, EntryKind,
         Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice, InvoiceLine, InvoicePage, InvoicedLine, ItemKind, LedgerEntry,
         LedgerPage, Money, Note, NotePage, Payment, PaymentTerms, Portion, Posting, Promise, Reminder, ReminderStep, SmallDifferenceTreatment,
-        StatementHeader, TermBasis, Tolerance,
+        StatementHeader, TaxPart, TermBasis, Tolerance,
     };
 }
 

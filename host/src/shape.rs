@@ -68,10 +68,13 @@ impl Oversized for PaymentTerms {
         if self.instalments.len() > LIST_LEN_MAX {
             return Some(E::PaymentTermsOutOfRange("instalments.days".into()));
         }
+        let opt = |s: &Option<String>, field| s.as_deref().and_then(|s| amount(s, field));
         self.discount
             .as_ref()
-            .and_then(|d| amount(&d.percent, "discount.percent"))
-            .or_else(|| self.instalments.iter().find_map(|i| amount(&i.percent, "instalments.percent")))
+            .and_then(|d| opt(&d.percent, "discount.percent").or_else(|| opt(&d.amount, "discount.amount")))
+            .or_else(|| {
+                self.instalments.iter().find_map(|i| opt(&i.percent, "instalments.percent").or_else(|| opt(&i.amount, "instalments.amount")))
+            })
     }
 }
 
@@ -296,7 +299,7 @@ mod tests {
         assert_eq!(req.oversized(), None, "the component judges this one");
         let req = AuthorizeRequest { account_id: "a".repeat(STRING_BYTES_MAX + 1), ..req };
         assert_eq!(req.oversized(), Some(E::IdTooLong("account-id".into())));
-        let line = InvoiceLine { description: String::new(), quantity: "1".into(), unit_price: "1".into(), tax: "0".into() };
+        let line = InvoiceLine { description: String::new(), quantity: "1".into(), unit_price: "1".into(), tax: "0".into(), tax_rate: None };
         let cap = CaptureRequest {
             hold_id: "H-acme-1".into(),
             amount: Money { amount: "1".into(), currency: "GBP".into() },

@@ -88,7 +88,7 @@ fn with_terms(net_days: u32, discount: Option<(&str, u32)>) -> OpenAccountReques
     r.terms = PaymentTerms {
         net_days,
         basis: TermBasis::EndOfMonth,
-        discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: p.into(), days: d }),
+        discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: Some(p.into()), days: d, amount: None, basis: None }),
         instalments: vec![],
         months: None,
         day_of_month: None,
@@ -385,7 +385,7 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         allocations: allocations.into_iter().map(|(i, a)| AllocationRequest { invoice_id: i.into(), amount: a.into() }).collect(),
         spread: None,
     };
-    let line = |q: &str, p: &str, t: &str| InvoiceLine { description: "x".into(), quantity: q.into(), unit_price: p.into(), tax: t.into() };
+    let line = |q: &str, p: &str, t: &str| InvoiceLine { description: "x".into(), quantity: q.into(), unit_price: p.into(), tax: t.into(), tax_rate: None };
     let cap = |lines: Vec<InvoiceLine>, delivery: Option<&str>, terms: Option<PaymentTerms>| CaptureRequest {
         hold_id: open_hold.clone(),
         amount: gbp("100.00"),
@@ -398,12 +398,16 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let parts = |net_days: u32, p: &[(&str, u32)], discount: bool| PaymentTerms {
         net_days,
         basis: TermBasis::InvoiceDate,
-        discount: discount.then(|| EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
-        instalments: p.iter().map(|(pc, d)| Instalment { percent: (*pc).into(), days: *d }).collect(),
+        discount: discount.then(|| EarlyPaymentDiscount { percent: Some("2".into()), days: 10, amount: None, basis: None }),
+        instalments: p.iter().map(|(pc, d)| Instalment { percent: Some((*pc).into()), days: *d, amount: None }).collect(),
         months: None,
         day_of_month: None,
         cut_off_day: None,
     };
+    let inst = |percent: Option<&str>, amount: Option<&str>, days: u32| Instalment { percent: percent.map(Into::into), days, amount: amount.map(Into::into) };
+    let disc = |percent: Option<&str>, amount: Option<&str>| EarlyPaymentDiscount { percent: percent.map(Into::into), days: 10, amount: amount.map(Into::into), basis: None };
+    let lines = |net_days: u32, instalments: Vec<Instalment>, discount: Option<EarlyPaymentDiscount>| PaymentTerms { instalments, discount, ..parts(net_days, &[], false) };
+    let rated = |rate: &str| InvoiceLine { tax: "20.00".into(), unit_price: "80.00".into(), tax_rate: Some(rate.into()), ..line("1", "80.00", "20.00") };
     use TermBasis::*;
     let shape = |basis, net_days, months, day_of_month, cut_off_day| PaymentTerms {
         net_days,
@@ -478,9 +482,27 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         ("cut-off day 31", capture_full(cap(vec![], None, Some(shape(DayOfMonth, 0, None, Some(10), Some(31))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
         ("cut-off on the invoice date", capture_full(cap(vec![], None, Some(shape(InvoiceDate, 30, None, None, Some(25))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
         ("cut-off on months after invoice", capture_full(cap(vec![], None, Some(shape(MonthsAfterInvoice, 0, Some(1), None, Some(25))))), E::PaymentTermsOutOfRange(field("cut-off-day"))),
-        ("instalments on a calendar basis", capture_full(cap(vec![], None, Some(PaymentTerms { instalments: vec![Instalment { percent: "100".into(), days: 0 }], ..shape(MonthsAfterInvoice, 0, None, None, None) }))), E::PaymentTermsOutOfRange(field("instalments"))),
-        ("calendar discount of 366 days", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 366 }), ..shape(DayOfMonth, 0, None, Some(10), None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
-        ("discount past net days then end of month", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 11 }), ..shape(EndOfMonthAfterDays, 10, None, None, None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        ("instalments on a calendar basis", capture_full(cap(vec![], None, Some(PaymentTerms { instalments: vec![Instalment { percent: Some("100".into()), days: 0, amount: None }], ..shape(MonthsAfterInvoice, 0, None, None, None) }))), E::PaymentTermsOutOfRange(field("instalments"))),
+        ("calendar discount of 366 days", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: Some("2".into()), days: 366, amount: None, basis: None }), ..shape(DayOfMonth, 0, None, Some(10), None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        ("discount past net days then end of month", capture_full(cap(vec![], None, Some(PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: Some("2".into()), days: 11, amount: None, basis: None }), ..shape(EndOfMonthAfterDays, 10, None, None, None) }))), E::PaymentTermsOutOfRange(field("discount.days"))),
+        // instalment lines and discount shapes
+        ("instalment percent with 7 decimals", capture_full(cap(vec![], None, Some(lines(60, vec![inst(Some("33.3333333"), None, 30), inst(None, None, 60)], None)))), E::AmountTooPrecise(field("instalments.percent"))),
+        ("instalment with a percent and an amount", capture_full(cap(vec![], None, Some(lines(60, vec![inst(Some("50"), Some("10.00"), 30), inst(None, None, 60)], None)))), E::PaymentTermsOutOfRange(field("instalments.amount"))),
+        ("instalment amount of nothing", capture_full(cap(vec![], None, Some(lines(60, vec![inst(None, Some("0.00"), 30), inst(None, None, 60)], None)))), E::AmountMustBePositive(field("instalments.amount"))),
+        ("instalment amount in tenths of a penny", capture_full(cap(vec![], None, Some(lines(60, vec![inst(None, Some("1.001"), 30), inst(None, None, 60)], None)))), E::AmountTooPrecise(field("instalments.amount"))),
+        ("a balance line not last", capture_full(cap(vec![], None, Some(lines(60, vec![inst(None, None, 30), inst(Some("50"), None, 60)], None)))), E::PaymentTermsOutOfRange(field("instalments"))),
+        ("fixed lines without a balance line", capture_full(cap(vec![], None, Some(lines(60, vec![inst(None, Some("10.00"), 30), inst(Some("100"), None, 60)], None)))), E::PaymentTermsOutOfRange(field("instalments.amount"))),
+        ("shares above 100 before a balance line", capture_full(cap(vec![], None, Some(lines(60, vec![inst(Some("60"), None, 30), inst(Some("40.000001"), None, 30), inst(None, None, 60)], None)))), E::PaymentTermsOutOfRange(field("instalments.percent"))),
+        ("discount with a percent and an amount", capture_full(cap(vec![], None, Some(lines(30, vec![], Some(disc(Some("2"), Some("1.00"))))))), E::PaymentTermsOutOfRange(field("discount.amount"))),
+        ("discount of neither percent nor amount", capture_full(cap(vec![], None, Some(lines(30, vec![], Some(disc(None, None)))))), E::PaymentTermsOutOfRange(field("discount.percent"))),
+        ("discount amount of nothing", capture_full(cap(vec![], None, Some(lines(30, vec![], Some(disc(None, Some("0"))))))), E::AmountMustBePositive(field("discount.amount"))),
+        ("discount amount in tenths of a penny", capture_full(cap(vec![], None, Some(lines(30, vec![], Some(disc(None, Some("0.005"))))))), E::AmountTooPrecise(field("discount.amount"))),
+        ("discount percent with 3 decimals", capture_full(cap(vec![], None, Some(lines(30, vec![], Some(disc(Some("2.125"), None)))))), E::AmountTooPrecise(field("discount.percent"))),
+        ("account with a discount amount in yen decimals", open(OpenAccountRequest { terms: lines(30, vec![], Some(disc(None, Some("1.5")))), ..open_req("new", "JPY", "100", Tolerance::None) }), E::AmountTooPrecise(field("discount.amount"))),
+        ("tax rate above 100", capture_full(cap(vec![rated("100.5")], None, None)), E::AmountTooLarge(field("lines.tax-rate"))),
+        ("negative tax rate", capture_full(cap(vec![rated("-1")], None, None)), E::AmountMustNotBeNegative(field("lines.tax-rate"))),
+        ("tax rate with 5 decimals", capture_full(cap(vec![rated("7.12345")], None, None)), E::AmountTooPrecise(field("lines.tax-rate"))),
+        ("tax rate not a number", capture_full(cap(vec![rated("20%")], None, None)), E::AmountMalformed(field("lines.tax-rate"))),
         ("account opened on terms that say too much", open(OpenAccountRequest { terms: shape(MonthsAfterInvoice, 0, Some(2), Some(10), None), ..open_req("new", "GBP", "1.00", Tolerance::None) }), E::PaymentTermsOutOfRange(field("day-of-month"))),
         // write-offs
         ("write off an unknown item", write_off_full("INV99", "x"), E::InvoiceNotFound("INV99".into())),
@@ -531,5 +553,5 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let page = h.ledger.open_invoices(&h.m, "acme", today, Some("9999-12-31/x"), 10).unwrap().unwrap();
     assert!(page.invoices.is_empty() && page.next_after.is_none());
     h.check();
-    assert_eq!(count, 68);
+    assert_eq!(count, 85);
 }

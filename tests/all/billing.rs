@@ -10,7 +10,7 @@ fn terms(net_days: u32, basis: TermBasis, discount: Option<(&str, u32)>) -> Paym
     PaymentTerms {
         net_days,
         basis,
-        discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: p.into(), days: d }),
+        discount: discount.map(|(p, d)| EarlyPaymentDiscount { percent: Some(p.into()), days: d, amount: None, basis: None }),
         instalments: vec![],
         months: None,
         day_of_month: None,
@@ -23,7 +23,7 @@ fn instalments(net_days: u32, parts: &[(&str, u32)]) -> PaymentTerms {
         net_days,
         basis: TermBasis::InvoiceDate,
         discount: None,
-        instalments: parts.iter().map(|(p, d)| Instalment { percent: (*p).into(), days: *d }).collect(),
+        instalments: parts.iter().map(|(p, d)| Instalment { percent: Some((*p).into()), days: *d, amount: None }).collect(),
         months: None,
         day_of_month: None,
         cut_off_day: None,
@@ -109,7 +109,7 @@ fn invoice_lines_are_priced_and_taxed_as_given() {
     h.now_ms = at("2026-03-02");
     h.open("acme", "10000.00");
     let hold = h.approve("acme", "SO-1", "1100.00").hold.hold_id;
-    let line = |d: &str, q: &str, p: &str, t: &str| InvoiceLine { description: d.into(), quantity: q.into(), unit_price: p.into(), tax: t.into() };
+    let line = |d: &str, q: &str, p: &str, t: &str| InvoiceLine { description: d.into(), quantity: q.into(), unit_price: p.into(), tax: t.into(), tax_rate: None };
     // 40 x 18.75 = 750.00; 10 x 16.6667 = 166.667 -> 166.67 (half away from zero).
     let req = CaptureRequest {
         hold_id: hold,

@@ -21,7 +21,10 @@ enum Op {
     Open { acct: usize, limit: u32, tolerance: u32 },
     Authorize { acct: usize, cents: u32, short_ttl: bool },
     /// Ships a share of an open hold; `keep_open` keeps the rest reserved.
-    Capture { pick: u8, percent: u8, keep_open: bool },
+    /// `split`: due in instalments, all on the account's net day (so the
+    /// order items fall due in is unchanged): a share in millionths of a
+    /// percent, a fixed amount in cents, and the balance line.
+    Capture { pick: u8, percent: u8, keep_open: bool, split: Option<(u32, u32)> },
     /// Edits the order of an open hold: it reserves `percent` of what it
     /// reserves now (0 ends it, above 100 asks for more credit).
     Amend { pick: u8, percent: u8 },
@@ -46,7 +49,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (acct.clone(), 0..300_000u32, 0..5_000u32).prop_map(|(acct, limit, tolerance)| Op::Open { acct, limit, tolerance }),
         6 => (acct.clone(), 1..120_000u32, any::<bool>()).prop_map(|(acct, cents, short_ttl)| Op::Authorize { acct, cents, short_ttl }),
-        4 => (any::<u8>(), 1..=100u8, any::<bool>()).prop_map(|(pick, percent, keep_open)| Op::Capture { pick, percent, keep_open }),
+        4 => (any::<u8>(), 1..=100u8, any::<bool>(), proptest::option::of((1..=100_000_000u32, 1..=50_000u32)))
+            .prop_map(|(pick, percent, keep_open, split)| Op::Capture { pick, percent, keep_open, split }),
         2 => (any::<u8>(), 0..=200u8).prop_map(|(pick, percent)| Op::Amend { pick, percent }),
         2 => any::<u8>().prop_map(|pick| Op::Void { pick }),
         2 => (0..(20 * 24 * 60u32)).prop_map(|minutes| Op::Advance { minutes }),
@@ -231,12 +235,17 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Capture { .. } | Op::Void { .. } | Op::Amend { .. } if !m.accts.values().any(|a| !a.holds.is_empty()) => {}
-            Op::Capture { pick, percent, keep_open } => {
+            Op::Capture { pick, percent, keep_open, split } => {
                 let all: Vec<(usize, ModelHold)> = m.accts.iter().flat_map(|(k, a)| a.holds.iter().map(|x| (*k, x.clone()))).collect();
                 let (acct, hold) = all[usize::from(pick) % all.len()].clone();
                 let amount = (hold.amount * i64::from(percent) / 100).max(1);
                 let rest = keep_open.then_some(CaptureRest::KeepOpen);
-                let req = CaptureRequest { hold_id: hold.id.clone(), amount: gbp(&money(amount)), lines: vec![], delivery_date: None, terms: None, delivery: None, rest };
+                let terms = split.map(|(millionths, fixed)| {
+                    let line = |percent: Option<String>, amount: Option<String>| Instalment { percent, days: 30, amount };
+                    let share = (Decimal::from(millionths) / Decimal::from(1_000_000)).normalize().to_string();
+                    PaymentTerms { instalments: vec![line(Some(share), None), line(None, Some(money(i64::from(fixed)))), line(None, None)], ..net30() }
+                });
+                let req = CaptureRequest { hold_id: hold.id.clone(), amount: gbp(&money(amount)), lines: vec![], delivery_date: None, terms, delivery: None, rest };
                 let r = h.capture_with(&req);
                 let a = m.accts.get_mut(&acct).unwrap();
                 if hold.expires_at_ms <= now {
@@ -256,6 +265,19 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                     let inv = r.map_err(|e| TestCaseError::fail(format!("step {step}: capture failed: {e:?}")))?.invoice;
                     prop_assert_eq!(cents(&inv.total), amount);
+                    // The portions, as the model works them out: the share
+                    // rounded down to the cent, the fixed amount (at most
+                    // what is left), the balance; all due on the due date.
+                    let expected = match split {
+                        None => vec![amount],
+                        Some((millionths, fixed)) => {
+                            let share = (i128::from(amount) * i128::from(millionths) / 100_000_000) as i64;
+                            let fixed = i64::from(fixed).min(amount - share);
+                            vec![share, fixed, amount - share - fixed]
+                        }
+                    };
+                    prop_assert_eq!(inv.schedule.iter().map(|p| cents(&p.amount)).collect::<Vec<_>>(), expected, "step {}", step);
+                    prop_assert!(inv.schedule.iter().all(|p| p.due_date == inv.due_date), "step {}", step);
                     m.issued += 1;
                     a.invoices.insert(m.issued, ModelInvoice { id: inv.invoice_id, order: hold.order.clone(), outstanding: amount, due: inv.due_date });
                     m.orders.get_mut(&hold.order).unwrap().sold += amount;

@@ -157,7 +157,7 @@ fn strings_and_lists_far_over_their_limits_are_refused_not_trapped() {
     assert_eq!(h.ledger.authorize(&h.m, &key, &req).unwrap().map(|_| ()), Err(CreditError::IdTooLong("idempotency-key".into())));
     let req = RecordReturnRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("1.00"), credit_to: CreditTarget::OwedFirst, reason: huge.clone() };
     assert_eq!(h.ledger.record_return(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::TextTooLong("reason".into())));
-    let line = InvoiceLine { description: "box".into(), quantity: "1".into(), unit_price: "0.00".into(), tax: "0.00".into() };
+    let line = InvoiceLine { description: "box".into(), quantity: "1".into(), unit_price: "0.00".into(), tax: "0.00".into(), tax_rate: None };
     let req = CaptureRequest { hold_id: hold.clone(), amount: gbp("10.00"), lines: vec![line; 200_000], delivery_date: None, terms: None, delivery: None, rest: None };
     assert_eq!(h.ledger.capture(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::TooManyLines));
     assert_eq!(h.ledger.get_account(&h.m, &huge, T0).unwrap().map(|_| ()), Err(CreditError::IdTooLong("account-id".into())));
@@ -165,7 +165,7 @@ fn strings_and_lists_far_over_their_limits_are_refused_not_trapped() {
     // Just over the component's own limits, the component says the same.
     let req = AuthorizeRequest { account_id: "a".repeat(65), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None };
     assert_eq!(h.ledger.authorize(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::IdTooLong("account-id".into())));
-    let line = InvoiceLine { description: "box".into(), quantity: "1".into(), unit_price: "0.10".into(), tax: "0.00".into() };
+    let line = InvoiceLine { description: "box".into(), quantity: "1".into(), unit_price: "0.10".into(), tax: "0.00".into(), tax_rate: None };
     let req = CaptureRequest { hold_id: hold, amount: gbp("10.10"), lines: vec![line; 101], delivery_date: None, terms: None, delivery: None, rest: None };
     assert_eq!(h.ledger.capture(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::TooManyLines));
     h.check();

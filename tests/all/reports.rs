@@ -59,7 +59,7 @@ fn statements_add_up_for_every_account_and_month_of_a_long_history() {
     let two_ten = PaymentTerms {
         net_days: 30,
         basis: TermBasis::InvoiceDate,
-        discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
+        discount: Some(EarlyPaymentDiscount { percent: Some("2".into()), days: 10, amount: None, basis: None }),
         instalments: vec![],
         months: None,
         day_of_month: None,

@@ -302,6 +302,7 @@ fn the_largest_part_of_a_close_and_the_largest_payment_stay_well_within_the_fuel
         quantity: "1".into(),
         unit_price: "0.10".into(),
         tax: "0.00".into(),
+        tax_rate: None,
     };
     for i in 0..250 {
         let auth = AuthorizeRequest { account_id: "big".into(), order_id: format!("O{i}"), amount: gbp("10.00"), hold_ttl_s: None };

@@ -88,10 +88,14 @@ fn term_shapes_give_the_due_dates_of_their_rule_at_every_month_edge() {
     // Terms on the account are used by captures that give none, and the
     // account shows them as set.
     let mut req = open_req("tokyo", "GBP", "5000.00", Tolerance::None);
-    req.terms = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "1".into(), days: 14 }), ..shape(DayOfMonth, 0, None, Some(10), Some(25)) };
+    req.terms = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: Some("1".into()), days: 14, amount: None, basis: None }), ..shape(DayOfMonth, 0, None, Some(10), Some(25)) };
     h.now_ms = at("2026-03-26");
     let summary = h.open_with(&req).unwrap();
-    assert_eq!(summary.terms, req.terms);
+    // The account shows its terms as set, the discount's basis named: none
+    // means the default, gross.
+    let mut shown = req.terms.clone();
+    shown.discount.as_mut().unwrap().basis = Some(DiscountBasis::Gross);
+    assert_eq!(summary.terms, shown);
     let hold = h.approve("tokyo", "T-1", "500.00").hold.hold_id;
     let inv = h.capture(&hold, "500.00").unwrap().invoice;
     // 26 March is past the cut-off: April's, so due 10 May. The discount
@@ -100,7 +104,7 @@ fn term_shapes_give_the_due_dates_of_their_rule_at_every_month_edge() {
     // On a calendar basis a window longer than the time to the due date
     // ends on the due date: 2 April, day 10 of next month, 1% for 60 days
     // (2 April + 60 is 1 June, after the due date of 10 May).
-    let t = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: "1".into(), days: 60 }), ..shape(DayOfMonth, 0, None, Some(10), None) };
+    let t = PaymentTerms { discount: Some(EarlyPaymentDiscount { percent: Some("1".into()), days: 60, amount: None, basis: None }), ..shape(DayOfMonth, 0, None, Some(10), None) };
     h.now_ms = at("2026-04-02");
     let hold = h.approve("tokyo", "T-2", "200.00").hold.hold_id;
     let req = CaptureRequest { hold_id: hold, amount: gbp("200.00"), lines: vec![], delivery_date: None, terms: Some(t), delivery: None, rest: None };
@@ -208,7 +212,7 @@ fn payments_spread_pro_rata_add_up_exactly() {
     // settled, so no discount is taken.
     let mut h = H::new();
     let mut req = open_req("acme", "GBP", "100000.00", Tolerance::None);
-    req.terms.discount = Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 });
+    req.terms.discount = Some(EarlyPaymentDiscount { percent: Some("2".into()), days: 10, amount: None, basis: None });
     h.open_with(&req).unwrap();
     h.invoice("acme", "SO-1", "1000.00");
     let hold = h.approve("acme", "SO-2", "500.00").hold.hold_id;
@@ -446,4 +450,195 @@ fn bad_debt_is_written_off_to_its_own_book_and_stays_in_the_history() {
     // The statement of the period shows it as a credit line.
     let st = h.ledger.statement(&h.m, "acme", "2026-03-01", "2026-05-31", None).unwrap().unwrap();
     assert!(st.lines.iter().any(|l| l.kind == EntryKind::BadDebtWrittenOff && l.credit == "150.00"), "{:?}", st.lines);
+}
+
+fn pc(percent: &str, days: u32) -> Instalment {
+    Instalment { percent: Some(percent.into()), days, amount: None }
+}
+fn fixed(amount: &str, days: u32) -> Instalment {
+    Instalment { percent: None, days, amount: Some(amount.into()) }
+}
+fn balance(days: u32) -> Instalment {
+    Instalment { percent: None, days, amount: None }
+}
+
+/// (due date, amount, paid, open, discount still available) of each portion.
+fn portions(p: &[Portion]) -> Vec<(&str, &str, &str, &str, &str)> {
+    p.iter().map(|p| (p.due_date.as_str(), p.amount.as_str(), p.paid.as_str(), p.open.as_str(), p.discount_available.as_str())).collect()
+}
+
+#[test]
+fn instalments_by_percent_fixed_amount_and_balance_line_add_up_and_show_one_by_one() {
+    let mut h = H::new();
+    h.now_ms = at("2026-03-02");
+    h.open("acme", "100000.00");
+    // 1,000.00 on 2 March: 33.333333% is 333.33333 rounded down to 333.33,
+    // 250.00 fixed on the same day (both 1 April), the balance line takes
+    // 1,000.00 - 333.33 - 250.00 = 416.67 on 1 May.
+    let terms = PaymentTerms { instalments: vec![pc("33.333333", 30), fixed("250.00", 30), balance(60)], ..shape(TermBasis::InvoiceDate, 60, None, None, None) };
+    let inv = ship(&mut h, "2026-03-02", "SO-1", "1000.00", Some(terms.clone()));
+    assert_eq!(portions(&inv.schedule), [
+        ("2026-04-01", "333.33", "0.00", "333.33", "0.00"),
+        ("2026-04-01", "250.00", "0.00", "250.00", "0.00"),
+        ("2026-05-01", "416.67", "0.00", "416.67", "0.00"),
+    ]);
+    assert_eq!(inv.due_date, "2026-05-01");
+    assert_eq!(inv.terms, terms, "the invoice keeps its terms as given");
+    // 400.00 paid on 20 March settles the first portion and 66.67 of the
+    // second, earliest first.
+    h.now_ms = at("2026-03-20");
+    h.pay_on("acme", "400.00", "2026-03-20").unwrap();
+    let inv = h.get_invoice(&inv.invoice_id);
+    assert_eq!(portions(&inv.schedule), [
+        ("2026-04-01", "333.33", "333.33", "0.00", "0.00"),
+        ("2026-04-01", "250.00", "66.67", "183.33", "0.00"),
+        ("2026-05-01", "416.67", "0.00", "416.67", "0.00"),
+    ]);
+    // On 2 April the two 1 April portions are past due: 583.33 - 400.00.
+    h.now_ms = at("2026-04-02");
+    let inv = h.get_invoice(&inv.invoice_id);
+    assert_eq!((inv.overdue.as_str(), inv.days_overdue, inv.outstanding.as_str()), ("183.33", 1, "600.00"));
+    // The statement lists the item with each instalment as of its last day.
+    let st = h.ledger.statement(&h.m, "acme", "2026-03-01", "2026-04-02", None).unwrap().unwrap();
+    assert_eq!(st.open_items.len(), 1);
+    assert_eq!(portions(&st.open_items[0].schedule), portions(&inv.schedule));
+    h.check();
+
+    // Shares with 6 decimals in yen (no minor unit): 1,001 at 50.5% is
+    // 505.505 rounded down to 505; a fixed 900 on a smaller rest takes the
+    // 496 left; the balance line is then 0.
+    let mut req = open_req("jp", "JPY", "1000000", Tolerance::None);
+    req.terms = PaymentTerms { instalments: vec![pc("50.5", 0), fixed("900", 10), balance(20)], ..shape(TermBasis::InvoiceDate, 20, None, None, None) };
+    h.open_with(&req).unwrap();
+    let money = Money { amount: "1001".into(), currency: "JPY".into() };
+    let Ok(Authorization::Approved(a)) = h.authorize("jp", "JO-1", money.clone()) else { panic!("JO-1 declined") };
+    let hold = a.hold.hold_id;
+    let req = CaptureRequest { hold_id: hold, amount: money, lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
+    let inv = h.capture_with(&req).unwrap().invoice;
+    assert_eq!(inv.schedule.iter().map(|p| p.amount.as_str()).collect::<Vec<_>>(), ["505", "496", "0"]);
+    h.check();
+
+    // Without a balance line the shares add up to exactly 100 and the last
+    // takes the rounding remainder: 100.01 at 33.333333% x 2 and
+    // 33.333334%: 33.33, 33.33, then 33.35.
+    let terms = PaymentTerms { instalments: vec![pc("33.333333", 10), pc("33.333333", 10), pc("33.333334", 30)], ..shape(TermBasis::InvoiceDate, 30, None, None, None) };
+    let inv = ship(&mut h, "2026-04-02", "SO-2", "100.01", Some(terms));
+    assert_eq!(inv.schedule.iter().map(|p| p.amount.as_str()).collect::<Vec<_>>(), ["33.33", "33.33", "33.35"]);
+    h.check();
+}
+
+/// Two lines at 20% and 5%: 100.00 + 20.00 tax and 50.00 + 2.50 tax, 172.50.
+fn two_rates() -> Vec<InvoiceLine> {
+    let line = |d: &str, price: &str, tax: &str, rate: &str| InvoiceLine {
+        description: d.into(),
+        quantity: "1".into(),
+        unit_price: price.into(),
+        tax: tax.into(),
+        tax_rate: Some(rate.into()),
+    };
+    vec![line("Paper", "100.00", "20.00", "20"), line("Books", "50.00", "2.50", "5")]
+}
+
+fn discounted(percent: Option<&str>, amount: Option<&str>, days: u32, basis: Option<DiscountBasis>) -> PaymentTerms {
+    let discount = EarlyPaymentDiscount { percent: percent.map(Into::into), days, amount: amount.map(Into::into), basis };
+    PaymentTerms { discount: Some(discount), ..shape(TermBasis::InvoiceDate, 30, None, None, None) }
+}
+
+fn ship_lines(h: &mut H, day: &str, order: &str, terms: PaymentTerms) -> Invoice {
+    h.now_ms = at(day);
+    let hold = h.approve("acme", order, "172.50").hold.hold_id;
+    let req = CaptureRequest { hold_id: hold, amount: gbp("172.50"), lines: two_rates(), delivery_date: None, terms: Some(terms), delivery: None, rest: None };
+    h.capture_with(&req).unwrap_or_else(|e| panic!("{order}: {e:?}")).invoice
+}
+
+/// (book, debit, credit, rate) of each posting of an entry.
+fn postings(e: &LedgerEntry) -> Vec<(Book, &str, &str, Option<&str>)> {
+    e.postings.iter().map(|p| (p.book, p.debit.as_str(), p.credit.as_str(), p.tax_rate.as_deref())).collect()
+}
+
+#[test]
+fn an_early_payment_discount_on_either_basis_is_split_across_tax_rates_without_residue() {
+    use Book::*;
+    let mut h = H::new();
+    h.now_ms = at("2026-03-02");
+    h.open("acme", "100000.00");
+
+    // Gross (the default): 2% of 172.50 = 3.45. Split by the rates'
+    // totals, 120.00 : 52.50 -> 2.40 and 1.05; each between net and tax,
+    // 100 : 20 -> 2.00 + 0.40, 50 : 2.50 -> 1.00 + 0.05.
+    let inv = ship_lines(&mut h, "2026-03-02", "SO-G", discounted(Some("2"), None, 10, None));
+    assert_eq!((inv.discount_amount.as_str(), inv.discount_until.as_deref()), ("3.45", Some("2026-03-12")));
+    let parts: Vec<_> = inv.tax_parts.iter().map(|p| (p.rate.as_deref(), p.net.as_str(), p.tax.as_str())).collect();
+    assert_eq!(parts, [(Some("20"), "100.00", "20.00"), (Some("5"), "50.00", "2.50")]);
+    assert_eq!(inv.lines[1].tax_rate.as_deref(), Some("5"));
+    assert_eq!(portions(&inv.schedule), [("2026-04-01", "172.50", "0.00", "172.50", "3.45")]);
+    let issued = h.entries("acme").into_iter().find(|e| e.invoice_id.as_deref() == Some(inv.invoice_id.as_str())).unwrap();
+    assert_eq!(postings(&issued), [
+        (Receivable, "172.50", "0.00", None),
+        (Sales, "0.00", "100.00", Some("20")),
+        (Tax, "0.00", "20.00", Some("20")),
+        (Sales, "0.00", "50.00", Some("5")),
+        (Tax, "0.00", "2.50", Some("5")),
+    ]);
+    h.now_ms = at("2026-03-12");
+    let paid = h.pay_on("acme", "169.05", "2026-03-12").unwrap();
+    assert_eq!((paid.payment.allocations[0].discount.as_str(), paid.payment.allocations[0].outstanding_after.as_str()), ("3.45", "0.00"));
+    let taken = h.entries("acme").into_iter().find(|e| e.kind == EntryKind::DiscountTaken).unwrap();
+    assert_eq!(postings(&taken), [
+        (DiscountsAllowed, "2.00", "0.00", Some("20")),
+        (Tax, "0.40", "0.00", Some("20")),
+        (DiscountsAllowed, "1.00", "0.00", Some("5")),
+        (Tax, "0.05", "0.00", Some("5")),
+        (Receivable, "0.00", "3.45", None),
+    ]);
+    assert_eq!(h.get_invoice(&inv.invoice_id).schedule[0].discount_available, "0.00", "taken");
+    // The payment bounces: the same postings are credited back.
+    let c = h.ctx();
+    h.ledger.reverse_payment(&h.m, &c, &paid.payment.payment_id, "bounced").unwrap().unwrap();
+    let reversed = h.entries("acme").into_iter().find(|e| e.kind == EntryKind::PaymentReversed).unwrap();
+    assert_eq!(postings(&reversed), [
+        (Receivable, "172.50", "0.00", None),
+        (Cash, "0.00", "169.05", None),
+        (DiscountsAllowed, "0.00", "2.00", Some("20")),
+        (Tax, "0.00", "0.40", Some("20")),
+        (DiscountsAllowed, "0.00", "1.00", Some("5")),
+        (Tax, "0.00", "0.05", Some("5")),
+    ]);
+    h.check();
+
+    // Net: 2% of the net 150.00 = 3.00, split 100 : 50 -> 2.00 and 1.00,
+    // all to discounts allowed; the tax charged stays.
+    let inv = ship_lines(&mut h, "2026-03-12", "SO-N", discounted(Some("2"), None, 10, Some(DiscountBasis::Net)));
+    assert_eq!(inv.discount_amount, "3.00");
+    let mut pay = payment("acme", "169.50", "2026-03-13", None);
+    pay.allocations = vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "169.50".into() }];
+    h.now_ms = at("2026-03-13");
+    h.pay_with(&pay).unwrap();
+    let taken = h.entries("acme").into_iter().rfind(|e| e.kind == EntryKind::DiscountTaken).unwrap();
+    assert_eq!(postings(&taken), [(DiscountsAllowed, "2.00", "0.00", Some("20")), (DiscountsAllowed, "1.00", "0.00", Some("5")), (Receivable, "0.00", "3.00", None)]);
+    assert_eq!(h.get_invoice(&inv.invoice_id).outstanding, "0.00");
+
+    // A fixed 5.00 off, gross: 120.00 : 52.50 gives 3.478 and 1.521, the
+    // spare cent to the larger remainder: 3.48 and 1.52; 3.48 is 2.90 net
+    // + 0.58 tax, 1.52 is 1.447 + 0.072 -> 1.45 + 0.07.
+    // The window runs to the due date itself: 30 days on net 30.
+    let inv = ship_lines(&mut h, "2026-03-13", "SO-F", discounted(None, Some("5.00"), 30, None));
+    assert_eq!((inv.discount_amount.as_str(), inv.discount_until.as_deref(), inv.due_date.as_str()), ("5.00", Some("2026-04-12"), "2026-04-12"));
+    let on_due = h.ledger.get_invoice(&h.m, &inv.invoice_id, "2026-04-12").unwrap().unwrap();
+    assert_eq!(on_due.schedule[0].discount_available, "5.00", "still available on the due date");
+    let after = h.ledger.get_invoice(&h.m, &inv.invoice_id, "2026-04-13").unwrap().unwrap();
+    assert_eq!(after.schedule[0].discount_available, "0.00", "gone the day after");
+    let mut pay = payment("acme", "167.50", "2026-04-12", None);
+    pay.allocations = vec![AllocationRequest { invoice_id: inv.invoice_id.clone(), amount: "167.50".into() }];
+    h.now_ms = at("2026-04-12");
+    h.pay_with(&pay).unwrap();
+    let taken = h.entries("acme").into_iter().rfind(|e| e.kind == EntryKind::DiscountTaken).unwrap();
+    assert_eq!(postings(&taken), [
+        (DiscountsAllowed, "2.90", "0.00", Some("20")),
+        (Tax, "0.58", "0.00", Some("20")),
+        (DiscountsAllowed, "1.45", "0.00", Some("5")),
+        (Tax, "0.07", "0.00", Some("5")),
+        (Receivable, "0.00", "5.00", None),
+    ]);
+    h.check();
 }

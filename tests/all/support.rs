@@ -343,6 +343,15 @@ impl H {
             }
             let today = day_of(now);
             let open = self.ledger.open_invoices_all(&self.m, &id, &today).expect("no trap").expect("account exists");
+            for i in &open {
+                // The portions add up to the total, and what is open on
+                // them to what the item still owes.
+                let amounts: Decimal = i.schedule.iter().map(|p| d(&p.amount)).sum();
+                let open_parts: Decimal = i.schedule.iter().map(|p| d(&p.open)).sum();
+                assert_eq!(amounts, d(&i.total), "{id}: {} portions add up to its total", i.invoice_id);
+                assert_eq!(open_parts, d(&i.outstanding), "{id}: {} open portions add up to what it owes", i.invoice_id);
+                assert!(i.schedule.iter().all(|p| d(&p.paid) + d(&p.open) == d(&p.amount)), "{id}: {} paid + open", i.invoice_id);
+            }
             let owed: Decimal = open.iter().map(|i| d(&i.outstanding)).sum();
             assert_eq!(owed, d(&f.posted_debt), "{id}: posted debt = what open items owe");
             let overdue: Decimal = open.iter().map(|i| d(&i.overdue)).sum();

@@ -28,7 +28,7 @@ impl<K: Kv> Engine<K> {
                 Field::Tolerance,
             )?),
         };
-        let terms = validate_terms(&req.terms)?;
+        let terms = validate_terms(&req.terms, currency)?;
         let policy = validate_policy(&req.policy, currency)?;
 
         self.idempotent(
@@ -197,7 +197,6 @@ impl<K: Kv> Engine<K> {
         validate::id(&req.account_id, Field::AccountId)?;
         validate::text(&req.changed_by, Field::ChangedBy)?;
         validate::text(&req.reason, Field::Reason)?;
-        let terms = validate_terms(&req.terms)?;
 
         self.idempotent(
             ctx,
@@ -208,10 +207,11 @@ impl<K: Kv> Engine<K> {
                 if account.status == Status::Closed {
                     return Err(Error::AccountClosed);
                 }
+                let terms = validate_terms(&req.terms, currency_of(&account)?)?;
                 let policy = validate_policy(&req.policy, currency_of(&account)?)?;
                 eng.release_expired(&mut account, ctx)?;
                 let cfg = eng.cfg_mut(&mut account)?;
-                cfg.terms = terms.clone();
+                cfg.terms = terms;
                 cfg.policy = policy;
                 let memo = format!("terms and billing policy changed by {}: {}", req.changed_by, req.reason);
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::PolicyChanged, Decimal::ZERO, memo))?;

@@ -263,7 +263,7 @@ impl<K: Kv> Engine<K> {
                 invoice.discount_taken = true;
                 let memo = format!("early-payment discount on {} with {document_id}", invoice.id);
                 let e = NewEntry::new(EntryKind::DiscountTaken, discount, memo)
-                    .dr(Book::DiscountsAllowed, discount)
+                    .discount(&invoice, discount, false, currency_of(account)?)
                     .cr(Book::Receivable, discount)
                     .invoice(&invoice.id)
                     .doc(document_id);
@@ -531,13 +531,14 @@ impl<K: Kv> Engine<K> {
                     )?)
                 };
                 let memo = format!("payment {payment_id} reversed: {reason}");
-                let e = NewEntry::new(EntryKind::PaymentReversed, payment.amount, memo)
+                let mut e = NewEntry::new(EntryKind::PaymentReversed, payment.amount, memo)
                     .dr(Book::Receivable, add(add(add(cash, spent)?, discounts)?, written_off)?)
                     .dr(Book::CustomerCredit, taken)
-                    .cr(Book::Cash, payment.amount)
-                    .cr(Book::DiscountsAllowed, discounts)
-                    .cr(Book::SmallDifferences, written_off)
-                    .doc(payment_id);
+                    .cr(Book::Cash, payment.amount);
+                for (invoice, _, discount) in &reopen {
+                    e = e.discount(invoice, *discount, true, c);
+                }
+                let e = e.cr(Book::SmallDifferences, written_off).doc(payment_id);
                 let seq = eng.append(&mut account, ctx, e)?;
 
                 let mut reopened = Vec::new();

@@ -42,6 +42,7 @@ fn invoice_lines(lines: &[LineInput], currency: Currency, amount: Decimal, order
             net: amount,
             tax: Decimal::ZERO,
             total: amount,
+            tax_rate: None,
         }]);
     }
     let mut out = Vec::with_capacity(lines.len());
@@ -51,10 +52,11 @@ fn invoice_lines(lines: &[LineInput], currency: Currency, amount: Decimal, order
         let quantity = parse_scaled(&l.quantity, Field::LineQuantity, QUANTITY_SCALE_MAX, QUANTITY_MAX, true)?;
         let unit_price = parse_scaled(&l.unit_price, Field::LineUnitPrice, UNIT_PRICE_SCALE_MAX, AMOUNT_MAX_MAJOR, false)?;
         let tax = money::parse_amount(&l.tax, currency, Sign::NonNegative, Field::LineTax)?;
+        let tax_rate = l.tax_rate.as_deref().map(|r| parse_scaled(r, Field::LineTaxRate, TAX_RATE_SCALE_MAX, 100, false)).transpose()?;
         let net = rules::line_net(quantity, unit_price, currency)?;
         let line_total = add(net, tax)?;
         total = add(total, line_total)?;
-        out.push(Line { description: l.description.clone(), quantity, unit_price, net, tax, total: line_total });
+        out.push(Line { description: l.description.clone(), quantity, unit_price, net, tax, total: line_total, tax_rate });
     }
     if total != amount {
         return Err(Error::InvoiceTotalMismatch);
@@ -179,7 +181,7 @@ impl<K: Kv> Engine<K> {
         validate::id(&req.hold_id, Field::HoldId)?;
         let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
         let delivery = req.delivery_date.as_deref().map(|d| parse_date(d, Field::DeliveryDate)).transpose()?;
-        let terms_override = req.terms.as_ref().map(validate_terms).transpose()?;
+        let terms_override = req.terms.as_ref().map(|t| validate_terms(t, currency)).transpose()?;
         let delivery_fields = req.delivery.as_ref().map(|d| super::notes::delivery_fields(d, currency)).transpose()?;
         // Lines are checked against the hold's order id below; their shape
         // (and the total) is checked here, before anything is read.
@@ -254,8 +256,7 @@ impl<K: Kv> Engine<K> {
                 let e = NewEntry::new(EntryKind::HoldCaptured, amount, memo)
                     .held(-(if complete { reserved_before } else { amount }))
                     .dr(Book::Receivable, invoice.total)
-                    .cr(Book::Sales, invoice.net_total)
-                    .cr(Book::Tax, invoice.tax_total)
+                    .sales(&invoice.tax_parts)
                     .hold(&hold.id)
                     .order(&hold.order_id)
                     .invoice(&invoice.id);

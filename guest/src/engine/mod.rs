@@ -64,15 +64,42 @@ impl NewEntry {
             memo,
         }
     }
-    fn dr(mut self, book: Book, amount: Decimal) -> Self {
-        if !amount.is_zero() {
-            self.postings.push(Posting { book, debit: amount, credit: Decimal::ZERO });
+    fn dr(self, book: Book, amount: Decimal) -> Self {
+        self.post(book, None, amount, false)
+    }
+    fn cr(self, book: Book, amount: Decimal) -> Self {
+        self.post(book, None, amount, true)
+    }
+    /// A debit (or a credit) to `book` at a tax `rate`, added to the
+    /// posting already there for the same book, rate and side.
+    fn post(mut self, book: Book, tax_rate: Option<Decimal>, amount: Decimal, credit: bool) -> Self {
+        if amount.is_zero() {
+            return self;
+        }
+        let same = |p: &&mut Posting| p.book == book && p.tax_rate == tax_rate && p.credit.is_zero() != credit;
+        match self.postings.iter_mut().find(|p| same(p)) {
+            Some(p) if credit => p.credit += amount,
+            Some(p) => p.debit += amount,
+            None if credit => self.postings.push(Posting { book, debit: Decimal::ZERO, credit: amount, tax_rate }),
+            None => self.postings.push(Posting { book, debit: amount, credit: Decimal::ZERO, tax_rate }),
         }
         self
     }
-    fn cr(mut self, book: Book, amount: Decimal) -> Self {
-        if !amount.is_zero() {
-            self.postings.push(Posting { book, debit: Decimal::ZERO, credit: amount });
+    /// Credits an invoice's sales and tax, each tax rate on its own.
+    fn sales(mut self, parts: &[TaxPart]) -> Self {
+        for p in parts {
+            self = self.post(Book::Sales, p.rate, p.net, true).post(Book::Tax, p.rate, p.tax, true);
+        }
+        self
+    }
+    /// Debits an early-payment discount of `amount` taken on `invoice` to
+    /// discounts allowed and, on the gross basis, its tax part back to tax,
+    /// each rate on its own (`rules::discount_parts`); `undo` credits the
+    /// same postings, for a payment that bounced.
+    fn discount(mut self, invoice: &Invoice, amount: Decimal, undo: bool, c: Currency) -> Self {
+        let basis = invoice.terms.discount.as_ref().map(|d| d.basis).unwrap_or_default();
+        for p in rules::discount_parts(&item_tax_parts(invoice), basis, amount, c) {
+            self = self.post(Book::DiscountsAllowed, p.rate, p.net, undo).post(Book::Tax, p.rate, p.tax, undo);
         }
         self
     }
@@ -581,10 +608,36 @@ fn stored_date(text: &str) -> Result<NaiveDate, Error> {
     dates::parse(text, Field::Date).map_err(|_| Error::StoreCorrupt(format!("stored date {text:?}")))
 }
 
+/// An item's lines per tax rate; an item stored before rates were kept
+/// has one part, without a rate.
+fn item_tax_parts(invoice: &Invoice) -> Vec<TaxPart> {
+    if invoice.tax_parts.is_empty() {
+        return vec![TaxPart { rate: None, net: invoice.net_total, tax: invoice.tax_total }];
+    }
+    invoice.tax_parts.clone()
+}
+
+/// Lines added up per tax rate, in the order the rates first appear.
+fn tax_parts_of(lines: &[Line]) -> Result<Vec<TaxPart>, Error> {
+    let mut parts: Vec<TaxPart> = Vec::new();
+    for l in lines {
+        // Rates compare by value: 20 and 20.00 are one rate.
+        let rate = l.tax_rate.map(|r| r.normalize());
+        match parts.iter_mut().find(|p| p.rate == rate) {
+            Some(p) => {
+                p.net = add(p.net, l.net)?;
+                p.tax = add(p.tax, l.tax)?;
+            }
+            None => parts.push(TaxPart { rate, net: l.net, tax: l.tax }),
+        }
+    }
+    Ok(parts)
+}
+
 /// Checks and converts payment terms. Fields the basis does not use must
 /// be left out: terms that say more than they mean are refused, not
 /// quietly read otherwise.
-fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
+fn validate_terms(t: &TermsInput, currency: Currency) -> Result<Terms, Error> {
     let out_of_range = |field| Err(Error::PaymentTermsOutOfRange(field));
     // The bases whose due date is a calendar rule with no days to count.
     let calendar = t.basis.is_calendar() && t.basis != TermBasis::EndOfMonthAfterDays;
@@ -605,14 +658,19 @@ fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
     let discount = match &t.discount {
         None => None,
         Some(d) => {
-            let percent = money::parse_percent(&d.percent, 100, Sign::Positive, Field::DiscountPercent)?;
+            let off = match (&d.percent, &d.amount) {
+                (Some(p), None) => Share::Percent(money::parse_percent(p, 100, Sign::Positive, Field::DiscountPercent)?),
+                (None, Some(a)) => Share::Amount(money::parse_amount(a, currency, Sign::Positive, Field::DiscountAmount)?),
+                (Some(_), Some(_)) => return out_of_range(Field::DiscountAmount),
+                (None, None) => return out_of_range(Field::DiscountPercent),
+            };
             // Calendar terms have no fixed number of days to the due date:
             // their window ends on the due date at the latest.
             let days_max = if calendar { NET_DAYS_MAX } else { t.net_days };
             if d.days == 0 || d.days > days_max {
                 return Err(Error::PaymentTermsOutOfRange(Field::DiscountDays));
             }
-            Some(Discount { percent, days: d.days })
+            Some(Discount { off, days: d.days, basis: d.basis.unwrap_or_default() })
         }
     };
     let mut instalments = Vec::new();
@@ -623,19 +681,43 @@ fn validate_terms(t: &TermsInput) -> Result<Terms, Error> {
         if t.instalments.len() > INSTALMENTS_MAX || discount.is_some() {
             return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
         }
-        let mut sum = Decimal::ZERO;
+        let mut percent_sum = Decimal::ZERO;
         let mut last_days: Option<u32> = None;
-        for i in &t.instalments {
-            let percent = money::parse_percent(&i.percent, 100, Sign::Positive, Field::InstalmentPercent)?;
-            if i.days > NET_DAYS_MAX || last_days.is_some_and(|l| i.days <= l) {
+        let lines = t.instalments.len();
+        for (n, i) in t.instalments.iter().enumerate() {
+            let share = match (&i.percent, &i.amount) {
+                (Some(p), None) => {
+                    let p = money::parse_percent_scaled(p, 100, INSTALMENT_PERCENT_SCALE_MAX, Field::InstalmentPercent)?;
+                    percent_sum += p;
+                    Share::Percent(p)
+                }
+                (None, Some(a)) => Share::Amount(money::parse_amount(a, currency, Sign::Positive, Field::InstalmentAmount)?),
+                (Some(_), Some(_)) => return out_of_range(Field::InstalmentAmount),
+                // The balance line: the last, and only there.
+                (None, None) if n + 1 == lines => Share::Balance,
+                (None, None) => return out_of_range(Field::Instalments),
+            };
+            // Lines never fall due before the one above them; two may
+            // share a day.
+            if i.days > NET_DAYS_MAX || last_days.is_some_and(|l| i.days < l) {
                 return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
             }
             last_days = Some(i.days);
-            sum += percent;
-            instalments.push(Instalment { percent, days: i.days });
+            instalments.push(Instalment { share, days: i.days });
         }
-        if sum != Decimal::ONE_HUNDRED {
-            return Err(Error::PaymentTermsOutOfRange(Field::InstalmentPercent));
+        let balance_line = instalments.last().is_some_and(|i| i.share == Share::Balance);
+        if balance_line {
+            if percent_sum > Decimal::ONE_HUNDRED {
+                return Err(Error::PaymentTermsOutOfRange(Field::InstalmentPercent));
+            }
+        } else {
+            // Without a balance line only shares can be sure to add up.
+            if instalments.iter().any(|i| matches!(i.share, Share::Amount(_))) {
+                return out_of_range(Field::InstalmentAmount);
+            }
+            if percent_sum != Decimal::ONE_HUNDRED {
+                return Err(Error::PaymentTermsOutOfRange(Field::InstalmentPercent));
+            }
         }
         if last_days != Some(t.net_days) {
             return Err(Error::PaymentTermsOutOfRange(Field::InstalmentDays));
@@ -713,12 +795,32 @@ fn pct(p: Decimal) -> String {
     p.normalize().to_string()
 }
 
-fn terms_view(t: &Terms) -> TermsView {
+/// A share as the contract shows it: (percent, amount), both none for the
+/// balance line.
+fn share_view(s: Share, c: Currency) -> (Option<String>, Option<String>) {
+    match s {
+        Share::Percent(p) => (Some(pct(p)), None),
+        Share::Amount(a) => (None, Some(c.format(a))),
+        Share::Balance => (None, None),
+    }
+}
+
+fn terms_view(t: &Terms, c: Currency) -> TermsView {
     TermsView {
         net_days: t.net_days,
         basis: t.basis,
-        discount: t.discount.as_ref().map(|d| DiscountView { percent: pct(d.percent), days: d.days }),
-        instalments: t.instalments.iter().map(|i| InstalmentInput { percent: pct(i.percent), days: i.days }).collect(),
+        discount: t.discount.as_ref().map(|d| {
+            let (percent, amount) = share_view(d.off, c);
+            DiscountInput { percent, amount, days: d.days, basis: Some(d.basis) }
+        }),
+        instalments: t
+            .instalments
+            .iter()
+            .map(|i| {
+                let (percent, amount) = share_view(i.share, c);
+                InstalmentInput { percent, amount, days: i.days }
+            })
+            .collect(),
         months: t.months,
         day_of_month: t.day_of_month,
         cut_off_day: t.cut_off_day,
@@ -1314,7 +1416,7 @@ impl<K: Kv> Engine<K> {
                 ToleranceRule::Amount(a) => ToleranceView::Amount(c.format(*a)),
                 ToleranceRule::Percent(p) => ToleranceView::Percent(pct(*p)),
             },
-            terms: terms_view(&cfg.terms),
+            terms: terms_view(&cfg.terms, c),
             balance: c.format(sub(raw.posted_debt, raw.stored_balance)?),
             policy: policy_view(&cfg.policy, c),
             held_for_overdue: account.held_for_overdue,
@@ -1366,13 +1468,13 @@ impl<K: Kv> Engine<K> {
         let tax_total: Decimal = lines.iter().map(|l| l.tax).sum();
         let total = add(net_total, tax_total)?;
         let when = rules::term_dates(&terms, invoice_date, delivery_date)?;
-        let instalments: Vec<(Decimal, u32)> = terms.instalments.iter().map(|i| (i.percent, i.days)).collect();
-        let schedule = rules::schedule(total, when.due, &instalments, when.anchor, c);
+        let schedule = rules::schedule(total, when.due, &terms.instalments, when.anchor, c)?;
         let discount_until = when.discount_until.map(dates::format);
         let discount_amount = match &terms.discount {
-            Some(d) => rules::round_half_away(total * d.percent / Decimal::ONE_HUNDRED, c),
+            Some(d) => rules::discount_amount(d, net_total, total, c)?,
             None => Decimal::ZERO,
         };
+        let tax_parts = tax_parts_of(&lines)?;
         let id = next_document_id(account, if kind == ItemKind::Invoice { Series::Invoice } else { Series::DebitNote })?;
         let seq = {
             let cfg = self.cfg_mut(account)?;
@@ -1391,6 +1493,7 @@ impl<K: Kv> Engine<K> {
             net_total,
             tax_total,
             total,
+            tax_parts,
             due_date: dates::format(when.due),
             terms,
             discount_until,
@@ -1431,6 +1534,7 @@ impl<K: Kv> Engine<K> {
             net: amount,
             tax: Decimal::ZERO,
             total: amount,
+            tax_rate: None,
         };
         let terms = Terms {
             net_days: 0,

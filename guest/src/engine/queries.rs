@@ -47,11 +47,34 @@ impl<K: Kv> Engine<K> {
         Ok(view)
     }
 
+    /// An item's portions as of `day`: each one's amount, what of it is
+    /// paid and open, and the discount a payment that day would still earn.
+    pub(super) fn portion_views(inv: &Invoice, c: Currency, day: NaiveDate) -> Result<Vec<PortionView>, Error> {
+        let window_open = match &inv.discount_until {
+            Some(until) => !inv.discount_taken && day <= stored_date(until)?,
+            None => false,
+        };
+        let status = rules::portion_status(&inv.schedule, inv.total, inv.outstanding);
+        Ok(inv
+            .schedule
+            .iter()
+            .zip(status)
+            .map(|(p, (paid, open))| PortionView {
+                due_date: p.due.clone(),
+                amount: c.format(p.amount),
+                paid: c.format(paid),
+                open: c.format(open),
+                discount_available: c.format(if window_open { min(inv.discount_amount, open) } else { Decimal::ZERO }),
+            })
+            .collect())
+    }
+
     /// An item as answered, without its allocations (a new invoice has none).
     pub(super) fn invoice_view(inv: &Invoice, lines: &[Line], c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
         let overdue = rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, today);
         let days = rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, today).max(0);
         let q = |d: Decimal| d.normalize().to_string();
+        let schedule = Self::portion_views(inv, c, today)?;
         Ok(InvoiceView {
             invoice_id: inv.id.clone(),
             account_id: inv.account_id.clone(),
@@ -69,16 +92,21 @@ impl<K: Kv> Engine<K> {
                     net: c.format(l.net),
                     tax: c.format(l.tax),
                     total: c.format(l.total),
+                    tax_rate: l.tax_rate.map(q),
                 })
                 .collect(),
             net_total: c.format(inv.net_total),
             tax_total: c.format(inv.tax_total),
             total: c.format(inv.total),
-            terms: terms_view(&inv.terms),
+            tax_parts: item_tax_parts(inv)
+                .iter()
+                .map(|p| TaxPartView { rate: p.rate.map(q), net: c.format(p.net), tax: c.format(p.tax) })
+                .collect(),
+            terms: terms_view(&inv.terms, c),
             due_date: inv.due_date.clone(),
             discount_until: inv.discount_until.clone(),
             discount_amount: c.format(inv.discount_amount),
-            schedule: inv.schedule.iter().map(|p| PortionView { due_date: p.due.clone(), amount: c.format(p.amount) }).collect(),
+            schedule,
             outstanding: c.format(inv.outstanding),
             overdue: c.format(overdue),
             days_overdue: u32::try_from(days).unwrap_or(u32::MAX),
@@ -136,7 +164,12 @@ impl<K: Kv> Engine<K> {
                 postings: e
                     .postings
                     .iter()
-                    .map(|p| PostingView { book: p.book, debit: c.format(p.debit), credit: c.format(p.credit) })
+                    .map(|p| PostingView {
+                        book: p.book,
+                        debit: c.format(p.debit),
+                        credit: c.format(p.credit),
+                        tax_rate: p.tax_rate.map(|r| r.normalize().to_string()),
+                    })
                     .collect(),
             });
         }

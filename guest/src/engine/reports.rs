@@ -358,6 +358,7 @@ impl<K: Kv> Engine<K> {
                 outstanding: c.format(inv.outstanding),
                 overdue: c.format(rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, to)),
                 days_overdue: u32::try_from(rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, to).max(0)).unwrap_or(u32::MAX),
+                schedule: Self::portion_views(&inv, c, to)?,
             });
         }
         let edges = AGING_EDGES_DEFAULT.to_vec();

@@ -261,7 +261,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     let two_ten_net_30 = PaymentTerms {
         net_days: 30,
         basis: TermBasis::InvoiceDate,
-        discount: Some(EarlyPaymentDiscount { percent: "2".into(), days: 10 }),
+        discount: Some(EarlyPaymentDiscount { percent: Some("2".into()), days: 10, amount: None, basis: None }),
         instalments: vec![],
         months: None,
         day_of_month: None,
@@ -281,7 +281,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     let birch_hold = s.authorize("birch-architects", "SO-1003", "2150.00")?.ok_or_else(|| anyhow!("SO-1003 fits the tolerance"))?;
 
     s.at(3, 3, 8, 30);
-    let line = |d: &str, q: &str, p: &str, t: &str| InvoiceLine { description: d.into(), quantity: q.into(), unit_price: p.into(), tax: t.into() };
+    let line = |d: &str, q: &str, p: &str, t: &str| InvoiceLine { description: d.into(), quantity: q.into(), unit_price: p.into(), tax: t.into(), tax_rate: None };
     s.capture(
         &acme_hold,
         "1100.00",

@@ -6,7 +6,7 @@
 
 use askama::Template;
 
-use crate::api::{AccountStatement, EntryKind, Invoice, ItemKind, PaymentTerms, TermBasis};
+use crate::api::{AccountStatement, DiscountBasis, EntryKind, Invoice, ItemKind, PaymentTerms, TermBasis};
 use crate::directory::Party;
 
 /// `1234567.50` as `1,234,567.50`; signs and decimals kept.
@@ -153,7 +153,7 @@ struct InvoicePage<'a> {
     outstanding: String,
     discount: String,
     lines: Vec<(String, String, String, String, String, String)>,
-    schedule: Vec<(String, String)>,
+    schedule: Vec<(String, String, String, String)>,
 }
 
 /// Payment terms in words, as an invoice prints them ("Net 30 end of
@@ -198,7 +198,15 @@ pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invo
         outstanding: grouped(&i.outstanding),
         discount: match (&i.discount_until, &i.terms.discount) {
             (Some(until), Some(d)) => {
-                format!("{}% off ({} {currency}) when paid by {until}.", d.percent, grouped(&i.discount_amount))
+                let off = match &d.percent {
+                    Some(p) => format!("{p}% off ({} {currency})", grouped(&i.discount_amount)),
+                    None => format!("{} {currency} off", grouped(&i.discount_amount)),
+                };
+                let basis = match d.basis {
+                    Some(DiscountBasis::Net) => " on the amount before tax",
+                    _ => "",
+                };
+                format!("{off}{basis} when paid by {until}.")
             }
             _ => String::new(),
         },
@@ -207,7 +215,7 @@ pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invo
             .iter()
             .map(|l| (l.description.clone(), l.quantity.clone(), l.unit_price.clone(), grouped(&l.net), grouped(&l.tax), grouped(&l.total)))
             .collect(),
-        schedule: i.schedule.iter().map(|p| (p.due_date.clone(), grouped(&p.amount))).collect(),
+        schedule: i.schedule.iter().map(|p| (p.due_date.clone(), grouped(&p.amount), grouped(&p.paid), grouped(&p.open))).collect(),
     };
     Ok(page.render()?)
 }
