@@ -428,6 +428,7 @@ fn account_aging(a: m::AccountAging) -> reports::AgingRow {
         buckets: a.buckets,
         total: a.total,
         unapplied_credit: a.unapplied_credit,
+        written_off: a.written_off,
         net: a.net,
     }
 }
@@ -589,6 +590,9 @@ fn error(e: Error) -> wit::Error {
         Error::AllocationSpreadConflict => W::AllocationSpreadConflict,
         Error::RefundExceedsBalance { requested, available } => W::RefundExceedsBalance(wit::BalanceShortfall { requested, available }),
         Error::InvoiceSettled(id) => W::InvoiceSettled(id),
+        Error::CreditNoteNotFound(id) => W::CreditNoteNotFound(id),
+        Error::CreditNoteAlreadyCancelled(id) => W::CreditNoteAlreadyCancelled(id),
+        Error::CreditNoteUsed { requested, available } => W::CreditNoteUsed(wit::BalanceShortfall { requested, available }),
         Error::ReportQueryOutOfRange(x) => W::ReportQueryOutOfRange(f(x)),
         Error::StatementPeriodOutOfRange => W::StatementPeriodOutOfRange,
         Error::StatementNotFound(n) => W::StatementNotFound(n),
@@ -696,6 +700,7 @@ fn entry_kind(k: m::EntryKind) -> wit::EntryKind {
         m::EntryKind::PolicyChanged => wit::EntryKind::PolicyChanged,
         m::EntryKind::HoldAmended => wit::EntryKind::HoldAmended,
         m::EntryKind::BalanceRefunded => wit::EntryKind::BalanceRefunded,
+        m::EntryKind::CreditNoteCancelled => wit::EntryKind::CreditNoteCancelled,
         m::EntryKind::BadDebtWrittenOff => wit::EntryKind::BadDebtWrittenOff,
     }
 }
@@ -780,6 +785,19 @@ impl accounts::Guest for Component {
 }
 
 impl billing::Guest for Component {
+    fn cancel_credit_note(c: wit::CallContext, req: billing::CancelCreditNoteRequest) -> Result<billing::CreditNoteCancellation, wit::Error> {
+        let req = m::CancelCreditNote { credit_note_id: req.credit_note_id, reason: req.reason };
+        engine()
+            .cancel_credit_note(&ctx(c), &req)
+            .map(|r| billing::CreditNoteCancellation {
+                credit_note_id: r.credit_note_id,
+                order_id: r.order_id,
+                amount: r.amount,
+                account: summary(r.account),
+            })
+            .map_err(error)
+    }
+
     fn write_off(c: wit::CallContext, req: billing::WriteOffRequest) -> Result<billing::WriteOffReceipt, wit::Error> {
         let req = m::WriteOff { invoice_id: req.invoice_id, reason: req.reason };
         engine()
@@ -1179,6 +1197,7 @@ impl reports::Guest for Component {
                         buckets: t.buckets,
                         total: t.total,
                         unapplied_credit: t.unapplied_credit,
+                        written_off: t.written_off,
                         net: t.net,
                     })
                     .collect(),

@@ -252,6 +252,39 @@ pub struct Capture {
     pub rest: Option<CaptureRest>,
 }
 
+/// `billing.cancel-credit-note`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelCreditNote {
+    pub credit_note_id: String,
+    pub reason: String,
+}
+
+/// `billing.credit-note-cancellation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNoteCancellation {
+    pub credit_note_id: String,
+    pub order_id: String,
+    pub amount: String,
+    pub account: AccountSummary,
+}
+
+/// `cnote/<id>`: a credit note issued by `record-return`, kept so that it
+/// can be cancelled while unused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNoteRecord {
+    pub account_id: String,
+    pub order_id: String,
+    #[serde(with = "crate::codec::dec")]
+    pub amount: Decimal,
+    /// What of it settled invoices.
+    #[serde(with = "crate::codec::dec")]
+    pub to_debt: Decimal,
+    /// What of it went to the stored balance.
+    #[serde(with = "crate::codec::dec")]
+    pub to_stored: Decimal,
+    pub cancelled: bool,
+}
+
 /// `billing.write-off`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteOff {
@@ -838,6 +871,9 @@ pub struct Profile {
     pub first_overdue_on: Option<String>,
     /// The latest promise to pay, and what was paid since it was made.
     pub promise: Option<Promise>,
+    /// Bad debt written off on the account so far (`billing.write-off`).
+    #[serde(with = "crate::codec::dec")]
+    pub written_off: Decimal,
 }
 
 /// A promise to pay recorded with a note.
@@ -950,6 +986,7 @@ pub enum EntryKind {
     HoldAmended,
     BalanceRefunded,
     BadDebtWrittenOff,
+    CreditNoteCancelled,
 }
 
 /// The books an entry posts to (see `types.book`).
@@ -1199,6 +1236,7 @@ pub enum Response {
     Note(NoteView),
     Refund(RefundReceipt),
     WriteOff(WriteOffReceipt),
+    CreditNoteCancellation(CreditNoteCancellation),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1226,6 +1264,7 @@ pub enum ResponseRef<'a> {
     Note(&'a NoteView),
     Refund(&'a RefundReceipt),
     WriteOff(&'a WriteOffReceipt),
+    CreditNoteCancellation(&'a CreditNoteCancellation),
 }
 
 // ------------------------------------------------------------------- views
@@ -1654,6 +1693,7 @@ pub struct AccountAging {
     pub total: String,
     pub unapplied_credit: String,
     pub net: String,
+    pub written_off: String,
 }
 
 /// `reports.statement`.
@@ -1701,6 +1741,7 @@ pub struct AgingTotal {
     pub total: String,
     pub unapplied_credit: String,
     pub net: String,
+    pub written_off: String,
 }
 
 /// `reports.aging-page`.

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use credit_guest::codec::decode;
 use credit_guest::engine::{Ix, index_key, utilisation_pct};
 use credit_guest::model::{
-    Account, AccountCfg, Allocation, Book, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
+    Account, AccountCfg, Allocation, Book, CreditNoteRecord, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
     Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
 };
 use credit_guest::money::Currency;
@@ -289,6 +289,13 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
                 return Err(format!("holds payment {:?}", p.id));
             }
             owner(&p.account_id)
+        }
+        ("cnote", [id]) => {
+            let n: CreditNoteRecord = read(bytes, "a credit note")?;
+            if n.to_debt + n.to_stored != n.amount || !id.starts_with(&format!("CN-{}-", n.account_id)) {
+                return Err(format!("holds a credit note of {} on {:?} that does not add up", n.amount, n.account_id));
+            }
+            owner(&n.account_id)
         }
         ("notice", [account, seq]) => {
             let r: Reminder = read(bytes, "a reminder")?;

@@ -27,6 +27,7 @@ pub(crate) enum Export {
     AllocateBalance,
     RefundBalance,
     WriteOff,
+    CancelCreditNote,
     DayClose,
     Authorize,
     Capture,
@@ -59,7 +60,7 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 39] = [
+    const ALL: [Export; 40] = [
         Export::OpenAccount,
         Export::ChangeCreditLimit,
         Export::SetStatus,
@@ -70,6 +71,7 @@ impl Export {
         Export::AllocateBalance,
         Export::RefundBalance,
         Export::WriteOff,
+        Export::CancelCreditNote,
         Export::DayClose,
         Export::Authorize,
         Export::Capture,
@@ -126,6 +128,7 @@ impl Export {
             Export::AllocateBalance => (BILLING, "allocate-balance"),
             Export::RefundBalance => (BILLING, "refund-balance"),
             Export::WriteOff => (BILLING, "write-off"),
+            Export::CancelCreditNote => (BILLING, "cancel-credit-note"),
             Export::DayClose => (BILLING, "day-close"),
             Export::Authorize => (CHECKOUT, "authorize"),
             Export::Capture => (CHECKOUT, "capture"),

@@ -476,6 +476,19 @@ impl Ledger {
         self.call(m, Export::VoidHold, (ctx, hold_id))
     }
 
+    /// `billing.cancel-credit-note`.
+    pub fn cancel_credit_note(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &CancelCreditNoteRequest,
+    ) -> Result<std::result::Result<CreditNoteCancellation, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::CancelCreditNote, (ctx, req))
+    }
+
     /// `billing.write-off`.
     pub fn write_off(&mut self, m: &MerchantId, ctx: &CallContext, req: &WriteOffRequest) -> Result<std::result::Result<WriteOffReceipt, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {

@@ -114,6 +114,7 @@ pub mod api {
     };
     pub use crate::bindings::exports::storefront::credit::billing::{
         AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, PaymentSpread, RecordPaymentRequest, RefundReceipt, RefundRequest, WriteOffReceipt, WriteOffRequest,
+        CancelCreditNoteRequest, CreditNoteCancellation,
         ReversalReceipt,
     };
     pub use crate::bindings::exports::storefront::credit::checkout::{

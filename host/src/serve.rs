@@ -48,6 +48,7 @@ pub enum Call {
     AllocateBalance { merchant: String, ctx: CallContext, req: AllocateBalanceRequest },
     RefundBalance { merchant: String, ctx: CallContext, req: RefundRequest },
     WriteOff { merchant: String, ctx: CallContext, req: WriteOffRequest },
+    CancelCreditNote { merchant: String, ctx: CallContext, req: CancelCreditNoteRequest },
     DayClose { merchant: String, ctx: CallContext, account_id: String, date: String },
     GetAccount { merchant: String, account_id: String, now_ms: i64 },
 }
@@ -115,6 +116,7 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         | Call::AllocateBalance { merchant, .. }
         | Call::RefundBalance { merchant, .. }
         | Call::WriteOff { merchant, .. }
+        | Call::CancelCreditNote { merchant, .. }
         | Call::DayClose { merchant, .. }
         | Call::GetAccount { merchant, .. } => merchant,
     };
@@ -138,6 +140,7 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         Call::AllocateBalance { ctx, req, .. } => outcome(ledger.allocate_balance(&m, ctx, req)),
         Call::RefundBalance { ctx, req, .. } => outcome(ledger.refund_balance(&m, ctx, req)),
         Call::WriteOff { ctx, req, .. } => outcome(ledger.write_off(&m, ctx, req)),
+        Call::CancelCreditNote { ctx, req, .. } => outcome(ledger.cancel_credit_note(&m, ctx, req)),
         Call::DayClose { ctx, account_id, date, .. } => outcome(ledger.day_close(&m, ctx, account_id, date)),
         Call::GetAccount { account_id, now_ms, .. } => outcome(ledger.get_account(&m, account_id, *now_ms)),
     }

@@ -170,6 +170,12 @@ impl Oversized for WriteOffRequest {
     }
 }
 
+impl Oversized for CancelCreditNoteRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.credit_note_id, "credit-note-id").or_else(|| text(&self.reason, "reason"))
+    }
+}
+
 impl Oversized for RefundRequest {
     fn oversized(&self) -> Option<E> {
         id(&self.account_id, "account-id")

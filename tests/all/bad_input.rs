@@ -326,6 +326,11 @@ fn limits_hold_at_their_boundaries() {
 fn pay_full(req: RecordPaymentRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.record_payment(m, c, &req)?.map(|_| ())))
 }
+fn cancel_full(note: &str, reason: &str) -> Call {
+    let req = CancelCreditNoteRequest { credit_note_id: note.into(), reason: reason.into() };
+    Box::new(move |l, m, c| Ok(l.cancel_credit_note(m, c, &req)?.map(|_| ())))
+}
+
 fn write_off_full(invoice: &str, reason: &str) -> Call {
     let req = WriteOffRequest { invoice_id: invoice.into(), reason: reason.into() };
     Box::new(move |l, m, c| Ok(l.write_off(m, c, &req)?.map(|_| ())))
@@ -508,6 +513,10 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
         ("write off an unknown item", write_off_full("INV99", "x"), E::InvoiceNotFound("INV99".into())),
         ("write off another item's 97-byte id", write_off_full(&"I".repeat(97), "x"), E::IdTooLong(field("invoice-id"))),
         ("write-off reason too long", write_off_full(&inv, &"r".repeat(257)), E::TextTooLong(field("reason"))),
+        // credit notes
+        ("cancel an unknown credit note", cancel_full("CN-acme-99", "x"), E::CreditNoteNotFound("CN-acme-99".into())),
+        ("cancel a 97-byte credit note id", cancel_full(&"C".repeat(97), "x"), E::IdTooLong(field("credit-note-id"))),
+        ("cancellation reason with a control character", cancel_full("CN-acme-1", "oops\u{1b}"), E::TextHasControlCharacter(field("reason"))),
         // refunds
         ("refund of nothing", refund_full("acme", "0.00", "card"), E::AmountMustBePositive(field("amount"))),
         ("refund in another currency", refund_req(RefundRequest { amount: Money { amount: "1".into(), currency: "JPY".into() }, ..refund_of("acme", "1.00", "card") }), E::CurrencyMismatch(CurrencyMismatch { expected: "GBP".into(), given: "JPY".into() })),
@@ -553,5 +562,5 @@ fn each_bad_billing_input_is_refused_with_its_error_and_changes_nothing() {
     let page = h.ledger.open_invoices(&h.m, "acme", today, Some("9999-12-31/x"), 10).unwrap().unwrap();
     assert!(page.invoices.is_empty() && page.next_after.is_none());
     h.check();
-    assert_eq!(count, 85);
+    assert_eq!(count, 88);
 }

@@ -34,6 +34,8 @@ enum Op {
     /// of an open hold, picked like `Capture` picks.
     ApplyBalance { acct: usize, cents: u32, on_hold: Option<u8>, strict: bool },
     Return { pick: u8, cents: u32, to_stored: bool },
+    /// Cancels one of the credit notes issued so far.
+    CancelNote { pick: u8 },
     /// A payment, oldest due first or (`pro_rata`) spread in proportion.
     Pay { acct: usize, cents: u32, pro_rata: bool },
     Allocate { acct: usize },
@@ -57,6 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (acct.clone(), 1..50_000u32, prop::option::of(any::<u8>()), any::<bool>())
             .prop_map(|(acct, cents, on_hold, strict)| Op::ApplyBalance { acct, cents, on_hold, strict }),
         2 => (any::<u8>(), 1..60_000u32, any::<bool>()).prop_map(|(pick, cents, to_stored)| Op::Return { pick, cents, to_stored }),
+        1 => any::<u8>().prop_map(|pick| Op::CancelNote { pick }),
         3 => (acct.clone(), 1..150_000u32, any::<bool>()).prop_map(|(acct, cents, pro_rata)| Op::Pay { acct, cents, pro_rata }),
         1 => acct.clone().prop_map(|acct| Op::Allocate { acct }),
         1 => (acct.clone(), 1..60_000u32).prop_map(|(acct, cents)| Op::Refund { acct, cents }),
@@ -114,6 +117,17 @@ struct Model {
     orders: BTreeMap<String, Order>,
     next_order: u32,
     issued: u64,
+    notes: Vec<ModelNote>,
+}
+
+#[derive(Clone, Debug)]
+struct ModelNote {
+    id: String,
+    acct: usize,
+    order: String,
+    amount: i64,
+    to_debt: i64,
+    cancelled: bool,
 }
 
 impl Model {
@@ -390,9 +404,38 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     a.stored += amount - to_debt;
                     prop_assert_eq!((cents(&cn.applied_to_debt), cents(&cn.added_to_stored_balance)), (to_debt, amount - to_debt));
                     m.orders.get_mut(&order).unwrap().credited += amount;
+                    m.notes.push(ModelNote { id: cn.credit_note_id, acct, order: order.clone(), amount, to_debt, cancelled: false });
                 }
             }
             Op::Return { .. } => {}
+            Op::CancelNote { pick } if !m.notes.is_empty() => {
+                let i = usize::from(pick) % m.notes.len();
+                let note = m.notes[i].clone();
+                let c = h.ctx();
+                let req = CancelCreditNoteRequest { credit_note_id: note.id.clone(), reason: "issued by mistake".into() };
+                let r = h.ledger.cancel_credit_note(&h.m, &c, &req).unwrap();
+                h.check();
+                let a = m.accts.get_mut(&note.acct).unwrap();
+                a.holds.retain(|x| x.expires_at_ms > now);
+                // Unused: none of it settled invoices, and the free stored
+                // balance (as for a refund) still covers all of it.
+                let available = a.limit + a.tolerance + a.stored - Model::owed(a) - Model::live(a, now);
+                let free = a.stored.min(available.max(0));
+                let unused = if note.to_debt == 0 { note.amount.min(free) } else { 0 };
+                if note.cancelled {
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::CreditNoteAlreadyCancelled(note.id.clone())), "step {}", step);
+                } else if unused < note.amount {
+                    let want = BalanceShortfall { requested: money(note.amount), available: money(unused) };
+                    prop_assert_eq!(r.map(|_| ()), Err(CreditError::CreditNoteUsed(want)), "step {}", step);
+                } else {
+                    let r = r.map_err(|e| TestCaseError::fail(format!("step {step}: cancel: {e:?}")))?;
+                    a.stored -= note.amount;
+                    prop_assert_eq!(cents(&r.account.figures.stored_balance), a.stored, "step {}", step);
+                    m.orders.get_mut(&note.order).unwrap().credited -= note.amount;
+                    m.notes[i].cancelled = true;
+                }
+            }
+            Op::CancelNote { .. } => {}
             Op::Pay { acct, cents: amount, pro_rata } => {
                 let spread = pro_rata.then_some(PaymentSpread::ProRata);
                 let req = RecordPaymentRequest {

@@ -450,6 +450,16 @@ fn bad_debt_is_written_off_to_its_own_book_and_stays_in_the_history() {
     // The statement of the period shows it as a credit line.
     let st = h.ledger.statement(&h.m, "acme", "2026-03-01", "2026-05-31", None).unwrap().unwrap();
     assert!(st.lines.iter().any(|l| l.kind == EntryKind::BadDebtWrittenOff && l.credit == "150.00"), "{:?}", st.lines);
+    assert_eq!(st.aging.written_off, "160.00", "the statement's aging shows what was written off");
+    // Aging keeps the written-off debtor in sight although it owes nothing:
+    // 150.00 + 10.00 in its own column, outside the buckets and the total.
+    let req = AgingRequest { as_of: "2026-05-02".into(), basis: AgingBasis::DueDate, edges: vec![], currency: None, after: None, limit: 10 };
+    let page = h.ledger.aging(&h.m, &req).unwrap().unwrap();
+    let row = page.rows.iter().find(|r| r.account_id == "acme").expect("acme is listed");
+    assert_eq!((row.total.as_str(), row.written_off.as_str()), ("0.00", "160.00"));
+    assert_eq!(page.totals[0].written_off, "160.00");
+    let one = h.ledger.account_aging(&h.m, "acme", "2026-05-02", AgingBasis::DueDate, &[]).unwrap().unwrap();
+    assert_eq!(one.written_off, "160.00");
 }
 
 fn pc(percent: &str, days: u32) -> Instalment {
@@ -640,5 +650,63 @@ fn an_early_payment_discount_on_either_basis_is_split_across_tax_rates_without_r
         (Tax, "0.07", "0.00", Some("5")),
         (Receivable, "0.00", "5.00", None),
     ]);
+    h.check();
+}
+
+fn cancel_note(h: &mut H, id: &str) -> Result<CreditNoteCancellation, CreditError> {
+    let c = h.ctx();
+    let r = h.ledger.cancel_credit_note(&h.m, &c, &CancelCreditNoteRequest { credit_note_id: id.into(), reason: "issued by mistake".into() }).expect("no trap");
+    h.check();
+    r
+}
+
+#[test]
+fn an_unused_credit_note_is_cancelled_and_a_used_one_is_refused_with_the_figures() {
+    use Book::*;
+    let mut h = H::new();
+    h.open("acme", "1000.00");
+    h.invoice("acme", "SO-1", "200.00");
+    h.pay("acme", "200.00").unwrap();
+    // 50.00 back to the stored balance, by mistake: cancelled, the balance
+    // is as before and the entry reverses the note's postings.
+    let cn = h.ret("acme", "SO-1", "50.00", CreditTarget::StoredBalance).unwrap();
+    assert_eq!(h.summary("acme").figures.stored_balance, "50.00");
+    let done = cancel_note(&mut h, &cn.credit_note_id).unwrap();
+    assert_eq!((done.amount.as_str(), done.order_id.as_str(), done.account.figures.stored_balance.as_str()), ("50.00", "SO-1", "0.00"));
+    let e = h.entries("acme").into_iter().find(|e| e.kind == EntryKind::CreditNoteCancelled).unwrap();
+    let sides: Vec<(Book, &str, &str)> = e.postings.iter().map(|p| (p.book, p.debit.as_str(), p.credit.as_str())).collect();
+    assert_eq!(sides, [(CustomerCredit, "50.00", "0.00"), (SalesReturns, "0.00", "50.00")]);
+    assert_eq!(e.document_id.as_deref(), Some(cn.credit_note_id.as_str()));
+    // Cancelling again is refused; a retry with the first key answers as
+    // before and changes nothing.
+    assert_eq!(cancel_note(&mut h, &cn.credit_note_id), Err(CreditError::CreditNoteAlreadyCancelled(cn.credit_note_id.clone())));
+    // The order may be returned in full again (200.00, not 150.00).
+    let cn2 = h.ret("acme", "SO-1", "200.00", CreditTarget::StoredBalance).unwrap();
+    // 150.00 of it spent on a new order: refused with the note's amount
+    // and the 50.00 still unused; nothing changed.
+    h.apply_balance("acme", "SO-2", "150.00").unwrap();
+    let before = h.dump();
+    let want = BalanceShortfall { requested: "200.00".into(), available: "50.00".into() };
+    assert_eq!(cancel_note(&mut h, &cn2.credit_note_id), Err(CreditError::CreditNoteUsed(want)));
+    assert_eq!(h.dump(), before);
+    // A note that settled an invoice is used in full.
+    h.invoice("acme", "SO-3", "100.00");
+    let cn3 = h.ret("acme", "SO-3", "30.00", CreditTarget::OwedFirst).unwrap();
+    assert_eq!(cn3.applied_to_debt, "30.00");
+    let want = BalanceShortfall { requested: "30.00".into(), available: "0.00".into() };
+    assert_eq!(cancel_note(&mut h, &cn3.credit_note_id), Err(CreditError::CreditNoteUsed(want)));
+    assert_eq!(cancel_note(&mut h, "CN-acme-99"), Err(CreditError::CreditNoteNotFound("CN-acme-99".into())));
+    // Idempotent: the same key gives the same answer and writes nothing.
+    let cn4 = h.ret("acme", "SO-3", "10.00", CreditTarget::StoredBalance).unwrap();
+    let c = h.ctx();
+    let req = CancelCreditNoteRequest { credit_note_id: cn4.credit_note_id, reason: "r".into() };
+    let first = h.ledger.cancel_credit_note(&h.m, &c, &req).unwrap().unwrap();
+    let before = h.dump();
+    assert_eq!(h.ledger.cancel_credit_note(&h.m, &c, &req).unwrap().unwrap(), first);
+    assert_eq!(h.dump(), before);
+    // The statement shows the note and its cancellation.
+    let today = h.today();
+    let st = h.ledger.statement(&h.m, "acme", "2026-03-01", &today, None).unwrap().unwrap();
+    assert!(st.lines.iter().any(|l| l.kind == EntryKind::CreditNoteCancelled && l.debit == "50.00"), "{:?}", st.lines);
     h.check();
 }

@@ -432,12 +432,71 @@ impl<K: Kv> Engine<K> {
                 let seq = eng.append(&mut account, ctx, e)?;
                 invoice.outstanding = Decimal::ZERO;
                 invoice.settled_on = Some(dates::format(today));
+                let profile = eng.profile_mut(&mut account)?;
+                profile.written_off = add(profile.written_off, amount)?;
                 let a = Allocation { entry_seq: seq, date: dates::format(today), source: AllocationSource::BadDebt, document_id: None, amount };
                 eng.add_allocation(&mut invoice, &a)?;
                 eng.save_item(&mut account, &before, &invoice)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
                 eng.save_account(&mut account)?;
                 Ok(WriteOffReceipt { invoice_id: invoice.id.clone(), amount: c.format(amount), account: eng.summary(&mut account, ctx.now_ms)? })
+            },
+        )
+    }
+
+    /// `billing.cancel-credit-note`: takes back a credit note none of which
+    /// is used.
+    pub fn cancel_credit_note(&mut self, ctx: &Ctx, req: &CancelCreditNote) -> Result<CreditNoteCancellation, Error> {
+        validate::ctx(ctx)?;
+        validate::id(&req.credit_note_id, Field::CreditNoteId)?;
+        validate::text(&req.reason, Field::Reason)?;
+
+        self.idempotent(
+            ctx,
+            "cancel-credit-note",
+            req,
+            |eng| {
+                let id = &req.credit_note_id;
+                let mut note: CreditNoteRecord =
+                    eng.load(&credit_note_key(id))?.ok_or_else(|| Error::CreditNoteNotFound(id.clone()))?;
+                if note.cancelled {
+                    return Err(Error::CreditNoteAlreadyCancelled(id.clone()));
+                }
+                let mut account = eng.account(&note.account_id)?;
+                if account.status == Status::Closed {
+                    return Err(Error::AccountClosed);
+                }
+                let c = currency_of(&account)?;
+                eng.release_expired(&mut account, ctx)?;
+                // Unused: nothing settled invoices, and the stored balance
+                // that backs no hold and no debt (what a refund could pay
+                // out) still holds all of it.
+                let figures = eng.raw_figures(&account, ctx.now_ms)?;
+                let free = min(account.stored_balance.max(Decimal::ZERO), figures.available_with_tolerance.max(Decimal::ZERO));
+                let unused = if note.to_debt.is_zero() { min(note.to_stored, free) } else { Decimal::ZERO };
+                if unused < note.amount {
+                    return Err(Error::CreditNoteUsed { requested: c.format(note.amount), available: c.format(unused) });
+                }
+                let memo = format!("credit note {id} on order {} cancelled: {}", note.order_id, req.reason);
+                let e = NewEntry::new(EntryKind::CreditNoteCancelled, note.amount, memo)
+                    .dr(Book::CustomerCredit, note.amount)
+                    .cr(Book::SalesReturns, note.amount)
+                    .order(&note.order_id)
+                    .doc(id);
+                eng.append(&mut account, ctx, e)?;
+                let mut order: Order =
+                    eng.load(&order_key(&note.order_id))?.ok_or_else(|| Error::StoreCorrupt(format!("credit note {id} without its order")))?;
+                order.credited = sub(order.credited, note.amount)?;
+                eng.save(&order_key(&note.order_id), &order)?;
+                note.cancelled = true;
+                eng.save(&credit_note_key(id), &note)?;
+                eng.save_account(&mut account)?;
+                Ok(CreditNoteCancellation {
+                    credit_note_id: id.clone(),
+                    order_id: note.order_id.clone(),
+                    amount: c.format(note.amount),
+                    account: eng.summary(&mut account, ctx.now_ms)?,
+                })
             },
         )
     }

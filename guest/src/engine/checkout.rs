@@ -490,6 +490,15 @@ impl<K: Kv> Engine<K> {
                     .order(&req.order_id)
                     .doc(&credit_note_id);
                 let seq = eng.append(&mut account, ctx, e)?;
+                let record = CreditNoteRecord {
+                    account_id: account.id.clone(),
+                    order_id: req.order_id.clone(),
+                    amount,
+                    to_debt,
+                    to_stored,
+                    cancelled: false,
+                };
+                eng.save(&credit_note_key(&credit_note_id), &record)?;
                 eng.apply_plan(&mut account, ctx, today, &Source::CreditNote, &credit_note_id, seq, plan)?;
                 eng.release_overdue_hold(&mut account, ctx, today)?;
                 eng.save_account(&mut account)?;

@@ -165,6 +165,7 @@ remembered! {
     NoteView => Note,
     RefundReceipt => Refund,
     WriteOffReceipt => WriteOff,
+    CreditNoteCancellation => CreditNoteCancellation,
 }
 
 /// The figures of an account at an instant, unformatted.
@@ -292,6 +293,9 @@ fn account_invoice_prefix(account: &str) -> String {
 }
 fn account_invoice_key(account: &str, seq: u64) -> String {
     key(&["acctinv/", account, "/"], Some(seq))
+}
+fn credit_note_key(id: &str) -> String {
+    key(&["cnote/", id], None)
 }
 fn payment_key(id: &str) -> String {
     key(&["payment/", id], None)

@@ -134,6 +134,8 @@ fn describe(e: &Entry, payment: Option<&Payment>) -> String {
         EntryKind::HoldCaptured => format!("Invoice {inv} (order {order})"),
         EntryKind::BalanceApplied => format!("Store credit used on order {order}"),
         EntryKind::CreditNoteIssued => format!("Credit note {doc} (order {order})"),
+        EntryKind::CreditNoteCancelled => format!("Credit note {doc} cancelled (order {order})"),
+        EntryKind::BadDebtWrittenOff => format!("{inv} written off as bad debt"),
         EntryKind::PaymentRecorded => match payment {
             Some(p) if p.reference.is_empty() => format!("Payment {doc} by {}", p.method),
             Some(p) => format!("Payment {doc} by {}, reference {}", p.method, p.reference),
@@ -174,7 +176,7 @@ impl<K: Kv> Engine<K> {
         Ok(RawAging { buckets, total })
     }
 
-    fn aging_view(account: &Account, raw: &RawAging) -> Result<AccountAging, Error> {
+    fn aging_view(account: &Account, raw: &RawAging, written_off: Decimal) -> Result<AccountAging, Error> {
         let c = currency_of(account)?;
         Ok(AccountAging {
             account_id: account.id.clone(),
@@ -184,7 +186,13 @@ impl<K: Kv> Engine<K> {
             total: c.format(raw.total),
             unapplied_credit: c.format(account.stored_balance),
             net: c.format(sub(raw.total, account.stored_balance)?),
+            written_off: c.format(written_off),
         })
+    }
+
+    /// Bad debt written off on the account so far.
+    fn written_off(&self, account: &mut Account) -> Result<Decimal, Error> {
+        Ok(self.profile(account)?.written_off)
     }
 
     /// `reports.account-aging`.
@@ -192,8 +200,9 @@ impl<K: Kv> Engine<K> {
         validate::id(account_id, Field::AccountId)?;
         let as_of = parse_date(as_of, Field::AsOf)?;
         let edges = aging_edges(edges)?;
-        let account = self.account(account_id)?;
-        Self::aging_view(&account, &self.raw_aging(&account, as_of, basis, &edges)?)
+        let mut account = self.account(account_id)?;
+        let written_off = self.written_off(&mut account)?;
+        Self::aging_view(&account, &self.raw_aging(&account, as_of, basis, &edges)?, written_off)
     }
 
     /// `reports.aging`: one page of the aged-receivables report, with this
@@ -209,21 +218,22 @@ impl<K: Kv> Engine<K> {
         validate::page_limit(req.limit)?;
         let mut walk = AccountWalk::new(req.after.as_deref());
         let mut rows = Vec::new();
-        let mut totals: Vec<(Currency, u32, Vec<Decimal>, Decimal, Decimal)> = Vec::new();
+        let mut totals: Vec<(Currency, u32, Vec<Decimal>, Decimal, Decimal, Decimal)> = Vec::new();
         while rows.len() < req.limit as usize {
-            let Some(account) = walk.next(&self.kv)? else { break };
+            let Some(mut account) = walk.next(&self.kv)? else { break };
             let c = currency_of(&account)?;
             if currency.is_some_and(|want| want != c) {
                 continue;
             }
             let raw = self.raw_aging(&account, as_of, req.basis, &edges)?;
-            if raw.total.is_zero() && account.stored_balance.is_zero() {
+            let written_off = self.written_off(&mut account)?;
+            if raw.total.is_zero() && account.stored_balance.is_zero() && written_off.is_zero() {
                 continue;
             }
             let t = match totals.iter().position(|t| t.0 == c) {
                 Some(i) => &mut totals[i],
                 None => {
-                    totals.push((c, 0, vec![Decimal::ZERO; edges.len() + 2], Decimal::ZERO, Decimal::ZERO));
+                    totals.push((c, 0, vec![Decimal::ZERO; edges.len() + 2], Decimal::ZERO, Decimal::ZERO, Decimal::ZERO));
                     totals.last_mut().expect("pushed")
                 }
             };
@@ -233,12 +243,13 @@ impl<K: Kv> Engine<K> {
             }
             t.3 = add(t.3, raw.total)?;
             t.4 = add(t.4, account.stored_balance)?;
-            rows.push(Self::aging_view(&account, &raw)?);
+            t.5 = add(t.5, written_off)?;
+            rows.push(Self::aging_view(&account, &raw, written_off)?);
         }
         totals.sort_by_key(|t| t.0.code());
         let totals = totals
             .into_iter()
-            .map(|(c, accounts, buckets, total, credit)| {
+            .map(|(c, accounts, buckets, total, credit, written_off)| {
                 Ok(AgingTotal {
                     currency: c.code().to_owned(),
                     accounts,
@@ -246,6 +257,7 @@ impl<K: Kv> Engine<K> {
                     total: c.format(total),
                     unapplied_credit: c.format(credit),
                     net: c.format(sub(total, credit)?),
+                    written_off: c.format(written_off),
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -363,6 +375,7 @@ impl<K: Kv> Engine<K> {
         }
         let edges = AGING_EDGES_DEFAULT.to_vec();
         let raw = self.raw_aging(account, to, AgingBasis::DueDate, &edges)?;
+        let written_off = self.written_off(account)?;
         // Due now: every unpaid portion due on or before `to`.
         let due_now = self.overdue_total(account, dates::add_days(to, 1))?;
         let available = sub(add(account.credit_limit, account.stored_balance)?, add(account.posted_debt, account.held)?)?;
@@ -382,7 +395,7 @@ impl<K: Kv> Engine<K> {
             open_items,
             open_item_count,
             bucket_labels: bucket_labels(&edges),
-            aging: Self::aging_view(account, &raw)?,
+            aging: Self::aging_view(account, &raw, written_off)?,
             amount_due: c.format(due_now),
             not_yet_due: c.format(sub(account.posted_debt, due_now)?),
             credit_limit: c.format(account.credit_limit),

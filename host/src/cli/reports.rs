@@ -178,6 +178,7 @@ fn add_totals(sum: &mut AgingTotal, page: &AgingTotal) {
     sum.total = plus(&sum.total, &page.total);
     sum.unapplied_credit = plus(&sum.unapplied_credit, &page.unapplied_credit);
     sum.net = plus(&sum.net, &page.net);
+    sum.written_off = plus(&sum.written_off, &page.written_off);
 }
 
 /// The debtor list's orders, as the command line names them.

@@ -44,6 +44,7 @@ pub fn kind(k: EntryKind) -> &'static str {
         EntryKind::HoldAmended => "hold amended",
         EntryKind::BalanceRefunded => "refund",
         EntryKind::BadDebtWrittenOff => "bad debt",
+        EntryKind::CreditNoteCancelled => "credit note cancelled",
     }
 }
 
@@ -164,10 +165,10 @@ pub fn statement(s: &AccountStatement) -> Table {
     t
 }
 
-fn aging_cells(first: Vec<Cell>, buckets: &[String], total: &str, credit: &str, net: &str) -> Vec<Cell> {
+fn aging_cells(first: Vec<Cell>, buckets: &[String], total: &str, credit: &str, net: &str, written_off: &str) -> Vec<Cell> {
     let mut row = first;
     row.extend(buckets.iter().map(|b| right(money(b))));
-    row.extend([right(money(total)), right(money(credit)), right(money(net))]);
+    row.extend([right(money(total)), right(money(credit)), right(money(net)), right(money(written_off))]);
     row
 }
 
@@ -177,14 +178,14 @@ pub fn aging(page: &AgingPage, rows: &[AgingRow], totals: &[AgingTotal]) -> Tabl
     t.load_preset(UTF8_FULL_CONDENSED);
     let mut header = vec!["account".to_owned(), "cur".to_owned()];
     header.extend(page.bucket_labels.iter().cloned());
-    header.extend(["total".to_owned(), "credit held".to_owned(), "net".to_owned()]);
+    header.extend(["total".to_owned(), "credit held".to_owned(), "net".to_owned(), "written off".to_owned()]);
     t.set_header(header);
     for r in rows {
-        t.add_row(aging_cells(vec![Cell::new(&r.account_id), Cell::new(&r.currency)], &r.buckets, &r.total, &r.unapplied_credit, &r.net));
+        t.add_row(aging_cells(vec![Cell::new(&r.account_id), Cell::new(&r.currency)], &r.buckets, &r.total, &r.unapplied_credit, &r.net, &r.written_off));
     }
     for s in totals {
         let label = format!("total ({} accounts)", s.accounts);
-        t.add_row(aging_cells(vec![Cell::new(label), Cell::new(&s.currency)], &s.buckets, &s.total, &s.unapplied_credit, &s.net));
+        t.add_row(aging_cells(vec![Cell::new(label), Cell::new(&s.currency)], &s.buckets, &s.total, &s.unapplied_credit, &s.net, &s.written_off));
     }
     t
 }
