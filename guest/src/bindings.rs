@@ -218,6 +218,7 @@ fn policy_in(p: wit::BillingPolicy) -> m::PolicyInput {
         small_difference_max: p.small_difference_max,
         small_difference_treatment: treatment_in(p.small_difference_treatment),
         statement_day: p.statement_day,
+        open_ended_holds: p.open_ended_holds,
     }
 }
 
@@ -234,6 +235,7 @@ fn policy_out(p: m::PolicyView) -> wit::BillingPolicy {
         small_difference_max: p.small_difference_max,
         small_difference_treatment: treatment_out(p.small_difference_treatment),
         statement_day: p.statement_day,
+        open_ended_holds: p.open_ended_holds,
     }
 }
 
@@ -590,6 +592,7 @@ fn error(e: Error) -> wit::Error {
         Error::AllocationSpreadConflict => W::AllocationSpreadConflict,
         Error::RefundExceedsBalance { requested, available } => W::RefundExceedsBalance(wit::BalanceShortfall { requested, available }),
         Error::InvoiceSettled(id) => W::InvoiceSettled(id),
+        Error::OpenEndedHoldNotAllowed => W::OpenEndedHoldNotAllowed,
         Error::CreditNoteNotFound(id) => W::CreditNoteNotFound(id),
         Error::CreditNoteAlreadyCancelled(id) => W::CreditNoteAlreadyCancelled(id),
         Error::CreditNoteUsed { requested, available } => W::CreditNoteUsed(wit::BalanceShortfall { requested, available }),
@@ -899,6 +902,7 @@ impl checkout::Guest for Component {
             order_id: req.order_id,
             amount: money(req.amount),
             hold_ttl_s: req.hold_ttl_s,
+            open_ended: req.open_ended,
         };
         engine().authorize(&ctx(c), &req).map(authorization).map_err(error)
     }

@@ -208,6 +208,7 @@ pub enum Error {
     AllocationSpreadConflict,
     RefundExceedsBalance { requested: String, available: String },
     InvoiceSettled(String),
+    OpenEndedHoldNotAllowed,
     CreditNoteNotFound(String),
     CreditNoteAlreadyCancelled(String),
     CreditNoteUsed { requested: String, available: String },

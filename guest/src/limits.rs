@@ -25,6 +25,9 @@ pub const HOLDS_PER_ACCOUNT_MAX: usize = 64;
 pub const PAGE_LIMIT_MAX: u32 = 100;
 /// The longest a hold may last.
 pub const HOLD_TTL_S_MAX: u32 = 90 * 24 * 60 * 60;
+/// The expiry stored for an open-ended hold: after every valid call time,
+/// so no sweep ever reaches it; answered as no expiry.
+pub const OPEN_ENDED_EXPIRY_MS: i64 = i64::MAX;
 /// How long a hold lasts when the request does not say.
 pub const HOLD_TTL_S_DEFAULT: u32 = 7 * 24 * 60 * 60;
 /// The largest tolerance, in percent of the credit limit.

@@ -143,6 +143,7 @@ pub struct PolicyInput {
     pub small_difference_max: String,
     pub small_difference_treatment: SmallDifferenceTreatment,
     pub statement_day: Option<u8>,
+    pub open_ended_holds: Option<bool>,
 }
 
 /// `accounts.open-account`.
@@ -238,6 +239,7 @@ pub struct Authorize {
     pub order_id: String,
     pub amount: MoneyInput,
     pub hold_ttl_s: Option<u32>,
+    pub open_ended: Option<bool>,
 }
 
 /// `checkout.capture`.
@@ -448,6 +450,7 @@ impl Canonical for PolicyInput {
             interest: self.interest.as_ref().map(|i| InterestInput { annual_rate_percent: c(&i.annual_rate_percent), day_count: i.day_count }),
             small_difference_max: c(&self.small_difference_max),
             reminders: self.reminders.clone(),
+            open_ended_holds: Some(self.open_ended_holds == Some(true)),
             ..*self
         }
     }
@@ -641,6 +644,8 @@ pub struct Policy {
     /// The day of the month day-close produces the monthly statement on
     /// (1 ..= 31; past the month's end, its last day).
     pub statement_day: Option<u8>,
+    /// Whether holds without expiry may be placed.
+    pub open_ended_holds: bool,
 }
 
 /// What an open item is.
@@ -1301,6 +1306,7 @@ pub struct PolicyView {
     pub small_difference_max: String,
     pub small_difference_treatment: SmallDifferenceTreatment,
     pub statement_day: Option<u8>,
+    pub open_ended_holds: Option<bool>,
 }
 
 /// `types.credit-figures`.
@@ -1347,7 +1353,7 @@ pub struct HoldView {
     pub capture_count: u32,
     pub state: HoldState,
     pub placed_at_ms: i64,
-    pub expires_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
 }
 
 /// `types.ledger-entry`.
@@ -1929,7 +1935,7 @@ mod tests {
                 capture_count: 0,
                 state: HoldState::Voided,
                 placed_at_ms: 1,
-                expires_at_ms: 2,
+                expires_at_ms: Some(2),
             },
             released: "12.50".into(),
             after: Figures {

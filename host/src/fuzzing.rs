@@ -155,6 +155,7 @@ fn policy(late_fee: Option<String>, grace: u16, small: String) -> BillingPolicy 
         small_difference_max: small,
         small_difference_treatment: SmallDifferenceTreatment::CarryOnBalance,
         statement_day: None,
+        open_ended_holds: None,
     }
 }
 
@@ -199,6 +200,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                         small_difference_max: req.policy.small_difference_max.clone(),
                         small_difference_treatment: m::SmallDifferenceTreatment::CarryOnBalance,
                         statement_day: None,
+                        open_ended_holds: None,
                     },
                     opened_by: req.opened_by.clone(),
                 },
@@ -212,6 +214,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                     order_id: req.order_id.clone(),
                     amount: money(&req.amount),
                     hold_ttl_s: req.hold_ttl_s,
+                    open_ended: None,
                 },
             )
             .is_ok(),
@@ -377,6 +380,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     order_id: text(order, "o"),
                     amount: Money { amount: amount(a), currency: currency(cur) },
                     hold_ttl_s: *ttl,
+                    open_ended: None,
                 },
             },
             Op::Capture { hold, amount: a, lines, delivery } => Call::Capture {

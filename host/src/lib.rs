@@ -18,6 +18,7 @@
 //!     order_id: "SO-1001".into(),
 //!     amount: api::Money { amount: "1240.00".into(), currency: "GBP".into() },
 //!     hold_ttl_s: None,
+//!     open_ended: None,
 //! };
 //! match ledger.authorize(&shop, &ctx, &req)? {
 //!     Ok(api::Authorization::Approved(a)) => println!("hold {}", a.hold.hold_id),

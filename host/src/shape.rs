@@ -301,6 +301,7 @@ mod tests {
             order_id: "o".into(),
             amount: Money { amount: "1".into(), currency: "GBP".into() },
             hold_ttl_s: None,
+            open_ended: None,
         };
         assert_eq!(req.oversized(), None, "the component judges this one");
         let req = AuthorizeRequest { account_id: "a".repeat(STRING_BYTES_MAX + 1), ..req };

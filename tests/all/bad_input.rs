@@ -24,7 +24,7 @@ fn open(req: OpenAccountRequest) -> Call {
     Box::new(move |l, m, c| Ok(l.open_account(m, c, &req)?.map(|_| ())))
 }
 fn authorize(account: &str, order: &str, amount: Money, ttl: Option<u32>) -> Call {
-    let req = AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount, hold_ttl_s: ttl };
+    let req = AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount, hold_ttl_s: ttl, open_ended: None };
     Box::new(move |l, m, c| Ok(l.authorize(m, c, &req)?.map(|_| ())))
 }
 fn capture(hold: &str, amount: Money) -> Call {
@@ -161,6 +161,8 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
         // hold time-to-live
         ("zero ttl", authorize("acme", "SO-9", gbp("1.00"), Some(0)), E::HoldTtlOutOfRange),
         ("ttl over 90 days", authorize("acme", "SO-9", gbp("1.00"), Some(90 * 86_400 + 1)), E::HoldTtlOutOfRange),
+        ("open-ended with a ttl", open_ended("acme", Some(60)), E::HoldTtlOutOfRange),
+        ("open-ended where the policy does not allow it", open_ended("acme", None), E::OpenEndedHoldNotAllowed),
         // unknown or closed things
         ("unknown account", authorize("nobody", "SO-9", gbp("1.00"), None), E::AccountNotFound("nobody".into())),
         ("payment to unknown account", pay("nobody", gbp("1.00"), "card"), E::AccountNotFound("nobody".into())),
@@ -187,7 +189,7 @@ fn each_bad_input_is_refused_with_its_error_and_changes_nothing() {
     let count = rows.len();
     assert_each_refused(&mut h, rows);
     h.check();
-    assert_eq!(count, 62);
+    assert_eq!(count, 64);
 }
 
 #[test]
@@ -196,7 +198,7 @@ fn a_bad_context_is_refused_before_anything_else() {
     let mut h = H::new();
     h.open("acme", "1000.00");
     let before = h.dump();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
     let cases = [
         ("", T0, E::IdMustNotBeEmpty(field("idempotency-key"))),
         ("has space", T0, E::IdHasInvalidCharacter(field("idempotency-key"))),
@@ -329,6 +331,11 @@ fn pay_full(req: RecordPaymentRequest) -> Call {
 fn cancel_full(note: &str, reason: &str) -> Call {
     let req = CancelCreditNoteRequest { credit_note_id: note.into(), reason: reason.into() };
     Box::new(move |l, m, c| Ok(l.cancel_credit_note(m, c, &req)?.map(|_| ())))
+}
+
+fn open_ended(account: &str, ttl: Option<u32>) -> Call {
+    let req = AuthorizeRequest { account_id: account.into(), order_id: "SO-9".into(), amount: gbp("1.00"), hold_ttl_s: ttl, open_ended: Some(true) };
+    Box::new(move |l, m, c| Ok(l.authorize(m, c, &req)?.map(|_| ())))
 }
 
 fn write_off_full(invoice: &str, reason: &str) -> Call {

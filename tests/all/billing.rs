@@ -359,6 +359,7 @@ fn collections_policy(day_count: DayCount) -> BillingPolicy {
         small_difference_max: "0".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day: None,
+        open_ended_holds: None,
     }
 }
 

@@ -12,7 +12,7 @@ fn approves_within_the_limit_and_reserves_the_amount() {
     assert_eq!(a.hold.hold_id, "H-acme-1");
     assert_eq!(a.hold.amount, "400.00");
     assert_eq!(a.hold.state, HoldState::Open);
-    assert_eq!(a.hold.expires_at_ms, T0 + 7 * DAY_MS, "default time-to-live is 7 days");
+    assert_eq!(a.hold.expires_at_ms, Some(T0 + 7 * DAY_MS), "default time-to-live is 7 days");
     assert_eq!(a.before.available_with_tolerance, "1000.00");
     assert_eq!(a.after.open_holds, "400.00");
     assert_eq!(a.after.available_credit, "600.00");
@@ -143,11 +143,11 @@ fn a_hold_expires_at_the_exact_instant() {
     let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("800.00"), hold_ttl_s: Some(3600) };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("800.00"), hold_ttl_s: Some(3600), open_ended: None };
     let Ok(Authorization::Approved(a)) = h.authorize_with(&c, &req) else { panic!("approval expected") };
     let hold = a.hold.hold_id;
     let expires = T0 + HOUR_MS;
-    assert_eq!(a.hold.expires_at_ms, expires);
+    assert_eq!(a.hold.expires_at_ms, Some(expires));
 
     // One millisecond before: still reserving, still capturable.
     h.now_ms = expires - 1;
@@ -178,7 +178,7 @@ fn holds_expire_in_their_own_order_whatever_was_placed_or_voided_before() {
     h.open("acme", "1000.00");
     let c = h.ctx();
     let place = |h: &mut H, order: &str, amount: &str, ttl: u32| {
-        let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp(amount), hold_ttl_s: Some(ttl) };
+        let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp(amount), hold_ttl_s: Some(ttl), open_ended: None };
         let c = CallContext { idempotency_key: format!("{}-{order}", c.idempotency_key), now_ms: h.now_ms };
         match h.authorize_with(&c, &req) {
             Ok(Authorization::Approved(a)) => a.hold.hold_id,
@@ -428,6 +428,7 @@ fn authorize_costs_no_more_on_an_account_crowded_with_holds_and_invoices() {
         order_id: order,
         amount: gbp(amount),
         hold_ttl_s: None,
+        open_ended: None,
     };
     let decline_fuel = |l: &mut Ledger, account: &str| {
         let req = AuthorizeRequest { account_id: account.into(), ..auth("TOO-BIG".into(), "99999999.00") };

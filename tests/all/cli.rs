@@ -239,7 +239,7 @@ fn serve_with_a_mail_folder_sends_each_invoice_and_monthly_statement() {
         Call::Authorize {
             merchant: m(),
             ctx: ctx("a", "2026-03-02"),
-            req: AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: crate::support::gbp("120.00"), hold_ttl_s: None },
+            req: AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: crate::support::gbp("120.00"), hold_ttl_s: None, open_ended: None },
         },
         Call::Capture {
             merchant: m(),

@@ -57,6 +57,7 @@ fn ten_thousand_concurrent_authorizations_never_exceed_the_limit() {
                             order_id: format!("T{t}-{i}"),
                             amount: gbp(&rng.pennies(100, 40_000)),
                             hold_ttl_s: None,
+                            open_ended: None,
                         };
                         match pool.with(|l| l.authorize(&m, &ctx(format!("auth-{t}-{i}")), &req)).unwrap().unwrap() {
                             Authorization::Approved(a) => {
@@ -182,6 +183,7 @@ fn authorizations_and_apply_balance_racing_never_take_exposure_over_limit_tolera
                                     order_id: order,
                                     amount: gbp(&rng.pennies(100, 30_000)),
                                     hold_ttl_s: None,
+                                    open_ended: None,
                                 };
                                 // The cap on open holds is an answer too: when the
                                 // lodgment threads run ahead, a quarter of the
@@ -243,7 +245,7 @@ fn a_capture_and_a_void_racing_on_one_hold_have_exactly_one_winner() {
         let pool = Arc::new(pool);
         let (mut captures, mut voids) = (0, 0);
         for round in 0..100 {
-            let req = AuthorizeRequest { account_id: "acme".into(), order_id: format!("R{round}"), amount: gbp("10.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "acme".into(), order_id: format!("R{round}"), amount: gbp("10.00"), hold_ttl_s: None, open_ended: None };
             let Authorization::Approved(a) = pool.with(|l| l.authorize(&m, &ctx(format!("a{round}")), &req)).unwrap().unwrap() else {
                 panic!("approval expected")
             };

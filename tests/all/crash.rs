@@ -68,6 +68,7 @@ impl Storefront {
                         order_id: format!("SO-{}", ctx.idempotency_key),
                         amount: gbp(&amount),
                         hold_ttl_s: None,
+                        open_ended: None,
                     },
                     ctx,
                 }

@@ -15,7 +15,7 @@ fn sqlite_data_survives_closing_and_reopening_the_host() {
         let hold = h.approve("acme", "SO-1", "400.00").hold.hold_id;
         h.pay("acme", "50.00").unwrap();
         let c = h.ctx();
-        let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("100.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("100.00"), hold_ttl_s: None, open_ended: None };
         let answer = h.authorize_with(&c, &req).unwrap();
         (hold, c, req, answer, h.dump())
         // the ledger, its instance and its connection are dropped here

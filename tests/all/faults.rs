@@ -15,7 +15,7 @@ fn a_trap_half_way_through_a_call_rolls_back_all_its_writes() {
     // account and the idempotency record: fail on the third write.
     h.ledger.inject_fault(Fault::StoreFailsAfterWrites(2));
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("200.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("200.00"), hold_ttl_s: None, open_ended: None };
     let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the call traps");
     assert!(format!("{err:#}").contains("injected store failure"), "{err:#}");
     assert_eq!(h.dump(), before, "nothing of the trapped call remains");
@@ -33,7 +33,7 @@ fn an_exhausted_fuel_budget_rolls_back_and_the_next_call_works() {
     let before = h.dump();
     h.ledger.set_fuel_per_call(2_000);
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None, open_ended: None };
     let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the budget runs out");
     assert!(format!("{err:#}").contains("fuel"), "{err:#}");
     assert_eq!(h.dump(), before);
@@ -54,7 +54,7 @@ fn a_refused_call_after_writes_changes_nothing() {
     let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
-    let short = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: Some(1) };
+    let short = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: Some(1), open_ended: None };
     h.authorize_with(&c, &short).unwrap();
     h.approve("acme", "SO-2", "10.00");
     h.now_ms += 2_000; // SO-1's hold has expired but is not released yet
@@ -77,7 +77,7 @@ fn a_memory_blow_up_in_the_guest_rolls_back_and_the_next_call_works() {
     // allocation fails and it aborts.
     h.ledger.inject_fault(Fault::OversizedRead(80 << 20));
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("50.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("50.00"), hold_ttl_s: None, open_ended: None };
     let err = h.ledger.authorize(&h.m, &c, &req).expect_err("the guest runs out of memory");
     assert!(format!("{err:#}").contains("trapped"), "{err:#}");
     assert_eq!(h.dump(), before);
@@ -106,7 +106,7 @@ fn a_panic_an_endless_loop_and_a_huge_allocation_in_the_guest_each_roll_back() {
         h.approve("acme", "SO-1", "100.00");
         let before = h.dump();
         let c = h.ctx();
-        let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp("50.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: "acme".into(), order_id: order.into(), amount: gbp("50.00"), hold_ttl_s: None, open_ended: None };
         let err = h.ledger.authorize(&h.m, &c, &req).expect_err(order);
         let text = format!("{err:#}");
         assert!(text.contains("trapped") && text.contains(says), "{order}: {text}");

@@ -34,7 +34,7 @@ fn every_mutating_call_has_one_effect_per_key() {
         )
     });
     let approval = retried(&mut h, |h, c| {
-        h.ledger.authorize(&m, c, &AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("500.00"), hold_ttl_s: None })
+        h.ledger.authorize(&m, c, &AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("500.00"), hold_ttl_s: None, open_ended: None })
     });
     let Authorization::Approved(a) = approval else { panic!("approval expected") };
     retried(&mut h, |h, c| {
@@ -85,7 +85,7 @@ fn the_same_key_with_another_request_is_refused() {
     let mut h = H::new();
     h.open("acme", "1000.00");
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None, open_ended: None };
     h.authorize_with(&c, &req).unwrap();
     let before = h.dump();
     let other_amount = AuthorizeRequest { amount: gbp("100.01"), ..req.clone() };
@@ -104,7 +104,7 @@ fn a_decline_is_remembered_and_an_error_is_not() {
     let mut h = H::new();
     h.open("acme", "100.00");
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("150.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("150.00"), hold_ttl_s: None, open_ended: None };
     let first = h.authorize_with(&c, &req).unwrap();
     assert!(matches!(first, Authorization::Declined(_)));
     h.change_limit("acme", "200.00").unwrap();
@@ -114,7 +114,7 @@ fn a_decline_is_remembered_and_an_error_is_not() {
 
     // An error changed nothing, so its key is still free.
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: "later".into(), order_id: "SO-9".into(), amount: gbp("10.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "later".into(), order_id: "SO-9".into(), amount: gbp("10.00"), hold_ttl_s: None, open_ended: None };
     assert_eq!(h.authorize_with(&c, &req), Err(CreditError::AccountNotFound("later".into())));
     h.open("later", "50.00");
     assert!(matches!(h.authorize_with(&c, &req), Ok(Authorization::Approved(_))));

@@ -219,6 +219,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     order_id: order.clone(),
                     amount: gbp(&money(amount.into())),
                     hold_ttl_s: short_ttl.then_some(3600),
+                    open_ended: None,
                 };
                 let r = h.authorize_with(&c, &req);
                 let Some(a) = m.accts.get_mut(&acct) else {

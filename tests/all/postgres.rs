@@ -38,7 +38,7 @@ fn authorize(key: String, account: &str, order: String, amount: &str) -> Call {
     Call::Authorize {
         merchant: MERCHANT.into(),
         ctx: ctx(key),
-        req: AuthorizeRequest { account_id: account.into(), order_id: order, amount: gbp(amount), hold_ttl_s: None },
+        req: AuthorizeRequest { account_id: account.into(), order_id: order, amount: gbp(amount), hold_ttl_s: None, open_ended: None },
     }
 }
 
@@ -241,14 +241,14 @@ fn a_call_waits_for_the_account_row_another_connection_holds_and_counts_the_wait
         let m = m.clone();
         std::thread::spawn(move || {
             let mut l = Ledger::open_postgres(component(), &url).unwrap();
-            let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: None, open_ended: None };
             let answer = l.authorize(&m, &ctx("wait-1"), &req).unwrap().unwrap();
             (answer, l.contention())
         })
     };
     // Another account is not held up meanwhile.
     let mut l = Ledger::open_postgres(component(), &url).unwrap();
-    let req = AuthorizeRequest { account_id: "birch".into(), order_id: "SO-2".into(), amount: gbp("10.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "birch".into(), order_id: "SO-2".into(), amount: gbp("10.00"), hold_ttl_s: None, open_ended: None };
     assert!(matches!(l.authorize(&m, &ctx("free-1"), &req).unwrap().unwrap(), Authorization::Approved(_)));
     assert_eq!(l.contention(), Contention::default());
     std::thread::sleep(Duration::from_millis(300));
@@ -272,7 +272,7 @@ fn two_servers_taking_one_idempotency_key_at_once_make_one_hold_and_the_loser_re
         let (url, m) = (url.clone(), m.clone());
         std::thread::spawn(move || {
             let mut l = Ledger::open_postgres(component(), &url).unwrap();
-            let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("100.00"), hold_ttl_s: None, open_ended: None };
             let answer = l.authorize(&m, &ctx("double-click"), &req).unwrap().unwrap();
             (n, answer, l.contention())
         })
@@ -298,7 +298,7 @@ fn a_call_rolled_back_leaves_nothing_and_a_read_only_call_cannot_write() {
     let m = MerchantId::new(MERCHANT).unwrap();
     let before = dump(&mut l);
     // An error answer rolls back everything the call buffered.
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("-1.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("-1.00"), hold_ttl_s: None, open_ended: None };
     assert!(l.authorize(&m, &ctx("bad"), &req).unwrap().is_err());
     assert_eq!(dump(&mut l), before);
     // The backend itself: a read-only unit refuses a write; a write unit
@@ -352,7 +352,7 @@ fn verify_reads_a_postgres_database_and_names_a_damaged_record() {
     open_accounts(&url, &["acme"], "100.00", Tolerance::None);
     let mut l = Ledger::open_postgres(component(), &url).unwrap();
     let m = MerchantId::new(MERCHANT).unwrap();
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: None, open_ended: None };
     l.authorize(&m, &ctx("a1"), &req).unwrap().unwrap();
     let verify = || Command::new(env!("CARGO_BIN_EXE_credit-host-cli")).args(["verify", "--db", &url]).output().unwrap();
     let clean = verify();
@@ -410,7 +410,7 @@ fn money_adds_up_after_threads_race_on_one_account_across_connections() {
                 let mut l = Ledger::open_postgres(component(), &url).unwrap();
                 let mut approved = Decimal::ZERO;
                 for i in 0..25 {
-                    let req = AuthorizeRequest { account_id: "acme".into(), order_id: format!("T{t}-{i}"), amount: gbp("7.00"), hold_ttl_s: None };
+                    let req = AuthorizeRequest { account_id: "acme".into(), order_id: format!("T{t}-{i}"), amount: gbp("7.00"), hold_ttl_s: None, open_ended: None };
                     if let Authorization::Approved(a) = l.authorize(&m, &ctx(format!("t{t}-{i}")), &req).unwrap().unwrap() {
                         approved += d(&a.hold.amount);
                         if i % 3 == 0 {

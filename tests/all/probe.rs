@@ -122,7 +122,7 @@ fn serve_answers_every_line_whatever_its_bytes_and_goes_on() {
         let misspelt = String::from_utf8(line(&Call::Authorize {
             merchant: "probe".into(),
             ctx: CallContext { idempotency_key: "k2".into(), now_ms: T0 },
-            req: AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: Some(60) },
+            req: AuthorizeRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("10.00"), hold_ttl_s: Some(60), open_ended: None },
         }))
         .unwrap()
         .replace("hold_ttl_s", "hold_ttl");
@@ -150,10 +150,10 @@ fn strings_and_lists_far_over_their_limits_are_refused_not_trapped() {
     let huge = "a".repeat(33 << 20);
     let before = h.dump();
     let c = h.ctx();
-    let req = AuthorizeRequest { account_id: huge.clone(), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: huge.clone(), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
     assert_eq!(h.ledger.authorize(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::IdTooLong("account-id".into())));
     let key = CallContext { idempotency_key: huge.clone(), now_ms: T0 };
-    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
     assert_eq!(h.ledger.authorize(&h.m, &key, &req).unwrap().map(|_| ()), Err(CreditError::IdTooLong("idempotency-key".into())));
     let req = RecordReturnRequest { account_id: "acme".into(), order_id: "SO-1".into(), amount: gbp("1.00"), credit_to: CreditTarget::OwedFirst, reason: huge.clone() };
     assert_eq!(h.ledger.record_return(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::TextTooLong("reason".into())));
@@ -163,7 +163,7 @@ fn strings_and_lists_far_over_their_limits_are_refused_not_trapped() {
     assert_eq!(h.ledger.get_account(&h.m, &huge, T0).unwrap().map(|_| ()), Err(CreditError::IdTooLong("account-id".into())));
     assert_eq!(h.dump(), before, "nothing changed");
     // Just over the component's own limits, the component says the same.
-    let req = AuthorizeRequest { account_id: "a".repeat(65), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "a".repeat(65), order_id: "SO-2".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
     assert_eq!(h.ledger.authorize(&h.m, &c, &req).unwrap().map(|_| ()), Err(CreditError::IdTooLong("account-id".into())));
     let line = InvoiceLine { description: "box".into(), quantity: "1".into(), unit_price: "0.10".into(), tax: "0.00".into(), tax_rate: None };
     let req = CaptureRequest { hold_id: hold, amount: gbp("10.10"), lines: vec![line; 101], delivery_date: None, terms: None, delivery: None, rest: None };
@@ -180,7 +180,7 @@ fn amounts_are_numbers_however_they_are_written() {
     assert_eq!(a.hold.amount, "5.00");
     // A retry that writes the amount another way is the same request.
     let c = h.ctx();
-    let req = |amount: &str| AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp(amount), hold_ttl_s: None };
+    let req = |amount: &str| AuthorizeRequest { account_id: "acme".into(), order_id: "SO-2".into(), amount: gbp(amount), hold_ttl_s: None, open_ended: None };
     let first = h.authorize_with(&c, &req("10.00")).unwrap();
     assert_eq!(h.authorize_with(&c, &req("10.0")).unwrap(), first);
     assert_eq!(h.authorize_with(&c, &req("010")).unwrap(), first);

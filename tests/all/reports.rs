@@ -17,6 +17,7 @@ fn policy(statement_day: Option<u8>) -> BillingPolicy {
         small_difference_max: "0.05".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day,
+        open_ended_holds: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn collections_policy() -> BillingPolicy {
         small_difference_max: "0".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day: None,
+        open_ended_holds: None,
     }
 }
 
@@ -182,7 +183,7 @@ fn account_with_invoices(l: &mut Ledger, m: &MerchantId, account: &str, n: usize
     req.policy = policy;
     l.open_account(m, &ctx(format!("{account}-open")), &req).unwrap().unwrap();
     for i in 0..n {
-        let auth = AuthorizeRequest { account_id: account.into(), order_id: format!("{account}-{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+        let auth = AuthorizeRequest { account_id: account.into(), order_id: format!("{account}-{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
         let Authorization::Approved(a) = l.authorize(m, &ctx(format!("{account}-a{i}")), &auth).unwrap().unwrap() else { panic!("approval expected") };
         let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
         l.capture(m, &ctx(format!("{account}-c{i}")), &cap).unwrap().unwrap();
@@ -203,6 +204,7 @@ fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_
         small_difference_max: "0".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day: None,
+        open_ended_holds: None,
     };
     account_with_invoices(&mut l, &m, "small", 10, policy.clone());
     account_with_invoices(&mut l, &m, "chain", n, policy);
@@ -213,7 +215,7 @@ fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_
     // (fuel is deterministic; only the figures' digits differ).
     let ctx = |k: &str, day: &str| CallContext { idempotency_key: k.into(), now_ms: at(day) };
     let fuel_of = |l: &mut Ledger, account: &str| {
-        let req = AuthorizeRequest { account_id: account.into(), order_id: format!("{account}-next"), amount: gbp("5.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: account.into(), order_id: format!("{account}-next"), amount: gbp("5.00"), hold_ttl_s: None, open_ended: None };
         let Ok(Ok(Authorization::Approved(_))) = l.authorize(&m, &ctx(&format!("{account}-fuel"), "2026-03-03"), &req) else { panic!("approval expected") };
         l.last_call_fuel()
     };
@@ -243,7 +245,7 @@ fn an_account_with_a_hundred_thousand_open_items_authorizes_pays_and_closes_its_
     let c1 = l.day_close(&m, &ctx("close-1", "2026-05-02"), "chain", "2026-05-02").unwrap().unwrap();
     assert!(c1.put_on_hold && c1.part == 1);
     assert_eq!(c1.complete, n <= 200);
-    let declined = l.authorize(&m, &ctx("held", "2026-05-02"), &AuthorizeRequest { account_id: "chain".into(), order_id: "after-hold".into(), amount: gbp("1.00"), hold_ttl_s: None });
+    let declined = l.authorize(&m, &ctx("held", "2026-05-02"), &AuthorizeRequest { account_id: "chain".into(), order_id: "after-hold".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None });
     assert!(matches!(declined, Ok(Ok(Authorization::Declined(Decline { reason: DeclineReason::OverdueInvoices, .. })))), "{declined:?}");
     if !c1.complete {
         let next_day = l.day_close(&m, &ctx("close-next", "2026-05-03"), "chain", "2026-05-03").unwrap();
@@ -305,7 +307,7 @@ fn the_largest_part_of_a_close_and_the_largest_payment_stay_well_within_the_fuel
         tax_rate: None,
     };
     for i in 0..250 {
-        let auth = AuthorizeRequest { account_id: "big".into(), order_id: format!("O{i}"), amount: gbp("10.00"), hold_ttl_s: None };
+        let auth = AuthorizeRequest { account_id: "big".into(), order_id: format!("O{i}"), amount: gbp("10.00"), hold_ttl_s: None, open_ended: None };
         let Authorization::Approved(a) = l.authorize(&m, &ctx(format!("a{i}"), "2026-03-02"), &auth).unwrap().unwrap() else { panic!() };
         let cap = CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("10.00"), lines: (0..100).map(line).collect(), delivery_date: None, terms: None, delivery: None, rest: None };
         l.capture(&m, &ctx(format!("c{i}"), "2026-03-02"), &cap).unwrap().unwrap();

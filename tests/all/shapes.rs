@@ -710,3 +710,49 @@ fn an_unused_credit_note_is_cancelled_and_a_used_one_is_refused_with_the_figures
     assert!(st.lines.iter().any(|l| l.kind == EntryKind::CreditNoteCancelled && l.debit == "50.00"), "{:?}", st.lines);
     h.check();
 }
+
+#[test]
+fn an_open_ended_hold_lasts_until_shipped_where_the_policy_allows_it() {
+    let mut h = H::new();
+    h.open("plain", "1000.00");
+    let mut req = open_req("bespoke", "GBP", "1000.00", Tolerance::None);
+    req.policy.open_ended_holds = Some(true);
+    h.open_with(&req).unwrap();
+    assert_eq!(h.summary("bespoke").policy.open_ended_holds, Some(true));
+    let ask = |account: &str, order: &str, amount: &str| AuthorizeRequest {
+        account_id: account.into(),
+        order_id: order.into(),
+        amount: gbp(amount),
+        hold_ttl_s: None,
+        open_ended: Some(true),
+    };
+    // Refused where the policy does not allow it, nothing reserved.
+    let before = h.dump();
+    let c = h.ctx();
+    assert_eq!(h.authorize_with(&c, &ask("plain", "P-1", "100.00")).map(|_| ()), Err(CreditError::OpenEndedHoldNotAllowed));
+    assert_eq!(h.dump(), before);
+    // A made-to-order hold of 600.00 and an ordinary one of 100.00.
+    let c = h.ctx();
+    let Ok(Authorization::Approved(made)) = h.authorize_with(&c, &ask("bespoke", "B-1", "600.00")) else { panic!("B-1 declined") };
+    assert_eq!(made.hold.expires_at_ms, None);
+    let plain = h.approve("bespoke", "B-2", "100.00").hold;
+    assert!(plain.expires_at_ms.is_some());
+    // 200 days later (past the 90-day longest time-to-live) the ordinary
+    // hold has expired and the made-to-order one still reserves 600.00.
+    h.now_ms += 200 * 86_400_000;
+    let today = h.today();
+    h.day_close("bespoke", &today).unwrap();
+    let hold = h.ledger.get_hold(&h.m, &made.hold.hold_id, h.now_ms).unwrap().unwrap();
+    assert_eq!((hold.state, hold.reserved.as_str(), hold.expires_at_ms), (HoldState::Open, "600.00", None));
+    assert_eq!(h.summary("bespoke").figures.open_holds, "600.00");
+    let gone = h.ledger.get_hold(&h.m, &plain.hold_id, h.now_ms).unwrap().unwrap();
+    assert_eq!(gone.state, HoldState::Expired);
+    // It ships in two parts like any hold.
+    let part = CaptureRequest { hold_id: made.hold.hold_id.clone(), amount: gbp("250.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: Some(CaptureRest::KeepOpen) };
+    h.capture_with(&part).unwrap();
+    let hold = h.ledger.get_hold(&h.m, &made.hold.hold_id, h.now_ms).unwrap().unwrap();
+    assert_eq!((hold.reserved.as_str(), hold.expires_at_ms), ("350.00", None));
+    h.capture(&made.hold.hold_id, "350.00").unwrap();
+    assert_eq!(h.summary("bespoke").figures.open_holds, "0.00");
+    h.check();
+}

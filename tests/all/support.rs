@@ -52,6 +52,7 @@ pub fn quiet_policy() -> BillingPolicy {
         small_difference_max: "0".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day: None,
+        open_ended_holds: None,
     }
 }
 
@@ -170,7 +171,7 @@ impl H {
 
     pub fn authorize(&mut self, account: &str, order: &str, amount: Money) -> Answer<Authorization> {
         let c = self.ctx();
-        self.authorize_with(&c, &AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount, hold_ttl_s: None })
+        self.authorize_with(&c, &AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount, hold_ttl_s: None, open_ended: None })
     }
 
     pub fn authorize_with(&mut self, c: &CallContext, req: &AuthorizeRequest) -> Answer<Authorization> {

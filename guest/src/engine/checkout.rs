@@ -71,23 +71,29 @@ impl<K: Kv> Engine<K> {
         validate::id(&req.account_id, Field::AccountId)?;
         validate::id(&req.order_id, Field::OrderId)?;
         let (currency, amount) = money_input(&req.amount, Sign::Positive, Field::Amount)?;
+        let open_ended = req.open_ended == Some(true);
         let ttl_s = req.hold_ttl_s.unwrap_or(HOLD_TTL_S_DEFAULT);
-        if ttl_s == 0 || ttl_s > HOLD_TTL_S_MAX {
+        if ttl_s == 0 || ttl_s > HOLD_TTL_S_MAX || (open_ended && req.hold_ttl_s.is_some()) {
             return Err(Error::HoldTtlOutOfRange);
         }
-        let expires_at_ms = ctx.now_ms + i64::from(ttl_s) * 1000;
+        let expires_at_ms = if open_ended { OPEN_ENDED_EXPIRY_MS } else { ctx.now_ms + i64::from(ttl_s) * 1000 };
 
         // The request as compared for idempotency, from the parsed values:
         // the amount is already exact in the currency's minor units, so
         // "10.0" and "10.00" are one request (checkout's hot path: no
         // copies, no text).
-        let fingerprint = (req.account_id.as_str(), req.order_id.as_str(), currency.code(), Dec(amount), req.hold_ttl_s);
+        let fingerprint = (req.account_id.as_str(), req.order_id.as_str(), currency.code(), Dec(amount), req.hold_ttl_s, open_ended);
         self.idempotent(
             ctx,
             "authorize",
             &fingerprint,
             |eng| {
                 let mut account = eng.account(&req.account_id)?;
+                // The policy is read only for open-ended requests: the
+                // common path stays as it was.
+                if open_ended && !eng.cfg(&mut account)?.policy.open_ended_holds {
+                    return Err(Error::OpenEndedHoldNotAllowed);
+                }
                 let order = eng.order_for(&account, &req.order_id)?;
                 let released = eng.release_expired(&mut account, ctx)?;
                 // Read again after a release, which may have freed this order.

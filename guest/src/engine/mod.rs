@@ -792,6 +792,7 @@ fn validate_policy(p: &PolicyInput, currency: Currency) -> Result<Policy, Error>
             Some(d) if (1..=31).contains(&d) => Some(d),
             Some(_) => return Err(Error::PolicyOutOfRange(Field::StatementDay)),
         },
+        open_ended_holds: p.open_ended_holds == Some(true),
     })
 }
 
@@ -844,6 +845,7 @@ fn policy_view(p: &Policy, c: Currency) -> PolicyView {
         small_difference_max: c.format(p.small_difference_max),
         small_difference_treatment: p.small_difference_treatment,
         statement_day: p.statement_day,
+        open_ended_holds: Some(p.open_ended_holds),
     }
 }
 
@@ -1447,7 +1449,7 @@ impl<K: Kv> Engine<K> {
             capture_count: hold.captures,
             state,
             placed_at_ms: hold.placed_at_ms,
-            expires_at_ms: hold.expires_at_ms,
+            expires_at_ms: (hold.expires_at_ms != OPEN_ENDED_EXPIRY_MS).then_some(hold.expires_at_ms),
         }
     }
 

@@ -94,6 +94,7 @@ fn policy() -> BillingPolicy {
         small_difference_max: "0.05".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day: None,
+        open_ended_holds: None,
     }
 }
 
@@ -127,6 +128,7 @@ fn native_open(id: &str, limit: &str) -> m::OpenAccount {
             small_difference_max: "0.05".into(),
             small_difference_treatment: m::SmallDifferenceTreatment::WriteOff,
             statement_day: None,
+            open_ended_holds: None,
         },
         opened_by: "bench".into(),
     }
@@ -165,14 +167,14 @@ impl Target<'_> {
     fn authorize(&mut self, key: String, account: &str, order: String, amount: &str) -> Result<Option<String>> {
         Ok(match self {
             Target::Component(l, mm) => {
-                let req = AuthorizeRequest { account_id: account.into(), order_id: order, amount: gbp(amount), hold_ttl_s: None };
+                let req = AuthorizeRequest { account_id: account.into(), order_id: order, amount: gbp(amount), hold_ttl_s: None, open_ended: None };
                 match ok(l.authorize(mm, &ctx(key), &req))? {
                     Authorization::Approved(a) => Some(a.hold.hold_id),
                     Authorization::Declined(_) => None,
                 }
             }
             Target::Native(e) => {
-                let req = m::Authorize { account_id: account.into(), order_id: order, amount: ngbp(amount), hold_ttl_s: None };
+                let req = m::Authorize { account_id: account.into(), order_id: order, amount: ngbp(amount), hold_ttl_s: None, open_ended: None };
                 match e.authorize(&nctx(key), &req).map_err(|e| anyhow!("{e:?}"))? {
                     m::Authorization::Approved { hold, .. } => Some(hold.hold_id),
                     m::Authorization::Declined { .. } => None,
@@ -430,7 +432,7 @@ fn hosts_table(n: usize) -> Result<()> {
         }
         let mut fuel = Vec::with_capacity(n);
         let (s, w) = time(n, |i| {
-            let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O1-{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O1-{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
             match ok(l.authorize(&merchant, &ctx(format!("ap-{i}")), &req))? {
                 Authorization::Approved(_) => {}
                 Authorization::Declined(_) => return Err(anyhow!("declined")),
@@ -440,7 +442,7 @@ fn hosts_table(n: usize) -> Result<()> {
         })?;
         let approve = stats_fuel("approve", s, w, fuel);
         let (s, w) = time(n, |i| {
-            let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O2-{i}"), amount: gbp("9999999.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O2-{i}"), amount: gbp("9999999.00"), hold_ttl_s: None, open_ended: None };
             ok(l.authorize(&merchant, &ctx(format!("de-{i}")), &req)).map(drop)
         })?;
         let decline = stats("decline", s, w);
@@ -500,7 +502,7 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
             let limit = format!("{}.00", 1_000 + (i % 50) * 100);
             ok(l.open_account(merchant, &c(format!("o{i}"), "2026-03-01"), &open_request(&id, &limit)))?;
             let amount = format!("{}.00", (i % 97 + 1) * 10);
-            let req = AuthorizeRequest { account_id: id.clone(), order_id: format!("S{i}"), amount: gbp(&amount), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: id.clone(), order_id: format!("S{i}"), amount: gbp(&amount), hold_ttl_s: None, open_ended: None };
             let Authorization::Approved(a) = ok(l.authorize(merchant, &c(format!("a{i}"), "2026-03-02"), &req))? else {
                 return Err(anyhow!("declined"));
             };
@@ -581,7 +583,7 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
             Ok(())
         })?;
         let sparse = stats("sparse", s, w);
-        let req = AuthorizeRequest { account_id: "r000001".into(), order_id: "X1".into(), amount: gbp("1.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: "r000001".into(), order_id: "X1".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
         ok(l.authorize(merchant, &c("x1".into(), "2026-05-15"), &req))?;
         let authorize_fuel = l.last_call_fuel();
         println!(
@@ -616,7 +618,7 @@ fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
         let mut l = Ledger::open_in_memory(component);
         ok(l.open_account(&merchant, &c("open".into(), "2026-03-02"), &open_request("big", "1000000000.00")))?;
         for i in 0..size {
-            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
             let Authorization::Approved(a) = ok(l.authorize(&merchant, &c(format!("ia{i}"), "2026-03-02"), &req))? else {
                 return Err(anyhow!("declined"));
             };
@@ -627,7 +629,7 @@ fn items_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
         let calls = n.min(2_000);
         let mut fuel = 0;
         let (s, w) = time(calls, |i| {
-            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("A{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("A{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
             let Authorization::Approved(a) = ok(l.authorize(&merchant, &c(format!("a{i}"), "2026-03-03"), &req))? else {
                 return Err(anyhow!("declined"));
             };
@@ -709,15 +711,15 @@ fn calls_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     // 2. Fuel of one authorize.
     let mut fuel_ledger = Ledger::open_in_memory(component);
     ok(fuel_ledger.open_account(&merchant, &ctx("f-open".into()), &open_request("f", "1000.00")))?;
-    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F1".into(), amount: gbp("1.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F1".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
     ok(fuel_ledger.authorize(&merchant, &ctx("f-1".into()), &req))?;
     let fuel_approve = fuel_ledger.last_call_fuel();
-    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F2".into(), amount: gbp("5000.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F2".into(), amount: gbp("5000.00"), hold_ttl_s: None, open_ended: None };
     ok(fuel_ledger.authorize(&merchant, &ctx("f-2".into()), &req))?;
     let fuel_decline = fuel_ledger.last_call_fuel();
     // 1.00 of 1,000.00 leaves the utilisation at 0%; 100.00 more moves it
     // to 10%, and the account to another row of that debtor order.
-    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F3".into(), amount: gbp("100.00"), hold_ttl_s: None };
+    let req = AuthorizeRequest { account_id: "f".into(), order_id: "F3".into(), amount: gbp("100.00"), hold_ttl_s: None, open_ended: None };
     ok(fuel_ledger.authorize(&merchant, &ctx("f-3".into()), &req))?;
     let fuel_relisted = fuel_ledger.last_call_fuel();
     println!(
@@ -732,7 +734,7 @@ fn fresh_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     let mut warm_ledger = Ledger::open_in_memory(component);
     ok(warm_ledger.open_account(&merchant, &ctx("open".into()), &open_request("x", "1000000.00")))?;
     let (s, w) = time(n, |i| {
-        let req = AuthorizeRequest { account_id: "x".into(), order_id: format!("O{i}"), amount: gbp("9999999.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: "x".into(), order_id: format!("O{i}"), amount: gbp("9999999.00"), hold_ttl_s: None, open_ended: None };
         ok(warm_ledger.authorize(&merchant, &ctx(format!("k{i}")), &req)).map(drop)
     })?;
     let warm = stats("authorize (decline), warm instance", s, w);
@@ -740,7 +742,7 @@ fn fresh_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     fresh.set_fresh_instance_per_call(true);
     ok(fresh.open_account(&merchant, &ctx("open".into()), &open_request("x", "1000000.00")))?;
     let (s, w) = time(n, |i| {
-        let req = AuthorizeRequest { account_id: "x".into(), order_id: format!("O{i}"), amount: gbp("9999999.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: "x".into(), order_id: format!("O{i}"), amount: gbp("9999999.00"), hold_ttl_s: None, open_ended: None };
         ok(fresh.authorize(&merchant, &ctx(format!("k{i}")), &req)).map(drop)
     })?;
     let fresh_stats = stats("authorize (decline), fresh instance per call", s, w);
@@ -892,7 +894,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
         ok(l.open_account(&merchant, &ctx("open".into()), &open_request("h", "1000000000.00")))?;
         // Each hold + void writes 2 entries.
         for i in 0..size / 2 {
-            let req = AuthorizeRequest { account_id: "h".into(), order_id: format!("G{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "h".into(), order_id: format!("G{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
             if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("g{i}")), &req))? {
                 ok(l.void_hold(&merchant, &ctx(format!("gv{i}")), &a.hold.hold_id))?;
             }
@@ -903,11 +905,11 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
         let mut l = Ledger::open_in_memory(component);
         ok(l.open_account(&merchant, &ctx("open".into()), &open_request("big", "1000000000.00")))?;
         for i in 0..60 {
-            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("H{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("H{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
             ok(l.authorize(&merchant, &ctx(format!("bh{i}")), &req))?;
         }
         for i in 0..190 {
-            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None };
+            let req = AuthorizeRequest { account_id: "big".into(), order_id: format!("I{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
             if let Authorization::Approved(a) = ok(l.authorize(&merchant, &ctx(format!("bi{i}")), &req))? {
                 let cap =
                     CaptureRequest { hold_id: a.hold.hold_id, amount: gbp("1.00"), lines: vec![], delivery_date: None, terms: None, delivery: None, rest: None };
@@ -925,7 +927,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
             let (s, w) = time(calls / rounds, |i| {
                 let i = round * calls + i;
                 let req =
-                    AuthorizeRequest { account_id: (*account).into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None };
+                    AuthorizeRequest { account_id: (*account).into(), order_id: format!("M{i}"), amount: gbp("9999999999.00"), hold_ttl_s: None, open_ended: None };
                 ok(l.authorize(&merchant, &ctx(format!("m{i}")), &req)).map(drop)
             })?;
             samples[k].extend(s);
@@ -936,7 +938,7 @@ fn history_table(component: &Component, merchant: &MerchantId, n: usize, history
     // The work the component does, which no drift or cache can blur.
     println!("\nFuel of one more decline on each account:");
     for (name, account, l) in ledgers.iter_mut() {
-        let req = AuthorizeRequest { account_id: (*account).into(), order_id: "FUEL".into(), amount: gbp("9999999999.00"), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: (*account).into(), order_id: "FUEL".into(), amount: gbp("9999999999.00"), hold_ttl_s: None, open_ended: None };
         ok(l.authorize(&merchant, &ctx("fuel".into()), &req))?;
         println!("- {name}: {}", l.last_call_fuel());
     }

@@ -87,7 +87,7 @@ impl Story {
 
     fn authorize(&mut self, account: &str, order: &str, amount: &str) -> Result<Option<String>> {
         let ctx = self.ctx("authorize");
-        let req = AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount: gbp(amount), hold_ttl_s: None };
+        let req = AuthorizeRequest { account_id: account.into(), order_id: order.into(), amount: gbp(amount), hold_ttl_s: None, open_ended: None };
         match answer(self.ledger.authorize(&self.merchant, &ctx, &req))? {
             Authorization::Approved(a) => {
                 self.say(format!(
@@ -256,6 +256,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
         small_difference_max: "0.05".into(),
         small_difference_treatment: SmallDifferenceTreatment::WriteOff,
         statement_day: Some(31),
+        open_ended_holds: None,
     };
     s.at(3, 2, 9, 0);
     let two_ten_net_30 = PaymentTerms {

@@ -88,6 +88,7 @@ pub fn run(component: &Component, args: &Args) -> Result<std::process::ExitCode>
             order_id: format!("{}-{i}", args.key_prefix),
             amount: Money { amount: args.amount.clone(), currency: currency.clone() },
             hold_ttl_s: None,
+            open_ended: None,
         };
         let mut answer = None;
         timed(&mut || {
@@ -230,6 +231,7 @@ fn one_run(
                     small_difference_max: "0".into(),
                     small_difference_treatment: SmallDifferenceTreatment::WriteOff,
                     statement_day: None,
+                    open_ended_holds: None,
                 },
                 opened_by: "bench".into(),
             };
