@@ -592,6 +592,9 @@ fn error(e: Error) -> wit::Error {
         Error::AllocationSpreadConflict => W::AllocationSpreadConflict,
         Error::RefundExceedsBalance { requested, available } => W::RefundExceedsBalance(wit::BalanceShortfall { requested, available }),
         Error::InvoiceSettled(id) => W::InvoiceSettled(id),
+        Error::CompanyAlreadyExists(id) => W::CompanyAlreadyExists(id),
+        Error::CompanyNotFound(id) => W::CompanyNotFound(id),
+        Error::TooManyBuyers => W::TooManyBuyers,
         Error::OpenEndedHoldNotAllowed => W::OpenEndedHoldNotAllowed,
         Error::CreditNoteNotFound(id) => W::CreditNoteNotFound(id),
         Error::CreditNoteAlreadyCancelled(id) => W::CreditNoteAlreadyCancelled(id),
@@ -644,6 +647,23 @@ fn summary(x: m::AccountSummary) -> wit::AccountSummary {
         open_hold_count: x.open_hold_count,
         opened_at_ms: x.opened_at_ms,
         entry_count: x.entry_count,
+        company_id: x.company_id,
+    }
+}
+
+fn company(x: m::CompanySummary) -> wit::CompanySummary {
+    wit::CompanySummary {
+        company_id: x.company_id,
+        currency: x.currency,
+        tolerance_rule: match x.tolerance_rule {
+            m::ToleranceView::None => wit::Tolerance::None,
+            m::ToleranceView::Amount(a) => wit::Tolerance::Amount(a),
+            m::ToleranceView::Percent(p) => wit::Tolerance::Percent(p),
+        },
+        figures: figures(x.figures),
+        buyers_held_for_overdue: x.buyers_held_for_overdue,
+        buyers: x.buyers,
+        opened_at_ms: x.opened_at_ms,
     }
 }
 
@@ -715,6 +735,8 @@ fn decline_reason(r: m::DeclineReason) -> checkout::DeclineReason {
         m::DeclineReason::OverdueInvoices => checkout::DeclineReason::OverdueInvoices,
         m::DeclineReason::AccountClosed => checkout::DeclineReason::AccountClosed,
         m::DeclineReason::CurrencyMismatch => checkout::DeclineReason::CurrencyMismatch,
+        m::DeclineReason::CompanyCreditInsufficient => checkout::DeclineReason::CompanyCreditInsufficient,
+        m::DeclineReason::CompanyOverdueInvoices => checkout::DeclineReason::CompanyOverdueInvoices,
     }
 }
 
@@ -735,8 +757,24 @@ impl accounts::Guest for Component {
             terms: terms_in(req.terms),
             policy: policy_in(req.policy),
             opened_by: req.opened_by,
+            company_id: req.company_id,
         };
         engine().open_account(&ctx(c), &req).map(summary).map_err(error)
+    }
+
+    fn open_company(c: wit::CallContext, req: accounts::OpenCompanyRequest) -> Result<wit::CompanySummary, wit::Error> {
+        let req = m::OpenCompany {
+            company_id: req.company_id,
+            currency: req.currency,
+            credit_limit: req.credit_limit,
+            tolerance: match req.tolerance {
+                wit::Tolerance::None => m::ToleranceInput::None,
+                wit::Tolerance::Amount(a) => m::ToleranceInput::Amount(a),
+                wit::Tolerance::Percent(p) => m::ToleranceInput::Percent(p),
+            },
+            opened_by: req.opened_by,
+        };
+        engine().open_company(&ctx(c), &req).map(company).map_err(error)
     }
 
     fn change_credit_limit(
@@ -1013,6 +1051,10 @@ impl queries::Guest for Component {
         engine().account_summary(&account_id, now_ms).map(summary).map_err(error)
     }
 
+    fn get_company(company_id: String, now_ms: i64) -> Result<wit::CompanySummary, wit::Error> {
+        engine().get_company(&company_id, now_ms).map(company).map_err(error)
+    }
+
     fn list_accounts(after: Option<String>, limit: u32) -> Result<Vec<String>, wit::Error> {
         engine().list_accounts(after.as_deref(), limit).map_err(error)
     }
@@ -1182,6 +1224,7 @@ impl reports::Guest for Component {
             basis: basis_aging_in(req.basis),
             edges: req.edges,
             currency: req.currency,
+            company_id: req.company_id,
             after: req.after,
             limit: req.limit,
         };

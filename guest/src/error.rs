@@ -9,6 +9,7 @@ use crate::prelude::*;
 pub enum Field {
     AccountId,
     CustomerId,
+    CompanyId,
     OrderId,
     HoldId,
     IdempotencyKey,
@@ -80,6 +81,7 @@ impl Field {
         match self {
             Field::AccountId => "account-id",
             Field::CustomerId => "customer-id",
+            Field::CompanyId => "company-id",
             Field::OrderId => "order-id",
             Field::HoldId => "hold-id",
             Field::IdempotencyKey => "idempotency-key",
@@ -170,6 +172,9 @@ pub enum Error {
     IdempotencyKeyReused,
     AccountNotFound(String),
     AccountAlreadyExists(String),
+    CompanyAlreadyExists(String),
+    CompanyNotFound(String),
+    TooManyBuyers,
     CustomerHasAccountInCurrency(String),
     AccountClosed,
     AccountNotSettled,

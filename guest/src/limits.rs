@@ -32,6 +32,8 @@ pub const OPEN_ENDED_EXPIRY_MS: i64 = i64::MAX;
 pub const HOLD_TTL_S_DEFAULT: u32 = 7 * 24 * 60 * 60;
 /// The largest tolerance, in percent of the credit limit.
 pub const TOLERANCE_PERCENT_MAX: i64 = 100;
+/// Buyer accounts one company may have.
+pub const BUYERS_PER_COMPANY_MAX: usize = 100;
 /// Decimals in a percentage.
 pub const PERCENT_SCALE_MAX: u32 = 2;
 /// Decimals in an instalment line's percent.

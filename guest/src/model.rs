@@ -157,6 +157,50 @@ pub struct OpenAccount {
     pub terms: TermsInput,
     pub policy: PolicyInput,
     pub opened_by: String,
+    pub company_id: Option<String>,
+}
+
+/// `accounts.open-company`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenCompany {
+    pub company_id: String,
+    pub currency: String,
+    pub credit_limit: String,
+    pub tolerance: ToleranceInput,
+    pub opened_by: String,
+}
+
+/// `company/<id>`: a credit line shared by buyer accounts. Its figures are
+/// the sums of its buyers', kept by every entry a buyer's ledger gets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: String,
+    pub currency: String,
+    #[serde(with = "crate::codec::dec")]
+    pub credit_limit: Decimal,
+    pub tolerance: ToleranceRule,
+    #[serde(with = "crate::codec::dec")]
+    pub posted_debt: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub stored_balance: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub held: Decimal,
+    pub buyers: Vec<String>,
+    /// How many buyers are on hold for overdue invoices.
+    pub buyers_held_for_overdue: u32,
+    pub opened_at_ms: i64,
+}
+
+/// `types.company-summary`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanySummary {
+    pub company_id: String,
+    pub currency: String,
+    pub tolerance_rule: ToleranceView,
+    pub figures: Figures,
+    pub buyers_held_for_overdue: u32,
+    pub buyers: Vec<String>,
+    pub opened_at_ms: i64,
 }
 
 /// `accounts.set-billing-policy`.
@@ -477,6 +521,21 @@ impl Canonical for OpenAccount {
             terms: self.terms.canonical(),
             policy: self.policy.canonical(),
             opened_by: self.opened_by.clone(),
+            company_id: self.company_id.clone(),
+        }
+    }
+}
+
+impl Canonical for OpenCompany {
+    fn canonical(&self) -> Self {
+        OpenCompany {
+            credit_limit: c(&self.credit_limit),
+            tolerance: match &self.tolerance {
+                ToleranceInput::None => ToleranceInput::None,
+                ToleranceInput::Amount(a) => ToleranceInput::Amount(c(a)),
+                ToleranceInput::Percent(p) => ToleranceInput::Percent(c(p)),
+            },
+            ..self.clone()
         }
     }
 }
@@ -730,6 +789,8 @@ pub struct Account {
     pub oldest_due: Option<String>,
     /// The last number of each of the account's document series.
     pub numbers: DocumentNumbers,
+    /// The company whose credit line it buys on.
+    pub company_id: Option<String>,
     /// The figures as read, kept for the save to find the rows to move.
     #[serde(skip)]
     pub loaded: Option<Loaded>,
@@ -1242,6 +1303,7 @@ pub enum Response {
     Refund(RefundReceipt),
     WriteOff(WriteOffReceipt),
     CreditNoteCancellation(CreditNoteCancellation),
+    Company(CompanySummary),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1270,6 +1332,7 @@ pub enum ResponseRef<'a> {
     Refund(&'a RefundReceipt),
     WriteOff(&'a WriteOffReceipt),
     CreditNoteCancellation(&'a CreditNoteCancellation),
+    Company(&'a CompanySummary),
 }
 
 // ------------------------------------------------------------------- views
@@ -1339,6 +1402,7 @@ pub struct AccountSummary {
     pub open_hold_count: u32,
     pub opened_at_ms: i64,
     pub entry_count: u64,
+    pub company_id: Option<String>,
 }
 
 /// `types.hold`.
@@ -1419,6 +1483,8 @@ pub enum DeclineReason {
     OverdueInvoices,
     AccountClosed,
     CurrencyMismatch,
+    CompanyCreditInsufficient,
+    CompanyOverdueInvoices,
 }
 
 /// `checkout.authorization`. Answers are built once per call, so the
@@ -1734,6 +1800,7 @@ pub struct AgingRequest {
     pub basis: AgingBasis,
     pub edges: Vec<u32>,
     pub currency: Option<String>,
+    pub company_id: Option<String>,
     pub after: Option<String>,
     pub limit: u32,
 }

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use credit_guest::codec::decode;
 use credit_guest::engine::{Ix, index_key, utilisation_pct};
 use credit_guest::model::{
-    Account, AccountCfg, Allocation, Book, CreditNoteRecord, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
+    Account, AccountCfg, Allocation, Book, Company, CreditNoteRecord, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
     Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
 };
 use credit_guest::money::Currency;
@@ -151,7 +151,13 @@ fn check_records(
                 continue;
             }
             report.records += 1;
-            let checked = if key.starts_with("dx/") { check_index_row(backend, merchant, &key)? } else { check_record(&key, &bytes, accounts) };
+            let checked = if key.starts_with("dx/") {
+                check_index_row(backend, merchant, &key)?
+            } else if key.starts_with("company/") {
+                check_company(backend, merchant, &key, &bytes)?
+            } else {
+                check_record(&key, &bytes, accounts)
+            };
             if let Err(what) = checked {
                 report.found(merchant, &key, what);
             }
@@ -193,6 +199,34 @@ fn check_index_row(backend: &mut dyn Backend, merchant: &str, key: &str) -> Resu
     } else {
         Ok(Err(format!("stale: account {account_id:?} is indexed elsewhere")))
     }
+}
+
+/// A company's figures are the sums of its buyers', and each buyer names it.
+fn check_company(backend: &mut dyn Backend, merchant: &str, key: &str, bytes: &[u8]) -> Result<std::result::Result<(), String>> {
+    let Ok(company) = decode::<Company>(bytes) else { return Ok(Err("cannot be read as a company".to_owned())) };
+    if key != format!("company/{}", company.id) {
+        return Ok(Err(format!("holds company {:?}", company.id)));
+    }
+    let (mut debt, mut stored, mut held, mut overdue) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0u32);
+    for buyer in &company.buyers {
+        let Some(bytes) = backend.get(merchant, &format!("acct/{buyer}"))? else {
+            return Ok(Err(format!("lists buyer {buyer:?}, which does not exist")));
+        };
+        let Ok(a) = decode::<Account>(&bytes) else { return Ok(Err(format!("its buyer {buyer:?} cannot be read"))) };
+        if a.company_id.as_deref() != Some(company.id.as_str()) || a.currency != company.currency {
+            return Ok(Err(format!("lists buyer {buyer:?}, which buys on {:?} in {}", a.company_id, a.currency)));
+        }
+        debt += a.posted_debt;
+        stored += a.stored_balance;
+        held += a.held;
+        overdue += u32::from(a.held_for_overdue);
+    }
+    let want = (debt, stored, held, overdue);
+    let have = (company.posted_debt, company.stored_balance, company.held, company.buyers_held_for_overdue);
+    if want != have {
+        return Ok(Err(format!("keeps (debt, stored, held, buyers on hold) {have:?}, its buyers add up to {want:?}")));
+    }
+    Ok(Ok(()))
 }
 
 /// `Err(what is wrong)` for one record.

@@ -18,6 +18,7 @@ use crate::store::Backend;
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Export {
     OpenAccount,
+    OpenCompany,
     ChangeCreditLimit,
     SetStatus,
     SetBillingPolicy,
@@ -36,6 +37,7 @@ pub(crate) enum Export {
     ApplyBalance,
     RecordReturn,
     GetAccount,
+    GetCompany,
     ListAccounts,
     Ledger,
     OpenHolds,
@@ -60,8 +62,9 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 40] = [
+    const ALL: [Export; 42] = [
         Export::OpenAccount,
+        Export::OpenCompany,
         Export::ChangeCreditLimit,
         Export::SetStatus,
         Export::SetBillingPolicy,
@@ -80,6 +83,7 @@ impl Export {
         Export::ApplyBalance,
         Export::RecordReturn,
         Export::GetAccount,
+        Export::GetCompany,
         Export::ListAccounts,
         Export::Ledger,
         Export::OpenHolds,
@@ -119,6 +123,7 @@ impl Export {
         const REPORTS: &str = concat!("storefront:credit/reports@", wit_version!());
         match self {
             Export::OpenAccount => (ACCOUNTS, "open-account"),
+            Export::OpenCompany => (ACCOUNTS, "open-company"),
             Export::ChangeCreditLimit => (ACCOUNTS, "change-credit-limit"),
             Export::SetStatus => (ACCOUNTS, "set-status"),
             Export::SetBillingPolicy => (ACCOUNTS, "set-billing-policy"),
@@ -137,6 +142,7 @@ impl Export {
             Export::ApplyBalance => (CHECKOUT, "apply-balance"),
             Export::RecordReturn => (CHECKOUT, "record-return"),
             Export::GetAccount => (QUERIES, "get-account"),
+            Export::GetCompany => (QUERIES, "get-company"),
             Export::ListAccounts => (QUERIES, "list-accounts"),
             Export::Ledger => (QUERIES, "ledger"),
             Export::OpenHolds => (QUERIES, "open-holds"),

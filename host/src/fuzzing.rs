@@ -203,6 +203,7 @@ fn native(engine: &mut Engine<MemKv>, call: &Call) -> Option<bool> {
                         open_ended_holds: None,
                     },
                     opened_by: req.opened_by.clone(),
+                    company_id: None,
                 },
             )
             .is_ok(),
@@ -370,6 +371,7 @@ pub fn run_with(component: &Component, data: &[u8]) {
                     },
                     policy: policy(late_fee.as_ref().map(amount), *grace, amount(small)),
                     opened_by: "fuzz".into(),
+                    company_id: None,
                 },
             },
             Op::Authorize { account, order, amount: a, currency: cur, ttl } => Call::Authorize {

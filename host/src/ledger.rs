@@ -342,6 +342,19 @@ impl Ledger {
         self.call(m, Export::OpenAccount, (ctx, req))
     }
 
+    /// `accounts.open-company`.
+    pub fn open_company(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &OpenCompanyRequest,
+    ) -> Result<std::result::Result<CompanySummary, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::OpenCompany, (ctx, req))
+    }
+
     /// `accounts.change-credit-limit`.
     pub fn change_credit_limit(
         &mut self,
@@ -547,6 +560,14 @@ impl Ledger {
             return Ok(Err(e));
         }
         self.call(m, Export::GetAccount, (&account_id.to_owned(), now_ms))
+    }
+
+    /// `queries.get-company`.
+    pub fn get_company(&mut self, m: &MerchantId, company_id: &str, now_ms: i64) -> Result<std::result::Result<CompanySummary, CreditError>> {
+        if let Some(e) = shape::id_param(company_id, "company-id") {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::GetCompany, (&company_id.to_owned(), now_ms))
     }
 
     /// `queries.list-accounts`.

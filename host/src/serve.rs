@@ -34,6 +34,7 @@ use crate::{Component, Ledger, MerchantId};
 #[allow(missing_docs)]
 pub enum Call {
     OpenAccount { merchant: String, ctx: CallContext, req: OpenAccountRequest },
+    OpenCompany { merchant: String, ctx: CallContext, req: OpenCompanyRequest },
     ChangeCreditLimit { merchant: String, ctx: CallContext, req: ChangeCreditLimitRequest },
     SetStatus { merchant: String, ctx: CallContext, req: SetStatusRequest },
     SetBillingPolicy { merchant: String, ctx: CallContext, req: SetBillingPolicyRequest },
@@ -51,6 +52,7 @@ pub enum Call {
     CancelCreditNote { merchant: String, ctx: CallContext, req: CancelCreditNoteRequest },
     DayClose { merchant: String, ctx: CallContext, account_id: String, date: String },
     GetAccount { merchant: String, account_id: String, now_ms: i64 },
+    GetCompany { merchant: String, company_id: String, now_ms: i64 },
 }
 
 /// The answer to a `Call`.
@@ -102,6 +104,7 @@ pub fn execute(ledger: &mut Ledger, call: &Call) -> Reply {
 fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
     let merchant = match call {
         Call::OpenAccount { merchant, .. }
+        | Call::OpenCompany { merchant, .. }
         | Call::ChangeCreditLimit { merchant, .. }
         | Call::SetStatus { merchant, .. }
         | Call::SetBillingPolicy { merchant, .. }
@@ -118,7 +121,8 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         | Call::WriteOff { merchant, .. }
         | Call::CancelCreditNote { merchant, .. }
         | Call::DayClose { merchant, .. }
-        | Call::GetAccount { merchant, .. } => merchant,
+        | Call::GetAccount { merchant, .. }
+        | Call::GetCompany { merchant, .. } => merchant,
     };
     let m = match MerchantId::new(merchant.clone()) {
         Ok(m) => m,
@@ -126,6 +130,7 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
     };
     match call {
         Call::OpenAccount { ctx, req, .. } => outcome(ledger.open_account(&m, ctx, req)),
+        Call::OpenCompany { ctx, req, .. } => outcome(ledger.open_company(&m, ctx, req)),
         Call::ChangeCreditLimit { ctx, req, .. } => outcome(ledger.change_credit_limit(&m, ctx, req)),
         Call::SetStatus { ctx, req, .. } => outcome(ledger.set_status(&m, ctx, req)),
         Call::SetBillingPolicy { ctx, req, .. } => outcome(ledger.set_billing_policy(&m, ctx, req)),
@@ -143,6 +148,7 @@ fn run(ledger: &mut Ledger, call: &Call) -> Outcome {
         Call::CancelCreditNote { ctx, req, .. } => outcome(ledger.cancel_credit_note(&m, ctx, req)),
         Call::DayClose { ctx, account_id, date, .. } => outcome(ledger.day_close(&m, ctx, account_id, date)),
         Call::GetAccount { account_id, now_ms, .. } => outcome(ledger.get_account(&m, account_id, *now_ms)),
+        Call::GetCompany { company_id, now_ms, .. } => outcome(ledger.get_company(&m, company_id, *now_ms)),
     }
 }
 

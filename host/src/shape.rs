@@ -111,6 +111,7 @@ impl Oversized for OpenAccountRequest {
             })
             .or_else(|| self.terms.oversized())
             .or_else(|| self.policy.oversized())
+            .or_else(|| self.company_id.as_deref().and_then(|c| id(c, "company-id")))
     }
 }
 
@@ -253,7 +254,21 @@ impl Oversized for AgingRequest {
         date(&self.as_of, "as-of")
             .or_else(|| edges(&self.edges))
             .or_else(|| self.currency.as_deref().and_then(currency))
+            .or_else(|| self.company_id.as_deref().and_then(|c| id(c, "company-id")))
             .or_else(|| self.after.as_deref().and_then(|a| id(a, "after")))
+    }
+}
+
+impl Oversized for OpenCompanyRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.company_id, "company-id")
+            .or_else(|| text(&self.opened_by, "opened-by"))
+            .or_else(|| currency(&self.currency))
+            .or_else(|| amount(&self.credit_limit, "credit-limit"))
+            .or_else(|| match &self.tolerance {
+                Tolerance::None => None,
+                Tolerance::Amount(a) | Tolerance::Percent(a) => amount(a, "tolerance"),
+            })
     }
 }
 

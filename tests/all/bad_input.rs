@@ -251,7 +251,7 @@ fn reports_check_their_arguments() {
     assert_eq!(l.get_statement(&m, "acme", 1).unwrap().map(|_| ()), Err(E::StatementNotFound(1)));
     assert_eq!(l.account_aging(&m, "acme", "2026-02-30", AgingBasis::DueDate, &[]).unwrap().map(|_| ()), Err(E::DateMalformed(field("as-of"))));
     assert_eq!(l.account_aging(&m, "acme", "2026-02-28", AgingBasis::DueDate, &[60, 30]).unwrap().map(|_| ()), Err(E::ReportQueryOutOfRange(field("edges"))));
-    let aging = AgingRequest { as_of: "2026-02-28".into(), basis: AgingBasis::DueDate, edges: vec![], currency: Some("gbp".into()), after: None, limit: 10 };
+    let aging = AgingRequest { as_of: "2026-02-28".into(), basis: AgingBasis::DueDate, edges: vec![], currency: Some("gbp".into()), company_id: None, after: None, limit: 10 };
     assert_eq!(l.aging(&m, &aging).unwrap().map(|_| ()), Err(E::CurrencyUnknown("gbp".into())));
     let aging = AgingRequest { currency: None, limit: 101, ..aging };
     assert_eq!(l.aging(&m, &aging).unwrap().map(|_| ()), Err(E::PageLimitOutOfRange));

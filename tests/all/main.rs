@@ -5,6 +5,7 @@ mod audit;
 mod bad_input;
 mod billing;
 mod checkout;
+mod companies;
 mod cli;
 mod concurrency;
 mod crash;

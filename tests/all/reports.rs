@@ -332,7 +332,7 @@ fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
     let mut totals: std::collections::BTreeMap<String, (Decimal, Decimal)> = Default::default();
     let mut after = None;
     loop {
-        let req = AgingRequest { as_of: "2026-06-30".into(), basis: AgingBasis::DueDate, edges: vec![], currency: None, after: after.clone(), limit: 2 };
+        let req = AgingRequest { as_of: "2026-06-30".into(), basis: AgingBasis::DueDate, edges: vec![], currency: None, company_id: None, after: after.clone(), limit: 2 };
         let page = h.ledger.aging(&h.m, &req).unwrap().unwrap();
         assert_eq!(page.bucket_labels, ["current", "1-30", "31-60", "61-90", "over 90"]);
         for t in &page.totals {
@@ -355,12 +355,12 @@ fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
     assert_eq!(totals["GBP"], (open_gbp, d("23.00")));
     assert_eq!(totals["EUR"], (d("55.00"), Decimal::ZERO));
     // One currency only.
-    let req = AgingRequest { as_of: "2026-06-30".into(), basis: AgingBasis::DueDate, edges: vec![], currency: Some("EUR".into()), after: None, limit: 10 };
+    let req = AgingRequest { as_of: "2026-06-30".into(), basis: AgingBasis::DueDate, edges: vec![], currency: Some("EUR".into()), company_id: None, after: None, limit: 10 };
     let page = h.ledger.aging(&h.m, &req).unwrap().unwrap();
     assert_eq!(page.rows.iter().map(|r| r.account_id.as_str()).collect::<Vec<_>>(), ["euro"]);
     // Bad edges are refused.
     for edges in [vec![30, 30], vec![0, 10], vec![1, 2, 3, 4, 5, 6, 7], vec![4000]] {
-        let req = AgingRequest { as_of: "2026-06-30".into(), basis: AgingBasis::DueDate, edges, currency: None, after: None, limit: 10 };
+        let req = AgingRequest { as_of: "2026-06-30".into(), basis: AgingBasis::DueDate, edges, currency: None, company_id: None, after: None, limit: 10 };
         assert_eq!(h.ledger.aging(&h.m, &req).unwrap().map(|_| ()), Err(CreditError::ReportQueryOutOfRange("edges".into())));
     }
 }

@@ -453,7 +453,7 @@ fn bad_debt_is_written_off_to_its_own_book_and_stays_in_the_history() {
     assert_eq!(st.aging.written_off, "160.00", "the statement's aging shows what was written off");
     // Aging keeps the written-off debtor in sight although it owes nothing:
     // 150.00 + 10.00 in its own column, outside the buckets and the total.
-    let req = AgingRequest { as_of: "2026-05-02".into(), basis: AgingBasis::DueDate, edges: vec![], currency: None, after: None, limit: 10 };
+    let req = AgingRequest { as_of: "2026-05-02".into(), basis: AgingBasis::DueDate, edges: vec![], currency: None, company_id: None, after: None, limit: 10 };
     let page = h.ledger.aging(&h.m, &req).unwrap().unwrap();
     let row = page.rows.iter().find(|r| r.account_id == "acme").expect("acme is listed");
     assert_eq!((row.total.as_str(), row.written_off.as_str()), ("0.00", "160.00"));

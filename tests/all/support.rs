@@ -77,6 +77,7 @@ pub fn open_req(account: &str, currency: &str, limit: &str, tolerance: Tolerance
         terms: net30(),
         policy: quiet_policy(),
         opened_by: "tests".into(),
+        company_id: None,
     }
 }
 

@@ -16,18 +16,10 @@ impl<K: Kv> Engine<K> {
         validate::text(&req.opened_by, Field::OpenedBy)?;
         let currency = Currency::from_code(&req.currency)?;
         let credit_limit = money::parse_amount(&req.credit_limit, currency, Sign::NonNegative, Field::CreditLimit)?;
-        let tolerance = match &req.tolerance {
-            ToleranceInput::None => ToleranceRule::None,
-            ToleranceInput::Amount(a) => {
-                ToleranceRule::Amount(money::parse_amount(a, currency, Sign::NonNegative, Field::Tolerance)?)
-            }
-            ToleranceInput::Percent(p) => ToleranceRule::Percent(money::parse_percent(
-                p,
-                TOLERANCE_PERCENT_MAX,
-                Sign::NonNegative,
-                Field::Tolerance,
-            )?),
-        };
+        let tolerance = tolerance_rule(&req.tolerance, currency)?;
+        if let Some(company) = &req.company_id {
+            validate::id(company, Field::CompanyId)?;
+        }
         let terms = validate_terms(&req.terms, currency)?;
         let policy = validate_policy(&req.policy, currency)?;
 
@@ -38,6 +30,18 @@ impl<K: Kv> Engine<K> {
             |eng| {
                 if eng.kv.get(&account_key(&req.account_id)).is_some() {
                     return Err(Error::AccountAlreadyExists(req.account_id.clone()));
+                }
+                // A buyer joins its company: same currency, room for one more.
+                if let Some(id) = &req.company_id {
+                    let mut company = eng.company(id)?;
+                    if company.currency != currency.code() {
+                        return Err(Error::CurrencyMismatch { expected: company.currency.clone(), given: currency.code().to_owned() });
+                    }
+                    if company.buyers.len() >= BUYERS_PER_COMPANY_MAX {
+                        return Err(Error::TooManyBuyers);
+                    }
+                    company.buyers.push(req.account_id.clone());
+                    eng.save(&company_key(id), &company)?;
                 }
                 let cust = customer_key(&req.customer_id, currency.code());
                 if let Some(existing) = eng.load::<String>(&cust)? {
@@ -65,6 +69,7 @@ impl<K: Kv> Engine<K> {
                     indexed: false,
                     oldest_due: None,
                     numbers: DocumentNumbers::default(),
+                    company_id: req.company_id.clone(),
                     loaded: None,
                     cfg: Some(AccountCfg {
                         terms,
@@ -183,7 +188,10 @@ impl<K: Kv> Engine<K> {
                 }
                 let memo = format!("{:?} -> {:?} by {}: {}", account.status, req.status, req.changed_by, req.reason);
                 account.status = req.status;
-                account.held_for_overdue = false;
+                if account.held_for_overdue {
+                    account.held_for_overdue = false;
+                    eng.company_overdue(&account, false)?;
+                }
                 eng.append(&mut account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
                 eng.save_account(&mut account)?;
                 eng.summary(&mut account, ctx.now_ms)

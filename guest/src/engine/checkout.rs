@@ -111,6 +111,10 @@ impl<K: Kv> Engine<K> {
                         figures: Self::figures_view(&account, &before)?,
                     })
                 };
+                // Read only for buyers of a company.
+                let company = account.company_id.as_deref().map(|id| eng.company(id)).transpose()?;
+                let company_available =
+                    company.as_ref().map(super::companies::company_figures).transpose()?.map(|f| f.available_with_tolerance);
                 let answer = match account.status {
                     Status::Closed => decline(DeclineReason::AccountClosed, Decimal::ZERO),
                     Status::OnHold if account.held_for_overdue => decline(DeclineReason::OverdueInvoices, Decimal::ZERO),
@@ -120,6 +124,15 @@ impl<K: Kv> Engine<K> {
                     }
                     Status::Active if amount > before.available_with_tolerance => {
                         decline(DeclineReason::InsufficientCredit, sub(amount, before.available_with_tolerance)?)
+                    }
+                    // A buyer of a company: no buyer may be held for
+                    // overdue invoices, and the company's line must hold
+                    // the amount too.
+                    Status::Active if company.as_ref().is_some_and(|c| c.buyers_held_for_overdue > 0) => {
+                        decline(DeclineReason::CompanyOverdueInvoices, Decimal::ZERO)
+                    }
+                    Status::Active if company_available.is_some_and(|a| amount > a) => {
+                        decline(DeclineReason::CompanyCreditInsufficient, sub(amount, company_available.unwrap_or_default())?)
                     }
                     Status::Active => {
                         if account.open_hold_count as usize >= HOLDS_PER_ACCOUNT_MAX {
@@ -329,15 +342,26 @@ impl<K: Kv> Engine<K> {
                 // An increase is a new authorization for the difference.
                 if change > Decimal::ZERO {
                     let shortfall = sub(change, before.available_with_tolerance)?;
+                    let company = account.company_id.as_deref().map(|id| eng.company(id)).transpose()?;
+                    let company_shortfall = match &company {
+                        Some(c) => sub(change, super::companies::company_figures(c)?.available_with_tolerance)?,
+                        None => Decimal::ZERO,
+                    };
                     let reason = match account.status {
                         Status::Closed => Some(DeclineReason::AccountClosed),
                         Status::OnHold if account.held_for_overdue => Some(DeclineReason::OverdueInvoices),
                         Status::OnHold => Some(DeclineReason::AccountOnHold),
                         Status::Active if shortfall > Decimal::ZERO => Some(DeclineReason::InsufficientCredit),
+                        Status::Active if company.as_ref().is_some_and(|c| c.buyers_held_for_overdue > 0) => Some(DeclineReason::CompanyOverdueInvoices),
+                        Status::Active if company_shortfall > Decimal::ZERO => Some(DeclineReason::CompanyCreditInsufficient),
                         Status::Active => None,
                     };
                     if let Some(reason) = reason {
-                        let shortfall = if reason == DeclineReason::InsufficientCredit { shortfall } else { Decimal::ZERO };
+                        let shortfall = match reason {
+                            DeclineReason::InsufficientCredit => shortfall,
+                            DeclineReason::CompanyCreditInsufficient => company_shortfall,
+                            _ => Decimal::ZERO,
+                        };
                         // Holds that expired may have been released on the way.
                         eng.save_account(&mut account)?;
                         return Ok(Authorization::Declined {

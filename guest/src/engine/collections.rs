@@ -104,6 +104,7 @@ impl<K: Kv> Engine<K> {
             {
                 account.status = Status::OnHold;
                 account.held_for_overdue = true;
+                self.company_overdue(account, true)?;
                 let memo = format!("Active -> OnHold: an invoice is more than {limit} days overdue");
                 self.append(account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
                 report.put_on_hold = true;

@@ -10,6 +10,7 @@ mod accounts;
 mod billing;
 mod checkout;
 mod collections;
+mod companies;
 mod notes;
 mod queries;
 mod reports;
@@ -166,6 +167,7 @@ remembered! {
     RefundReceipt => Refund,
     WriteOffReceipt => WriteOff,
     CreditNoteCancellation => CreditNoteCancellation,
+    CompanySummary => Company,
 }
 
 /// The figures of an account at an instant, unformatted.
@@ -293,6 +295,9 @@ fn account_invoice_prefix(account: &str) -> String {
 }
 fn account_invoice_key(account: &str, seq: u64) -> String {
     key(&["acctinv/", account, "/"], Some(seq))
+}
+fn company_key(id: &str) -> String {
+    key(&["company/", id], None)
 }
 fn credit_note_key(id: &str) -> String {
     key(&["cnote/", id], None)
@@ -636,6 +641,15 @@ fn tax_parts_of(lines: &[Line]) -> Result<Vec<TaxPart>, Error> {
         }
     }
     Ok(parts)
+}
+
+/// Checks and converts a tolerance in `currency`.
+fn tolerance_rule(t: &ToleranceInput, currency: Currency) -> Result<ToleranceRule, Error> {
+    Ok(match t {
+        ToleranceInput::None => ToleranceRule::None,
+        ToleranceInput::Amount(a) => ToleranceRule::Amount(money::parse_amount(a, currency, Sign::NonNegative, Field::Tolerance)?),
+        ToleranceInput::Percent(p) => ToleranceRule::Percent(money::parse_percent(p, TOLERANCE_PERCENT_MAX, Sign::NonNegative, Field::Tolerance)?),
+    })
 }
 
 /// Checks and converts payment terms. Fields the basis does not use must
@@ -1090,6 +1104,9 @@ impl<K: Kv> Engine<K> {
         }
         let debt_delta = e.net(Book::Receivable);
         let stored_delta = -e.net(Book::CustomerCredit);
+        if let Some(company) = &account.company_id {
+            self.company_moved(&company.clone(), debt_delta, stored_delta, e.held_delta)?;
+        }
         account.posted_debt = add(account.posted_debt, debt_delta)?;
         account.stored_balance = add(account.stored_balance, stored_delta)?;
         account.held = add(account.held, e.held_delta)?;
@@ -1222,6 +1239,7 @@ impl<K: Kv> Engine<K> {
         }
         account.status = Status::Active;
         account.held_for_overdue = false;
+        self.company_overdue(account, false)?;
         let memo = "OnHold -> Active: no invoice is overdue past the hold threshold".to_owned();
         self.append(account, ctx, NewEntry::new(EntryKind::StatusChanged, Decimal::ZERO, memo))?;
         Ok(true)
@@ -1431,6 +1449,7 @@ impl<K: Kv> Engine<K> {
             figures: Self::figures_view(account, &raw)?,
             opened_at_ms: cfg.opened_at_ms,
             entry_count: account.entry_count,
+            company_id: account.company_id.clone(),
         })
     }
 

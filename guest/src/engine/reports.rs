@@ -216,13 +216,17 @@ impl<K: Kv> Engine<K> {
             validate::id(a, Field::After)?;
         }
         validate::page_limit(req.limit)?;
+        if let Some(id) = &req.company_id {
+            validate::id(id, Field::CompanyId)?;
+            self.company(id)?;
+        }
         let mut walk = AccountWalk::new(req.after.as_deref());
         let mut rows = Vec::new();
         let mut totals: Vec<(Currency, u32, Vec<Decimal>, Decimal, Decimal, Decimal)> = Vec::new();
         while rows.len() < req.limit as usize {
             let Some(mut account) = walk.next(&self.kv)? else { break };
             let c = currency_of(&account)?;
-            if currency.is_some_and(|want| want != c) {
+            if currency.is_some_and(|want| want != c) || req.company_id.as_ref().is_some_and(|id| account.company_id.as_ref() != Some(id)) {
                 continue;
             }
             let raw = self.raw_aging(&account, as_of, req.basis, &edges)?;

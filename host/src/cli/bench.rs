@@ -108,6 +108,7 @@ fn open_request(id: &str, limit: &str) -> OpenAccountRequest {
         terms: PaymentTerms { net_days: 30, basis: TermBasis::InvoiceDate, discount: None, instalments: vec![], months: None, day_of_month: None, cut_off_day: None },
         policy: policy(),
         opened_by: "bench".into(),
+        company_id: None,
     }
 }
 
@@ -131,6 +132,7 @@ fn native_open(id: &str, limit: &str) -> m::OpenAccount {
             open_ended_holds: None,
         },
         opened_by: "bench".into(),
+        company_id: None,
     }
 }
 
@@ -528,6 +530,7 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
             basis: AgingBasis::DueDate,
             edges: vec![],
             currency: None,
+            company_id: None,
             after,
             limit: 100,
         };

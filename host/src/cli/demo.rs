@@ -74,6 +74,7 @@ impl Story {
             terms,
             policy,
             opened_by: "finance: r.patel".into(),
+            company_id: None,
         };
         let a = answer(self.ledger.open_account(&self.merchant, &ctx, &req))?;
         self.say(format!(
@@ -397,7 +398,7 @@ pub fn run(component: &Component, db: &Path) -> Result<()> {
     let today = s.now.format("%Y-%m-%d").to_string();
     let aging = answer(s.ledger.aging(
         &s.merchant,
-        &AgingRequest { as_of: today.clone(), basis: AgingBasis::DueDate, edges: vec![], currency: None, after: None, limit: 100 },
+        &AgingRequest { as_of: today.clone(), basis: AgingBasis::DueDate, edges: vec![], currency: None, company_id: None, after: None, limit: 100 },
     ))?;
     println!("\nAged receivables on {today}:");
     println!("{}", tables::aging(&aging, &aging.rows, &aging.totals));

@@ -234,6 +234,7 @@ fn one_run(
                     open_ended_holds: None,
                 },
                 opened_by: "bench".into(),
+                company_id: None,
             };
             let ctx = CallContext { idempotency_key: format!("open-{p}"), now_ms: 1_772_409_600_000 };
             ledger.open_account(&m, &ctx, &req)?.map_err(|e| anyhow!("open-account: {e:?}"))?;

@@ -116,6 +116,10 @@ pub struct AgingArgs {
     /// Only this currency.
     #[arg(long)]
     currency: Option<String>,
+    /// Only the buyer accounts of this company (its totals are the
+    /// company's aging).
+    #[arg(long)]
+    company: Option<String>,
 }
 
 /// Aged receivables across the merchant's accounts, every page.
@@ -126,6 +130,7 @@ pub fn aging(component: &Component, a: &AgingArgs) -> Result<ExitCode> {
         basis: if a.by_document_date { AgingBasis::DocumentDate } else { AgingBasis::DueDate },
         edges: a.edges.clone(),
         currency: a.currency.clone(),
+        company_id: a.company.clone(),
         after: None,
         limit: 100,
     };

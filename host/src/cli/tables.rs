@@ -56,6 +56,8 @@ pub fn decline(r: DeclineReason) -> &'static str {
         DeclineReason::OverdueInvoices => "on hold for overdue invoices",
         DeclineReason::AccountClosed => "account closed",
         DeclineReason::CurrencyMismatch => "currency mismatch",
+        DeclineReason::CompanyCreditInsufficient => "company credit insufficient",
+        DeclineReason::CompanyOverdueInvoices => "company overdue invoices",
     }
 }
 
