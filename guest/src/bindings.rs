@@ -1210,6 +1210,36 @@ impl reports::Guest for Component {
         engine().statement(&account_id, &period_from, &period_to, after_seq).map(statement).map_err(error)
     }
 
+    fn company_statement(company_id: String, period_from: String, period_to: String) -> Result<reports::CompanyAccountStatement, wit::Error> {
+        engine()
+            .company_statement(&company_id, &period_from, &period_to)
+            .map(|x| reports::CompanyAccountStatement {
+                company_id: x.company_id,
+                currency: x.currency,
+                period_from: x.period_from,
+                period_to: x.period_to,
+                buyers: x
+                    .buyers
+                    .into_iter()
+                    .map(|b| reports::BuyerBalance {
+                        account_id: b.account_id,
+                        opening_balance: b.opening_balance,
+                        closing_balance: b.closing_balance,
+                        amount_due: b.amount_due,
+                        not_yet_due: b.not_yet_due,
+                    })
+                    .collect(),
+                opening_balance: x.opening_balance,
+                closing_balance: x.closing_balance,
+                amount_due: x.amount_due,
+                not_yet_due: x.not_yet_due,
+                bucket_labels: x.bucket_labels,
+                aging: account_aging(x.aging),
+                figures: figures(x.figures),
+            })
+            .map_err(error)
+    }
+
     fn statements(account_id: String, after_seq: Option<u64>, limit: u32) -> Result<Vec<wit::StatementHeader>, wit::Error> {
         engine().statements(&account_id, after_seq, limit).map(|v| v.into_iter().map(statement_header).collect()).map_err(error)
     }

@@ -1768,6 +1768,33 @@ pub struct AccountAging {
     pub written_off: String,
 }
 
+/// `reports.buyer-balance`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyerBalance {
+    pub account_id: String,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    pub amount_due: String,
+    pub not_yet_due: String,
+}
+
+/// `reports.company-statement`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyStatement {
+    pub company_id: String,
+    pub currency: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub buyers: Vec<BuyerBalance>,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    pub amount_due: String,
+    pub not_yet_due: String,
+    pub bucket_labels: Vec<String>,
+    pub aging: AccountAging,
+    pub figures: Figures,
+}
+
 /// `reports.statement`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementView {

@@ -52,6 +52,7 @@ pub(crate) enum Export {
     Notes,
     Deliveries,
     Statement,
+    CompanyStatement,
     Statements,
     GetStatement,
     Aging,
@@ -62,7 +63,7 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 42] = [
+    const ALL: [Export; 43] = [
         Export::OpenAccount,
         Export::OpenCompany,
         Export::ChangeCreditLimit,
@@ -98,6 +99,7 @@ impl Export {
         Export::Notes,
         Export::Deliveries,
         Export::Statement,
+        Export::CompanyStatement,
         Export::Statements,
         Export::GetStatement,
         Export::Aging,
@@ -157,6 +159,7 @@ impl Export {
             Export::Notes => (QUERIES, "notes"),
             Export::Deliveries => (QUERIES, "deliveries"),
             Export::Statement => (REPORTS, "statement"),
+            Export::CompanyStatement => (REPORTS, "company-statement"),
             Export::Statements => (REPORTS, "statements"),
             Export::GetStatement => (REPORTS, "get-statement"),
             Export::Aging => (REPORTS, "aging"),

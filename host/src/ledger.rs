@@ -785,6 +785,23 @@ impl Ledger {
         self.call(m, Export::Statement, (&account_id.to_owned(), &from.to_owned(), &to.to_owned(), after_seq))
     }
 
+    /// `reports.company-statement`.
+    pub fn company_statement(
+        &mut self,
+        m: &MerchantId,
+        company_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<std::result::Result<CompanyAccountStatement, CreditError>> {
+        if let Some(e) = shape::id_param(company_id, "company-id")
+            .or_else(|| shape::date_param(from, "period-from"))
+            .or_else(|| shape::date_param(to, "period-to"))
+        {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::CompanyStatement, (&company_id.to_owned(), &from.to_owned(), &to.to_owned()))
+    }
+
     /// Every line of a statement, fetched call by call (a period with more
     /// than `STATEMENT_LINES_MAX` lines takes several).
     pub fn statement_all(

@@ -124,7 +124,7 @@ pub mod api {
     };
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
     pub use crate::bindings::exports::storefront::credit::reports::{
-        AccountStatement, AgingBasis, AgingPage, AgingRequest, AgingRow, AgingTotal, DebtorPage, DebtorQuery, DebtorRow, DebtorSort,
+        AccountStatement, BuyerBalance, CompanyAccountStatement, AgingBasis, AgingPage, AgingRequest, AgingRow, AgingTotal, DebtorPage, DebtorQuery, DebtorRow, DebtorSort,
         FirstTimeOverdue, HighUtilisation, PayingSlower, PromiseMissed, RecentBounce, StatementItem, StatementLine, WarningPage, WarningRow,
         WarningRules, WarningSignal,
     };

@@ -106,6 +106,19 @@ fn one_buyer_overdue_holds_the_whole_company_and_aging_adds_up_per_company() {
     assert_eq!(page.rows.iter().map(|r| r.account_id.as_str()).collect::<Vec<_>>(), ["nw-leeds", "nw-york"]);
     assert_eq!((page.totals[0].total.as_str(), page.totals[0].buckets[1].as_str()), ("1300.00", "1300.00"));
     assert_eq!(page.totals[0].total, company(&mut h, "nw-group").figures.posted_debt);
+    // The company's statement for March and April to the 12th: each
+    // buyer's balances, their sums, the company's aging.
+    let st = h.ledger.company_statement(&h.m, "nw-group", "2026-03-01", &today).unwrap().unwrap();
+    let rows: Vec<_> = st.buyers.iter().map(|b| (b.account_id.as_str(), b.opening_balance.as_str(), b.closing_balance.as_str(), b.amount_due.as_str())).collect();
+    assert_eq!(rows, [("nw-leeds", "0.00", "900.00", "900.00"), ("nw-york", "0.00", "400.00", "400.00")]);
+    assert_eq!((st.closing_balance.as_str(), st.amount_due.as_str(), st.not_yet_due.as_str()), ("1300.00", "1300.00", "0.00"));
+    assert_eq!((st.aging.account_id.as_str(), st.aging.total.as_str(), st.aging.buckets[1].as_str()), ("nw-group", "1300.00", "1300.00"));
+    assert_eq!(st.figures.posted_debt, "1300.00");
+    // A period before anything happened opens and closes at 0.00.
+    let early = h.ledger.company_statement(&h.m, "nw-group", "2026-01-01", "2026-02-28").unwrap().unwrap();
+    assert_eq!((early.opening_balance.as_str(), early.closing_balance.as_str()), ("0.00", "0.00"));
+    assert_eq!(h.ledger.company_statement(&h.m, "nobody", "2026-03-01", "2026-03-31").unwrap().map(|_| ()), Err(CreditError::CompanyNotFound("nobody".into())));
+    assert_eq!(h.ledger.company_statement(&h.m, "nw-group", "2026-03-31", "2026-03-01").unwrap().map(|_| ()), Err(CreditError::StatementPeriodOutOfRange));
     // Leeds pays the rest: released, and York buys again.
     h.pay("nw-leeds", "900.00").unwrap();
     assert_eq!(company(&mut h, "nw-group").buyers_held_for_overdue, 0);

@@ -195,11 +195,24 @@ impl Model {
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut h = H::new();
     let mut m = Model::default();
+    // Every account buys on one company line, too large to decline: the
+    // company's figures must follow every operation of every buyer.
+    let c = h.ctx();
+    let group = OpenCompanyRequest {
+        company_id: "group".into(),
+        currency: "GBP".into(),
+        credit_limit: "100000000.00".into(),
+        tolerance: Tolerance::None,
+        opened_by: "model".into(),
+    };
+    h.ledger.open_company(&h.m, &c, &group).unwrap().unwrap();
     for (step, op) in ops.into_iter().enumerate() {
         let now = h.now_ms;
         match op {
             Op::Open { acct, limit, tolerance } => {
-                let r = h.open_with(&open_req(ACCOUNTS[acct], "GBP", &money(limit.into()), Tolerance::Amount(money(tolerance.into()))));
+                let mut req = open_req(ACCOUNTS[acct], "GBP", &money(limit.into()), Tolerance::Amount(money(tolerance.into())));
+                req.company_id = Some("group".into());
+                let r = h.open_with(&req);
                 match m.accts.entry(acct) {
                     std::collections::btree_map::Entry::Occupied(_) => {
                         prop_assert_eq!(r.map(|_| ()), Err(CreditError::AccountAlreadyExists(ACCOUNTS[acct].into())));
@@ -543,6 +556,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             want.sort();
             prop_assert_eq!(got, want, "step {}: {} open invoices", step, ACCOUNTS[*k]);
         }
+        // The company: its buyers' debt and stored balance added up.
+        let g = h.ledger.get_company(&h.m, "group", h.now_ms).unwrap().unwrap();
+        let owed: i64 = m.accts.values().map(Model::owed).sum();
+        let stored: i64 = m.accts.values().map(|a| a.stored).sum();
+        prop_assert_eq!((cents(&g.figures.posted_debt), cents(&g.figures.stored_balance)), (owed, stored), "step {}: company", step);
+        prop_assert_eq!(g.buyers.len(), m.accts.len(), "step {}: company buyers", step);
     }
     Ok(())
 }
