@@ -1,8 +1,18 @@
-//! How records are stored: postcard, a compact binary serde format (no
-//! field names, varint integers). Decimals in records are stored exactly as
-//! their scale and integer mantissa (`dec`): an amount such as 1250.00 is
-//! three bytes, and reading one is a varint, not a parse of text. The
-//! host's audit decodes the same records with the same types.
+//! How records are stored: one byte naming the record's layout version,
+//! then the record in postcard, a compact binary serde format (no field
+//! names, varint integers). Decimals in records are stored exactly as their
+//! scale and integer mantissa (`dec`): an amount such as 1250.00 is three
+//! bytes, and reading one is a varint, not a parse of text. The host's
+//! audit decodes the same records with the same types.
+//!
+//! **Layouts.** `LAYOUT` is the layout this build writes. Every layout a
+//! release ever wrote stays readable: when a record type changes, the old
+//! type is kept (renamed, e.g. `AccountV1`), `decode` reads records of the
+//! old version into it and converts them, and the next save writes the
+//! current layout (upgrades are lazy, on read; README "Upgrades"). Key
+//! formats belong to the layout too. Index rows (`dx/...`) are keys with
+//! empty values and carry no version. Layout 1 is the first: records
+//! written by development builds before it (no version byte) are not read.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -10,7 +20,37 @@ use crate::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Encodes a record.
+/// The layout version of every record this build writes.
+pub const LAYOUT: u8 = 1;
+
+/// The layouts this build reads (each release's, oldest first).
+pub const LAYOUTS_READ: &[u8] = &[1];
+
+/// Why a stored record could not be read.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// The value is empty: no layout byte.
+    Empty,
+    /// A layout this build does not know (a newer release wrote it, or
+    /// the value is not a record).
+    Layout(u8),
+    /// The bytes are not a record of the type asked for.
+    Postcard(postcard::Error),
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::Empty => f.write_str("empty value, no layout version"),
+            DecodeError::Layout(v) => write!(f, "layout version {v} is not one this build reads (it reads {LAYOUTS_READ:?})"),
+            DecodeError::Postcard(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// Encodes a record: its layout byte, then postcard.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Error> {
     // Most records fit: one allocation instead of a vector grown by doubling.
     encode_into(value, Vec::with_capacity(256))
@@ -18,13 +58,25 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Err
 
 /// Encodes a record after whatever `buf` holds (callers pass it empty),
 /// reusing its allocation.
-pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: Vec<u8>) -> Result<Vec<u8>, postcard::Error> {
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, mut buf: Vec<u8>) -> Result<Vec<u8>, postcard::Error> {
+    buf.push(LAYOUT);
     postcard::to_extend(value, buf)
 }
 
-/// Decodes a record.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::Error> {
-    postcard::from_bytes(bytes)
+/// Decodes a record of any layout this build reads.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    match bytes.split_first() {
+        None => Err(DecodeError::Empty),
+        Some((&1, rest)) => postcard::from_bytes(rest).map_err(DecodeError::Postcard),
+        Some((&v, _)) => Err(DecodeError::Layout(v)),
+    }
+}
+
+/// A value's postcard bytes with no layout byte: what an idempotency key's
+/// request is compared by (a stored fingerprint must not change when the
+/// layout version does).
+pub fn fingerprint<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Error> {
+    postcard::to_allocvec(value)
 }
 
 /// `#[serde(with = "crate::codec::dec")]`: a `Decimal` as `(scale,
@@ -86,7 +138,7 @@ mod tests {
             assert_eq!(back.1.map(|x| x.scale()), Some(d.scale()));
             assert_eq!(back, r);
         }
-        assert_eq!(super::encode(&R("1250.00".parse().unwrap(), None)).unwrap().len(), 1 + 3 + 1);
+        assert_eq!(super::encode(&R("1250.00".parse().unwrap(), None)).unwrap().len(), 1 + 1 + 3 + 1);
     }
 
     #[test]
@@ -94,5 +146,18 @@ mod tests {
         // Scale 29 is beyond what a Decimal can hold.
         let bytes = super::encode(&(29u8, 1i128, None::<u8>)).unwrap();
         assert!(super::decode::<R>(&bytes).is_err());
+    }
+
+    #[test]
+    fn every_record_starts_with_its_layout_and_unknown_layouts_are_refused() {
+        let bytes = super::encode(&R("1.00".parse().unwrap(), None)).unwrap();
+        assert_eq!(bytes[0], super::LAYOUT);
+        let mut newer = bytes.clone();
+        newer[0] = super::LAYOUT + 1;
+        assert!(matches!(super::decode::<R>(&newer), Err(super::DecodeError::Layout(v)) if v == super::LAYOUT + 1));
+        assert!(matches!(super::decode::<R>(&[]), Err(super::DecodeError::Empty)));
+        // Unversioned bytes (a development build's) are not taken for a record.
+        assert!(super::decode::<R>(&bytes[1..]).is_err());
+        assert_eq!(super::fingerprint(&R("1.00".parse().unwrap(), None)).unwrap(), bytes[1..]);
     }
 }

@@ -22,6 +22,7 @@ pub(crate) mod prelude {
     pub use alloc::vec::Vec;
 }
 
+pub mod chain;
 pub mod codec;
 pub mod dates;
 pub mod engine;

@@ -791,6 +791,9 @@ pub struct Account {
     pub numbers: DocumentNumbers,
     /// The company whose credit line it buys on.
     pub company_id: Option<String>,
+    /// The hash of its last ledger entry, or its chain's genesis before
+    /// the first (`chain`).
+    pub head_hash: [u8; 32],
     /// The figures as read, kept for the save to find the rows to move.
     #[serde(skip)]
     pub loaded: Option<Loaded>,
@@ -1263,6 +1266,9 @@ pub struct Entry {
     pub idempotency_key: String,
     pub invoice_id: Option<String>,
     pub postings: Vec<Posting>,
+    /// SHA-256 of the previous entry's hash and this entry's contents
+    /// (`chain`). Last, so the contents are the bytes before it.
+    pub hash: [u8; 32],
 }
 
 /// `limit/<account-id>/<seq, 20 digits>`: one credit-limit change.

@@ -5,7 +5,10 @@
 //!    its open holds, open items and owed-by-due-date rows against their
 //!    records;
 //! 3. every other record decoded with the type its key says, and its key
-//!    checked against what it holds and against the account it belongs to.
+//!    checked against what it holds and against the account it belongs to;
+//! 4. every account's ledger hash chain recomputed (`credit_guest::chain`):
+//!    the first entry changed, inserted or removed behind the component's
+//!    back is named.
 //!
 //! It reads one consistent snapshot (`Backend::begin_read`), so a server
 //! writing the same database goes on meanwhile, and writes nothing. It
@@ -386,6 +389,10 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
     let mut problems = Vec::new();
     let (mut debt, mut stored, mut held) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     let mut expected_seq = 1u64;
+    // The hash chain (`credit_guest::chain`): the first break is named,
+    // the rest of the account's chain is not judged by it.
+    let mut prev = credit_guest::chain::genesis(id);
+    let mut chain_break: Option<String> = None;
     let prefix = format!("entry/{id}/");
     let mut after: Option<String> = None;
     loop {
@@ -395,6 +402,21 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
         for (key, bytes) in page {
             let e: Entry = decode(&bytes).with_context(|| key.clone())?;
             let seq = e.seq;
+            if chain_break.is_none() {
+                let contents = credit_guest::chain::contents(&e).with_context(|| key.clone())?;
+                chain_break = if seq > expected_seq {
+                    Some(format!("ledger chain broken: entry {expected_seq} was removed (entry {seq} follows entry {})", expected_seq - 1))
+                } else if seq < expected_seq {
+                    Some(format!("ledger chain broken: entry {seq} was inserted (found after entry {})", expected_seq - 1))
+                } else if credit_guest::chain::link(&prev, &contents) != e.hash {
+                    Some(format!("ledger chain broken: entry {seq} was changed or inserted (its hash does not match its contents and entry {})", seq - 1))
+                } else if seq > account.entry_count {
+                    Some(format!("ledger chain broken: entry {seq} was inserted after the account's last entry {}", account.entry_count))
+                } else {
+                    None
+                };
+            }
+            prev = e.hash;
             if seq != expected_seq {
                 problems.push(format!("entry {seq} found where {expected_seq} was expected"));
             }
@@ -432,6 +454,13 @@ fn check_account(backend: &mut dyn Backend, merchant: &str, account: &Account, r
             report.entries += 1;
         }
     }
+    if chain_break.is_none() && prev != account.head_hash {
+        chain_break = Some(format!(
+            "ledger chain broken: the account's head is not the hash of its last entry {} (later entries were removed, or the head was changed)",
+            expected_seq - 1
+        ));
+    }
+    problems.extend(chain_break);
     if expected_seq - 1 != account.entry_count {
         problems.push(format!("account says {} entries, ledger has {}", account.entry_count, expected_seq - 1));
     }

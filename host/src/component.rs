@@ -117,6 +117,14 @@ impl Export {
     }
 
     /// (interface, function) as the WIT names them.
+    /// `interface.function`, as the journal and `call_json` name it.
+    pub(crate) fn function(self) -> String {
+        let (iface, func) = self.name();
+        let iface = iface.trim_start_matches("storefront:credit/");
+        let iface = iface.split_once('@').map_or(iface, |(i, _)| i);
+        format!("{iface}.{func}")
+    }
+
     fn name(self) -> (&'static str, &'static str) {
         const ACCOUNTS: &str = concat!("storefront:credit/accounts@", wit_version!());
         const BILLING: &str = concat!("storefront:credit/billing@", wit_version!());
@@ -348,6 +356,9 @@ pub(crate) struct HostState {
     /// The store answered a `Conflict` during this call: the call is run
     /// again rather than reported as a trap.
     pub(crate) conflicted: bool,
+    /// The journal record of the call running (`crate::journal`), written
+    /// by the ledger with the call's writes.
+    pub(crate) journal: Option<Vec<u8>>,
 }
 
 fn trap(e: anyhow::Error) -> wasmtime::Error {
@@ -373,6 +384,7 @@ impl HostState {
             fault: None,
             writes: 0,
             conflicted: false,
+            journal: None,
         }
     }
 

@@ -90,6 +90,7 @@ pub struct Ledger {
     fuel_per_call: u64,
     fresh_instance_per_call: bool,
     retries: u64,
+    journal: bool,
 }
 
 impl Ledger {
@@ -128,6 +129,7 @@ impl Ledger {
             fuel_per_call: FUEL_PER_CALL_DEFAULT,
             fresh_instance_per_call: false,
             retries: 0,
+            journal: true,
         }
     }
 
@@ -140,6 +142,12 @@ impl Ledger {
     /// anything a previous one left in memory; slower than reusing one.
     pub fn set_fresh_instance_per_call(&mut self, on: bool) {
         self.fresh_instance_per_call = on;
+    }
+
+    /// Whether mutating calls are written to the journal (`crate::journal`;
+    /// on unless turned off, e.g. for the ledger a replay runs on).
+    pub fn set_journal(&mut self, on: bool) {
+        self.journal = on;
     }
 
     /// Makes the next call fail as `fault` says (a test hook for rollback).
@@ -164,13 +172,18 @@ impl Ledger {
     /// Runs one exported function as one unit of work.
     fn call<P, R>(&mut self, merchant: &MerchantId, export: Export, params: P) -> Result<std::result::Result<R, CreditError>>
     where
-        P: ComponentNamedList + Lower + Send + Sync + Copy,
+        P: ComponentNamedList + Lower + Send + Sync + Copy + serde::Serialize,
+        R: serde::Serialize,
         (std::result::Result<R, CreditError>,): ComponentNamedList + Lift + Send + Sync,
     {
         let compiled = self.component.inner.clone();
+        let journal = self.journal && export.writes();
         self.transact(merchant, export.writes(), |store, instance| {
             let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&compiled, &instance, store, export)?;
             let answer = func.call(&mut *store, params).map(|(r,)| r).map_err(anyhow::Error::from)?;
+            if journal {
+                store.data_mut().journal = Some(crate::journal::record_rust(&export.function(), &params, &answer)?);
+            }
             Ok((answer.is_ok(), answer))
         })
     }
@@ -213,12 +226,17 @@ impl Ledger {
         }
         let results = ty.results().len();
         let writes = !matches!(iface_short(function), "queries" | "reports");
+        let journal = self.journal && writes;
         self.transact(merchant, writes, |store, instance| {
             let func = instance.get_func(&mut *store, index).with_context(|| format!("{function} is not a function"))?;
             let mut results = vec![wasmtime::component::Val::Bool(false); results];
             func.call(&mut *store, &params, &mut results).map_err(anyhow::Error::from)?;
             let ok = matches!(results.first(), Some(wasmtime::component::Val::Result(Ok(_))));
             let answer = results.first().map(crate::values::to_json).unwrap_or(serde_json::Value::Null);
+            if journal {
+                let args = serde_json::Value::Object(args.clone());
+                store.data_mut().journal = Some(crate::journal::record_wit(function, &args, &answer)?);
+            }
             Ok((ok, answer))
         })
     }
@@ -277,6 +295,7 @@ impl Ledger {
         let instance = self.instance.expect("instantiated above");
         {
             let state = store.data_mut();
+            state.journal = None;
             state.merchant.clear();
             state.merchant.push_str(merchant.as_str());
             state.writes = 0;
@@ -287,8 +306,15 @@ impl Ledger {
         let outcome = run(store, instance);
         let state = store.data_mut();
         state.fault = None;
+        let journal = state.journal.take();
         match outcome {
             Ok((true, answer)) => {
+                if let Some(record) = journal
+                    && let Err(e) = state.backend.journal_append(merchant.as_str(), &record)
+                {
+                    let _ = state.backend.rollback();
+                    return Err(Failed::from_store(e));
+                }
                 state.backend.commit().map_err(Failed::from_store)?;
                 Ok(answer)
             }
@@ -298,6 +324,16 @@ impl Ledger {
                     return Err(Failed::from_store(e));
                 }
                 state.backend.rollback().map_err(Failed::from_store)?;
+                // A refused call changed nothing, but it is part of the
+                // history a new build is tried on: journaled on its own.
+                if let Some(record) = journal {
+                    state.backend.begin().map_err(Failed::from_store)?;
+                    if let Err(e) = state.backend.journal_append(merchant.as_str(), &record) {
+                        let _ = state.backend.rollback();
+                        return Err(Failed::from_store(e));
+                    }
+                    state.backend.commit().map_err(Failed::from_store)?;
+                }
                 Ok(answer)
             }
             Err(trapped) => {

@@ -47,6 +47,7 @@ pub mod deliver;
 pub mod directory;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod journal;
 mod ledger;
 pub mod mail;
 pub mod pool;

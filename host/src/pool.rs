@@ -100,6 +100,12 @@ impl<B: Backend> Backend for Serialized<B> {
     fn merchants(&mut self) -> Result<Vec<String>> {
         self.inner.merchants()
     }
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()> {
+        self.inner.journal_append(merchant, record)
+    }
+    fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<crate::store::JournalRow>> {
+        self.inner.journal_scan(after, limit)
+    }
     fn begin_read(&mut self) -> Result<()> {
         self.lock.acquire();
         self.held = true;
@@ -149,6 +155,12 @@ impl Backend for SharedMemory {
     }
     fn merchants(&mut self) -> Result<Vec<String>> {
         self.map().merchants()
+    }
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()> {
+        self.map().journal_append(merchant, record)
+    }
+    fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<crate::store::JournalRow>> {
+        self.map().journal_scan(after, limit)
     }
 }
 

@@ -316,6 +316,12 @@ impl credit_host::store::Backend for Recording {
     fn merchants(&mut self) -> anyhow::Result<Vec<String>> {
         self.inner.merchants()
     }
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> anyhow::Result<()> {
+        self.inner.journal_append(merchant, record)
+    }
+    fn journal_scan(&mut self, after: u64, limit: u32) -> anyhow::Result<Vec<credit_host::store::JournalRow>> {
+        self.inner.journal_scan(after, limit)
+    }
 }
 
 #[test]

@@ -21,4 +21,5 @@ mod scale;
 mod shapes;
 mod support;
 mod tenancy;
+mod upgrades;
 mod vectors;

@@ -70,6 +70,7 @@ impl<K: Kv> Engine<K> {
                     oldest_due: None,
                     numbers: DocumentNumbers::default(),
                     company_id: req.company_id.clone(),
+                    head_hash: crate::chain::genesis(&req.account_id),
                     loaded: None,
                     cfg: Some(AccountCfg {
                         terms,

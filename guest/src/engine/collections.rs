@@ -6,6 +6,14 @@ use crate::prelude::*;
 use super::*;
 use crate::validate;
 
+/// Days after the grace period before a late fee is charged: none. The
+/// test build (`fault-injection`) charges it a day later, a deliberate rule
+/// change for `credit-host replay` to find (tests/all/upgrades.rs).
+#[cfg(not(feature = "fault-injection"))]
+const LATE_FEE_EXTRA_DAYS: i64 = 0;
+#[cfg(feature = "fault-injection")]
+const LATE_FEE_EXTRA_DAYS: i64 = 1;
+
 impl<K: Kv> Engine<K> {
     /// `billing.day-close`.
     pub fn day_close(&mut self, ctx: &Ctx, account_id: &str, date: &str) -> Result<DayCloseReport, Error> {
@@ -181,6 +189,7 @@ impl<K: Kv> Engine<K> {
         if days > i64::from(policy.grace_days) {
             if let Some(fee) = policy.late_fee
                 && invoice.late_fees_charged.is_zero()
+                && days > i64::from(policy.grace_days) + LATE_FEE_EXTRA_DAYS
             {
                 let item = self.create_debit_item(account, ItemKind::LateFee, Some(id), day, format!("Late fee on {id}"), fee)?;
                 let e = NewEntry::new(EntryKind::LateFeeCharged, fee, format!("late fee on {id}: {}", item.id))

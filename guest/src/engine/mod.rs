@@ -1081,7 +1081,7 @@ impl<K: Kv> Engine<K> {
         op: impl FnOnce(&mut Self) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let fingerprint =
-            crate::codec::encode(&(operation, request)).map_err(|e| Error::StoreCorrupt(format!("request: {e}")))?;
+            crate::codec::fingerprint(&(operation, request)).map_err(|e| Error::StoreCorrupt(format!("request: {e}")))?;
         let key = idem_key(&ctx.idempotency_key);
         if let Some(record) = self.load::<IdemRecord>(&key)? {
             if record.request != fingerprint {
@@ -1132,8 +1132,20 @@ impl<K: Kv> Engine<K> {
             idempotency_key: ctx.idempotency_key.clone(),
             invoice_id: e.invoice_id,
             postings: e.postings,
+            hash: [0; 32],
         };
-        self.save(&entry_key(&account.id, entry.seq), &entry)?;
+        // Encoded once: the chain hashes the record's bytes before `hash`
+        // (its last field, 32 raw bytes), which is then filled in.
+        let key = entry_key(&account.id, entry.seq);
+        let mut buf = core::mem::take(&mut self.buf);
+        buf.clear();
+        let mut bytes = crate::codec::encode_into(&entry, buf).map_err(|e| Error::StoreCorrupt(format!("{key}: {e}")))?;
+        let end = bytes.len() - 32;
+        let hash = crate::chain::link(&account.head_hash, &bytes[1..end]);
+        bytes[end..].copy_from_slice(&hash);
+        self.kv.put(&key, &bytes);
+        self.buf = bytes;
+        account.head_hash = hash;
         Ok(entry.seq)
     }
 

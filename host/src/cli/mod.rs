@@ -8,6 +8,7 @@ mod demo;
 mod inspect;
 mod load;
 mod platform;
+mod replay;
 mod reports;
 mod serve;
 mod tables;
@@ -55,6 +56,14 @@ enum Command {
     /// Copies a database, consistently, while a server may be writing it
     /// (SQLite's online backup), then checks the copy.
     Backup(backup::Args),
+    /// Runs the journal of a database's mutating calls, in order, through
+    /// another build of the component on an empty store, and reports each
+    /// answer that differs (first divergence first, both answers side by
+    /// side) and a summary per function. Exit status 1 when any differs.
+    /// Run it on a copy of the database before upgrading.
+    Replay(replay::ReplayArgs),
+    /// Lists the journal of mutating calls.
+    Journal(replay::JournalArgs),
     /// Measures what calls cost (build with --release): through the
     /// component and natively, warm and fresh, memory and SQLite, small and
     /// large histories. Prints Markdown tables.
@@ -150,6 +159,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Notes(args) => reports::notes(&component()?, args),
         Command::Deliveries(args) => reports::deliveries(&component()?, args),
         Command::Backup(args) => backup::run(args),
+        Command::Replay(args) => replay::replay(component, args),
+        Command::Journal(args) => replay::list(args),
         Command::Component(args) => platform::component(args),
         Command::Wit(args) => platform::wit(args),
         Command::Contract(args) => platform::contract(&component()?, args),

@@ -15,6 +15,10 @@ pub struct MemoryBackend {
     merchants: HashMap<String, Merchant>,
     /// What each write of the open unit replaced, oldest first.
     undo: Option<Vec<Undo>>,
+    /// The journal of mutating calls, and its length when the open unit
+    /// began (a rollback cuts it back).
+    journal: Vec<(String, Vec<u8>)>,
+    journal_mark: usize,
 }
 
 /// (merchant, key, the value before the write).
@@ -73,6 +77,7 @@ impl Backend for MemoryBackend {
             bail!("a unit of work is already open");
         }
         self.undo = Some(Vec::new());
+        self.journal_mark = self.journal.len();
         Ok(())
     }
 
@@ -83,6 +88,7 @@ impl Backend for MemoryBackend {
 
     fn rollback(&mut self) -> Result<()> {
         let undo = self.undo.take().context("rollback without a unit of work")?;
+        self.journal.truncate(self.journal_mark);
         for (m, k, old) in undo.into_iter().rev() {
             let merchant = self.merchant(&m);
             match old {
@@ -111,6 +117,24 @@ impl Backend for MemoryBackend {
         }
         let old = self.merchant(merchant).remove(key);
         self.log(merchant, key, old)
+    }
+
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()> {
+        if self.undo.is_none() {
+            bail!("write outside a unit of work");
+        }
+        self.journal.push((merchant.to_owned(), record.to_vec()));
+        Ok(())
+    }
+
+    fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::JournalRow>> {
+        let from = usize::try_from(after).unwrap_or(usize::MAX).min(self.journal.len());
+        Ok(self.journal[from..]
+            .iter()
+            .take(limit as usize)
+            .enumerate()
+            .map(|(i, (m, r))| super::JournalRow { seq: (from + i + 1) as u64, merchant: m.clone(), record: r.clone() })
+            .collect())
     }
 
     fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>> {

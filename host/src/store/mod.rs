@@ -37,6 +37,19 @@ pub fn is_conflict(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<Conflict>())
 }
 
+/// One record of the journal of mutating calls (`crate::journal`), at its
+/// position: positions rise with every record, over every merchant, in the
+/// order the calls committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalRow {
+    /// Its position, from 1.
+    pub seq: u64,
+    /// The merchant the call was made for.
+    pub merchant: String,
+    /// The record (JSON).
+    pub record: Vec<u8>,
+}
+
 /// Storage with one unit of work at a time: `begin`, reads and writes, then
 /// `commit` or `rollback`.
 pub trait Backend: Send {
@@ -63,6 +76,11 @@ pub trait Backend: Send {
     fn scan(&mut self, merchant: &str, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<(String, Vec<u8>)>>;
     /// The merchants that have data, in order.
     fn merchants(&mut self) -> Result<Vec<String>>;
+    /// Appends a record to the journal of mutating calls, in the open
+    /// unit of work: kept if and only if the unit commits.
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()>;
+    /// Up to `limit` journal records after position `after`, in order.
+    fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<JournalRow>>;
     /// Starts a group of units of work made durable together by
     /// `commit_group` (group commit). Inside a group, each unit's `commit`
     /// only ends the unit; `rollback` still discards exactly that unit.

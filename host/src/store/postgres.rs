@@ -42,21 +42,34 @@ use postgres::{Client, NoTls, Statement};
 use super::{Backend, Conflict, prefix_end};
 
 /// The layout this host writes; `migrate` brings older ones up to it.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Each migration takes the schema from the version before it to its own.
 /// Applied in order, each in its own transaction, under an advisory lock so
 /// that hosts starting together migrate once.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    // Keys compare bytewise (`COLLATE "C"`), the order `scan` promises.
-    "CREATE TABLE kv (
-         merchant text COLLATE \"C\" NOT NULL,
-         key      text COLLATE \"C\" NOT NULL,
-         value    bytea NOT NULL,
-         PRIMARY KEY (merchant, key)
-     )",
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        // Keys compare bytewise (`COLLATE "C"`), the order `scan` promises.
+        "CREATE TABLE kv (
+             merchant text COLLATE \"C\" NOT NULL,
+             key      text COLLATE \"C\" NOT NULL,
+             value    bytea NOT NULL,
+             PRIMARY KEY (merchant, key)
+         )",
+    ),
+    (
+        2,
+        // The journal of mutating calls (`crate::journal`): a record is
+        // inserted last in its call's transaction, after every row the call
+        // locks, so calls that touched the same rows are in commit order.
+        "CREATE TABLE journal (
+             seq      bigserial PRIMARY KEY,
+             merchant text COLLATE \"C\" NOT NULL,
+             record   bytea NOT NULL
+         )",
+    ),
+];
 
 /// The advisory lock taken while migrating (any number; this one spells
 /// "credit").
@@ -77,6 +90,7 @@ struct Prepared {
     scan_after: Statement,
     flush: Statement,
     appeared: Statement,
+    journal: Statement,
 }
 
 /// A `Backend` on a PostgreSQL database, one connection per backend (per
@@ -91,6 +105,8 @@ pub struct PostgresBackend {
     /// Keys the unit read and found missing: written, they are inserted
     /// (never upserted), so a key another unit created meanwhile conflicts.
     missing: BTreeSet<(String, String)>,
+    /// The unit's journal records, inserted at commit after its writes.
+    journal: Vec<(String, Vec<u8>)>,
     lock_waits: u64,
 }
 
@@ -151,8 +167,17 @@ impl PostgresBackend {
                  SELECT count((SELECT 1 FROM kv WHERE merchant = $1 AND key = t.k)) FROM unnest($7::text[]) AS t(k)",
             )?,
             appeared: prepare(&mut client, "SELECT count((SELECT 1 FROM kv WHERE merchant = $1 AND key = t.k)) FROM unnest($2::text[]) AS t(k)")?,
+            journal: prepare(&mut client, "INSERT INTO journal (merchant, record) VALUES ($1, $2)")?,
         };
-        Ok(PostgresBackend { client, statements, unit: Unit::None, writes: BTreeMap::new(), missing: BTreeSet::new(), lock_waits: 0 })
+        Ok(PostgresBackend {
+            client,
+            statements,
+            unit: Unit::None,
+            writes: BTreeMap::new(),
+            missing: BTreeSet::new(),
+            journal: Vec::new(),
+            lock_waits: 0,
+        })
     }
 
     /// The connection, for tools and tests that read the database as a
@@ -172,6 +197,7 @@ impl PostgresBackend {
         self.unit = Unit::None;
         self.writes.clear();
         self.missing.clear();
+        self.journal.clear();
     }
 
     fn write(&mut self, merchant: &str, key: &str, value: Option<&[u8]>) -> Result<()> {
@@ -225,6 +251,9 @@ impl PostgresBackend {
             if appeared > 0 {
                 return Err(Conflict(format!("{appeared} keys the call found missing were created by another call meanwhile")).into());
             }
+        }
+        for (merchant, record) in std::mem::take(&mut self.journal) {
+            self.client.execute(&self.statements.journal, &[&merchant, &record]).map_err(|e| pg_error(e, "writing the journal"))?;
         }
         Ok(())
     }
@@ -403,5 +432,23 @@ impl Backend for PostgresBackend {
 
     fn lock_waits(&self) -> u64 {
         self.lock_waits
+    }
+
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()> {
+        match self.unit {
+            Unit::Write => {}
+            Unit::Read => bail!("a call that only reads wrote the journal"),
+            Unit::None => bail!("a journal write outside a unit of work"),
+        }
+        self.journal.push((merchant.to_owned(), record.to_vec()));
+        Ok(())
+    }
+
+    fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::JournalRow>> {
+        let rows = self
+            .client
+            .query("SELECT seq, merchant, record FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2", &[&(after as i64), &i64::from(limit)])
+            .map_err(|e| pg_error(e, "reading the journal"))?;
+        Ok(rows.into_iter().map(|r| super::JournalRow { seq: r.get::<_, i64>(0) as u64, merchant: r.get(1), record: r.get(2) }).collect())
     }
 }

@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Backend, prefix_end};
 
-/// Keeps everything in one SQLite file: one table `kv(merchant, key, value)`.
+/// Keeps everything in one SQLite file: one table `kv(merchant, key, value)`
+/// and the journal of mutating calls, `journal(seq, merchant, record)`.
 /// Each unit of work is a transaction (`BEGIN IMMEDIATE` ... `COMMIT`), in
 /// WAL mode with `synchronous = FULL`, so a call acknowledged to the
 /// storefront survives a crash of the process or the machine.
@@ -118,7 +119,12 @@ impl SqliteBackend {
                  key      TEXT NOT NULL,
                  value    BLOB NOT NULL,
                  PRIMARY KEY (merchant, key)
-             ) WITHOUT ROWID;",
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS journal (
+                 seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+                 merchant TEXT NOT NULL,
+                 record   BLOB NOT NULL
+             );",
         )?;
         Ok(SqliteBackend { conn, grouped: false, file: None })
     }
@@ -245,6 +251,25 @@ impl Backend for SqliteBackend {
     fn merchants(&mut self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached("SELECT DISTINCT merchant FROM kv ORDER BY merchant")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("INSERT INTO journal (merchant, record) VALUES (?1, ?2)")?;
+        stmt.execute(params![merchant, record])?;
+        Ok(())
+    }
+
+    fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::JournalRow>> {
+        // A file opened read-only may predate the journal.
+        let has: bool = self.conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'", [], |r| r.get::<_, i64>(0))? > 0;
+        if !has {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT seq, merchant, record FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after as i64, limit], |r| {
+            Ok(super::JournalRow { seq: r.get::<_, i64>(0)? as u64, merchant: r.get(1)?, record: r.get(2)? })
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }

@@ -1,0 +1,319 @@
+//! The journal of mutating calls, and replaying it through another build.
+//!
+//! Every call of a function that may write (`accounts`, `billing`,
+//! `checkout`) leaves one record in the store's journal (`Backend::
+//! journal_append`): in the call's own transaction when the component
+//! answered `ok` (so the record exists exactly when the call's writes do),
+//! and in a transaction of its own after the rollback when it answered with
+//! an error. Calls that trapped have no answer and leave none. Queries and
+//! reports change nothing and are not journaled.
+//!
+//! A record is one JSON object:
+//!
+//! ```json
+//! {"format": 1, "function": "checkout.authorize", "wit": "0.7.0",
+//!  "encoding": "rust", "args": [ctx, req], "answer": {"Ok": {...}}}
+//! ```
+//!
+//! `function` is `interface.function` as the WIT names them; `wit` the
+//! contract version of the host that made the call. With `"encoding":
+//! "wit"` (calls made through `Ledger::call_json`, such as the conformance
+//! vectors and `credit-host call`) `args` is an object by parameter name
+//! and `answer` the result, both in the encoding of `crate::values`. With
+//! `"encoding": "rust"` (the host's typed calls, the storefront's hot path)
+//! `args` is the array of parameters in order and `answer` the result, both
+//! as serde writes the host's generated types (snake_case fields, cases by
+//! their Rust names): cheaper to write, and read back into the WIT encoding
+//! against the function's type (`to_wit`), matching names with case and
+//! `-`/`_` ignored. The time passed in is the `now-ms` of the `ctx`
+//! argument.
+//!
+//! `replay` runs a journal, in order, through a component on an empty
+//! store in memory and compares each answer with the recorded one: what a
+//! merchant runs on a copy of their database before switching builds.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Map, Value as Json};
+use wasmtime::component::Type;
+
+use crate::component::Component;
+use crate::ledger::{Ledger, MerchantId};
+use crate::store::Backend;
+
+/// The version of the record format written.
+pub const FORMAT: u64 = 1;
+
+/// A record of a typed call (see the module docs).
+pub(crate) fn record_rust<P: serde::Serialize, A: serde::Serialize>(function: &str, args: &P, answer: &A) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(768);
+    out.extend_from_slice(b"{\"format\":1,\"function\":\"");
+    out.extend_from_slice(function.as_bytes());
+    out.extend_from_slice(b"\",\"wit\":\"");
+    out.extend_from_slice(crate::WIT_VERSION.as_bytes());
+    out.extend_from_slice(b"\",\"encoding\":\"rust\",\"args\":");
+    serde_json::to_writer(&mut out, args)?;
+    out.extend_from_slice(b",\"answer\":");
+    serde_json::to_writer(&mut out, answer)?;
+    out.push(b'}');
+    Ok(out)
+}
+
+/// A record of a call made with WIT-encoded JSON.
+pub(crate) fn record_wit(function: &str, args: &Json, answer: &Json) -> Result<Vec<u8>> {
+    let record = serde_json::json!({
+        "format": FORMAT, "function": function, "wit": crate::WIT_VERSION, "encoding": "wit", "args": args, "answer": answer,
+    });
+    Ok(serde_json::to_vec(&record)?)
+}
+
+/// One journal record, read back.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Record {
+    /// The record format (`FORMAT`).
+    pub format: u64,
+    /// `interface.function`.
+    pub function: String,
+    /// The contract version of the host that made the call.
+    pub wit: String,
+    /// `rust` or `wit` (module docs).
+    pub encoding: String,
+    /// The arguments.
+    pub args: Json,
+    /// The answer.
+    pub answer: Json,
+}
+
+impl Record {
+    /// Reads a record's bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Record> {
+        let r: Record = serde_json::from_slice(bytes).context("a journal record that is not JSON of the expected shape")?;
+        if r.format != FORMAT {
+            bail!("journal record format {} is not one this host reads ({FORMAT})", r.format);
+        }
+        Ok(r)
+    }
+
+    /// The arguments and the answer in the WIT encoding, read against the
+    /// function's type in `component`.
+    pub fn to_wit(&self, component: &Component) -> Result<(Json, Json)> {
+        let (iface, name) = self.function.split_once('.').with_context(|| format!("{:?} is not interface.function", self.function))?;
+        let want = format!("storefront:credit/{iface}@");
+        let ty = component
+            .exported_functions()
+            .into_iter()
+            .find(|(i, n, _)| i.starts_with(&want) && n == name)
+            .map(|(_, _, ty)| ty)
+            .with_context(|| format!("the component exports no function {:?}", self.function))?;
+        match self.encoding.as_str() {
+            "wit" => Ok((self.args.clone(), self.answer.clone())),
+            "rust" => {
+                let values = self.args.as_array().context("args: expected the array of parameters")?;
+                if values.len() != ty.params().len() {
+                    bail!("args: {} values for {} parameters", values.len(), ty.params().len());
+                }
+                let mut args = Map::new();
+                for ((p, t), v) in ty.params().zip(values) {
+                    args.insert(p.to_owned(), to_wit(&t, v, p)?);
+                }
+                let result = ty.results().next().context("the function has no result")?;
+                Ok((Json::Object(args), to_wit(&result, &self.answer, "answer")?))
+            }
+            other => bail!("journal encoding {other:?} is not one this host reads"),
+        }
+    }
+}
+
+/// A name with case, `-` and `_` ignored: `credit-limit`, `credit_limit`
+/// and `CreditLimit` are one.
+fn folded(name: &str) -> String {
+    name.chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect()
+}
+
+/// A value as serde writes the host's generated types, in the WIT
+/// encoding of `crate::values`, read against `ty`.
+pub fn to_wit(ty: &Type, json: &Json, path: &str) -> Result<Json> {
+    let wrong = |want: &str| anyhow!("{path}: expected {want}, found {json}");
+    Ok(match ty {
+        Type::List(l) => {
+            let item = l.ty();
+            let items = json.as_array().ok_or_else(|| wrong("an array"))?;
+            Json::Array(items.iter().enumerate().map(|(i, v)| to_wit(&item, v, &format!("{path}[{i}]"))).collect::<Result<_>>()?)
+        }
+        Type::Tuple(t) => {
+            let items = json.as_array().ok_or_else(|| wrong("an array"))?;
+            Json::Array(t.types().zip(items).enumerate().map(|(i, (ty, v))| to_wit(&ty, v, &format!("{path}[{i}]"))).collect::<Result<_>>()?)
+        }
+        Type::Record(r) => {
+            let object = json.as_object().ok_or_else(|| wrong("an object"))?;
+            let by_name: BTreeMap<String, &Json> = object.iter().map(|(k, v)| (folded(k), v)).collect();
+            let mut out = Map::new();
+            for f in r.fields() {
+                let sub = format!("{path}.{}", f.name);
+                match by_name.get(&folded(f.name)) {
+                    Some(v) => {
+                        out.insert(f.name.to_owned(), to_wit(&f.ty, v, &sub)?);
+                    }
+                    // A field the recording host did not have: an option
+                    // added since reads as none.
+                    None if matches!(f.ty, Type::Option(_)) => {
+                        out.insert(f.name.to_owned(), Json::Null);
+                    }
+                    None => bail!("{sub}: missing"),
+                }
+            }
+            Json::Object(out)
+        }
+        Type::Variant(v) => {
+            let (case, payload) = match json {
+                Json::String(s) => (s.as_str(), None),
+                Json::Object(o) if o.len() == 1 => {
+                    let (k, v) = o.iter().next().expect("one entry");
+                    (k.as_str(), Some(v))
+                }
+                _ => return Err(wrong("a case name or {\"Case\": value}")),
+            };
+            let c = v.cases().find(|c| folded(c.name) == folded(case)).with_context(|| format!("{path}: no case {case:?}"))?;
+            match (c.ty, payload) {
+                (Some(ty), Some(p)) => serde_json::json!({"tag": c.name, "val": to_wit(&ty, p, &format!("{path}.{}", c.name))?}),
+                (None, _) => serde_json::json!({"tag": c.name}),
+                (Some(_), None) => bail!("{path}: case {case:?} needs a value"),
+            }
+        }
+        Type::Enum(e) => {
+            let case = json.as_str().ok_or_else(|| wrong("a case name"))?;
+            Json::String(e.names().find(|n| folded(n) == folded(case)).with_context(|| format!("{path}: no case {case:?}"))?.to_owned())
+        }
+        Type::Option(o) => match json {
+            Json::Null => Json::Null,
+            v => to_wit(&o.ty(), v, path)?,
+        },
+        Type::Result(r) => {
+            let object = json.as_object().filter(|o| o.len() == 1).ok_or_else(|| wrong("{\"Ok\": ...} or {\"Err\": ...}"))?;
+            let (side, v) = object.iter().next().expect("one entry");
+            let (key, ty) = match side.as_str() {
+                "Ok" => ("ok", r.ok()),
+                "Err" => ("err", r.err()),
+                _ => return Err(wrong("{\"Ok\": ...} or {\"Err\": ...}")),
+            };
+            let v = match ty {
+                Some(ty) => to_wit(&ty, v, &format!("{path}.{key}"))?,
+                None => Json::Null,
+            };
+            serde_json::json!({ key: v })
+        }
+        Type::Flags(_) => bail!("{path}: flags are not journaled"),
+        // Booleans, numbers, strings and chars are the same in both.
+        _ => json.clone(),
+    })
+}
+
+/// One answer that differs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Difference {
+    /// The record's position in the journal.
+    pub seq: u64,
+    /// The merchant.
+    pub merchant: String,
+    /// `interface.function`.
+    pub function: String,
+    /// The arguments, WIT-encoded.
+    pub args: Json,
+    /// The answer recorded when the call was made.
+    pub recorded: Json,
+    /// The answer of the build replayed.
+    pub replayed: Json,
+    /// Where they differ (JSON paths), at most `PATHS_MAX`.
+    pub paths: Vec<String>,
+}
+
+/// Paths kept per difference.
+pub const PATHS_MAX: usize = 12;
+
+/// Calls replayed and how many answered alike, for one function.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Calls replayed.
+    pub replayed: u64,
+    /// Calls whose answer was the recorded one.
+    pub identical: u64,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayReport {
+    /// Calls replayed.
+    pub replayed: u64,
+    /// Calls whose answer was the recorded one.
+    pub identical: u64,
+    /// Per function.
+    pub per_function: BTreeMap<String, Count>,
+    /// The differences, first divergence first (at most `keep`).
+    pub differences: Vec<Difference>,
+}
+
+impl ReplayReport {
+    /// Calls whose answer differed.
+    pub fn different(&self) -> u64 {
+        self.replayed - self.identical
+    }
+}
+
+/// Runs every record of `source`'s journal, in order, through `component`
+/// on an empty store in memory, and compares the answers. Keeps the first
+/// `keep` differences; counts all of them. `progress` gets the number of
+/// calls replayed (at most once per page).
+pub fn replay(source: &mut dyn Backend, component: &Component, keep: usize, progress: &mut dyn FnMut(u64)) -> Result<ReplayReport> {
+    let mut target = Ledger::open_in_memory(component);
+    target.set_journal(false);
+    let mut report = ReplayReport::default();
+    let mut after = 0;
+    loop {
+        let page = source.journal_scan(after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in page {
+            let record = Record::parse(&row.record).with_context(|| format!("journal record {}", row.seq))?;
+            let (args, recorded) = record.to_wit(component).with_context(|| format!("journal record {} ({})", row.seq, record.function))?;
+            let merchant = MerchantId::new(row.merchant.clone())?;
+            // A call the build cannot take or that traps is a difference too.
+            let replayed = target.call_json(&merchant, &record.function, &args).unwrap_or_else(|e| serde_json::json!({ "failed": format!("{e:#}") }));
+            report.replayed += 1;
+            let count = report.per_function.entry(record.function.clone()).or_default();
+            count.replayed += 1;
+            if replayed == recorded {
+                report.identical += 1;
+                count.identical += 1;
+            } else if report.differences.len() < keep {
+                let mut paths = Vec::new();
+                differing_paths(&recorded, &replayed, "answer", &mut paths);
+                report.differences.push(Difference { seq: row.seq, merchant: row.merchant, function: record.function, args, recorded, replayed, paths });
+            }
+        }
+        progress(report.replayed);
+    }
+    Ok(report)
+}
+
+/// The paths at which `a` and `b` differ, deepest first found, at most
+/// `PATHS_MAX`.
+pub fn differing_paths(a: &Json, b: &Json, path: &str, out: &mut Vec<String>) {
+    if out.len() >= PATHS_MAX || a == b {
+        return;
+    }
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                differing_paths(x.get(k).unwrap_or(&Json::Null), y.get(k).unwrap_or(&Json::Null), &format!("{path}.{k}"), out);
+            }
+        }
+        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                differing_paths(p, q, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => out.push(format!("{path}: {a} -> {b}")),
+    }
+}
