@@ -43,6 +43,7 @@ macro_rules! wit_version {
 pub mod audit;
 pub mod cli;
 mod component;
+pub mod contract;
 pub mod deliver;
 pub mod directory;
 #[cfg(feature = "fuzzing")]

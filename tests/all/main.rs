@@ -6,6 +6,7 @@ mod bad_input;
 mod billing;
 mod checkout;
 mod companies;
+mod contract;
 mod cli;
 mod concurrency;
 mod crash;
