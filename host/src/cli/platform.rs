@@ -26,7 +26,8 @@ pub(super) enum Build {
     /// The same code optimised for size, for platforms that cap it.
     Small,
     /// For hosts' tests only: panics, loops forever or hoards memory when
-    /// an order id says so (`FAULT-PANIC`, `FAULT-LOOP`, `FAULT-ALLOC`).
+    /// an order id says so (`FAULT-PANIC`, `FAULT-LOOP`, `FAULT-ALLOC`),
+    /// and charges late fees a day late (a rule change for `replay`).
     Faulty,
 }
 
