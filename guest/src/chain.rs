@@ -9,7 +9,8 @@
 //! hash(entry n)    = SHA-256(hash(entry n-1) || contents(entry n))     (entry 0 is the genesis)
 //! ```
 //!
-//! `contents` is the entry record of layout 1 without its `hash` field, in
+//! `contents` is the entry record of layout 1 without its `hash` field (the
+//! record's last 33 bytes), in
 //! the postcard 1.0 wire format: the fields of `model::Entry` in order,
 //! unsigned integers as LEB128 varints, signed ones zigzag-encoded first,
 //! strings as a varint length and UTF-8, an option as 0 or 1 and the value,
@@ -34,6 +35,10 @@ use crate::model::Entry;
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
+/// How many bytes the entry record's last field, `hash`, takes: its length
+/// (32, one byte) and the 32 bytes.
+pub const HASH_FIELD_LEN: usize = 33;
+
 /// What the chain of `account` starts from.
 pub fn genesis(account: &str) -> Hash {
     let mut h = Sha256::new();
@@ -53,8 +58,7 @@ pub fn link(prev: &Hash, contents: &[u8]) -> Hash {
 /// An entry's contents as the chain hashes them (see the module docs).
 pub fn contents(entry: &Entry) -> Result<Vec<u8>, postcard::Error> {
     let mut bytes = postcard::to_allocvec(entry)?;
-    // `hash` is the record's last field: 32 bytes, no length.
-    bytes.truncate(bytes.len() - 32);
+    bytes.truncate(bytes.len() - HASH_FIELD_LEN);
     Ok(bytes)
 }
 

@@ -793,6 +793,7 @@ pub struct Account {
     pub company_id: Option<String>,
     /// The hash of its last ledger entry, or its chain's genesis before
     /// the first (`chain`).
+    #[serde(with = "crate::codec::hash")]
     pub head_hash: [u8; 32],
     /// The figures as read, kept for the save to find the rows to move.
     #[serde(skip)]
@@ -1267,7 +1268,9 @@ pub struct Entry {
     pub invoice_id: Option<String>,
     pub postings: Vec<Posting>,
     /// SHA-256 of the previous entry's hash and this entry's contents
-    /// (`chain`). Last, so the contents are the bytes before it.
+    /// (`chain`). Last, so the contents are the bytes before it (it is
+    /// stored as a length byte, 32, and the 32 bytes).
+    #[serde(with = "crate::codec::hash")]
     pub hash: [u8; 32],
 }
 

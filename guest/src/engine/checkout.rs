@@ -157,7 +157,12 @@ impl<K: Kv> Engine<K> {
                         order.open_hold_id = Some(hold.id.clone());
                         eng.save(&order_key(&req.order_id), &order)?;
                         eng.add_open_hold(&mut account, OpenHoldRef { hold_id: hold.id.clone(), amount, expires_at_ms })?;
-                        let memo = format!("hold {} for order {}", hold.id, req.order_id);
+                        // By hand: `format!` was a few percent of an approval.
+                        let mut memo = String::with_capacity(21 + hold.id.len() + req.order_id.len());
+                        memo.push_str("hold ");
+                        memo.push_str(&hold.id);
+                        memo.push_str(" for order ");
+                        memo.push_str(&req.order_id);
                         let e = NewEntry::new(EntryKind::HoldPlaced, amount, memo)
                             .held(amount)
                             .hold(&hold.id)

@@ -336,6 +336,9 @@ pub enum Table {
     /// The same calls in wasmtime and in Node.js (jco), for both builds
     /// (needs `npm ci && npm run transpile` in host/node first).
     Hosts,
+    /// The journal of mutating calls: authorize with it on and off (memory
+    /// and SQLite), bytes per call by function, replay speed.
+    Journal,
     /// 1, 2, 4 and 8 host processes on one database, on one account and on
     /// different accounts: SQLite, and PostgreSQL with `--postgres`.
     Processes,
@@ -368,6 +371,9 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table], 
     }
     if wanted(Table::Hosts) {
         hosts_table(n)?;
+    }
+    if wanted(Table::Journal) {
+        journal_table(component, &merchant, n)?;
     }
     if wanted(Table::Processes) {
         if processes.postgres.is_none() {
@@ -727,6 +733,78 @@ fn calls_table(component: &Component, merchant: &MerchantId, n: usize) -> Result
     let fuel_relisted = fuel_ledger.last_call_fuel();
     println!(
         "\nFuel: one approving `authorize` {fuel_approve}, one declining {fuel_decline}; one approving that moves the account's utilisation by a whole percent (re-listed in that debtor order) {fuel_relisted}."
+    );
+    Ok(())
+}
+
+/// What the journal costs (`crate::journal`): approving `authorize` with it
+/// on and off, in memory and on SQLite (fsync per commit); the bytes it
+/// keeps per call, by function, after the six operations of `suite`; and
+/// how fast that journal replays through the component.
+fn journal_table(component: &Component, merchant: &MerchantId, n: usize) -> Result<()> {
+    let dir = tempfile_dir()?;
+    let mut rows = Vec::new();
+    for (store, calls) in [("memory", n), ("sqlite", (n / 10).max(100))] {
+        for on in [false, true] {
+            let mut ledger = match store {
+                "memory" => Ledger::open_in_memory(component),
+                _ => Ledger::open_sqlite(component, dir.join(format!("journal-{on}.sqlite")))?,
+            };
+            ledger.set_journal(on);
+            Target::Component(&mut ledger, merchant).open_all("1000000.00")?;
+            let mut fuel = Vec::with_capacity(calls);
+            // Spread over the accounts, as in the calls table (open holds
+            // per account are bounded).
+            let (s, w) = time(calls, |i| {
+                let req = AuthorizeRequest { account_id: acct(i), order_id: format!("O{i}"), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
+                ok(ledger.authorize(merchant, &ctx(format!("a{i}")), &req))?;
+                fuel.push(ledger.last_call_fuel());
+                Ok(())
+            })?;
+            rows.push(stats_fuel(format!("authorize (approve), {store}, journal {}", if on { "on" } else { "off" }), s, w, fuel));
+        }
+    }
+    println!("\n### The journal: approving `authorize` with it off and on\n");
+    println!("| operation | calls | median µs | p99 µs | calls/s | median fuel |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!("| {} | {} | {} | {} | {:.0} | {} |", r.name, r.calls, us(r.median), us(r.p99), r.per_sec, r.fuel.unwrap_or(0));
+    }
+
+    let mut ledger = Ledger::open_in_memory(component);
+    suite("journal", Target::Component(&mut ledger, merchant), n)?;
+    let mut by_function: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let mut after = 0;
+    loop {
+        let page = ledger.backend().journal_scan(after, 1000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in page {
+            let r = crate::journal::Record::parse(&row.record)?;
+            let e = by_function.entry(r.function).or_default();
+            e.0 += 1;
+            e.1 += row.record.len() as u64;
+        }
+    }
+    println!("\n### Journal bytes per call (after the six operations of the calls table)\n");
+    println!("| function | calls | bytes per call |\n|---|---:|---:|");
+    let (mut calls, mut bytes) = (0, 0);
+    for (f, (c, b)) in &by_function {
+        println!("| {f} | {c} | {} |", b / c.max(&1));
+        calls += c;
+        bytes += b;
+    }
+    println!("| all | {calls} | {} |", bytes / calls.max(1));
+    let start = Instant::now();
+    let report = crate::journal::replay(ledger.backend(), component, 0, &mut |_| {})?;
+    let took = start.elapsed();
+    anyhow::ensure!(report.different() == 0, "the journal replays to the same answers");
+    println!(
+        "\nReplay of that journal through the same build, on an empty store in memory: {} calls in {:.2} s, {:.0} calls/s, {} different.",
+        report.replayed,
+        took.as_secs_f64(),
+        report.replayed as f64 / took.as_secs_f64(),
+        report.different()
     );
     Ok(())
 }
