@@ -53,6 +53,7 @@ mod ledger;
 pub mod mail;
 pub mod pool;
 pub mod render;
+pub mod replay;
 pub mod serve;
 pub mod shape;
 pub mod store;

@@ -143,7 +143,7 @@ fn replaying_a_fixture_through_this_build_finds_no_difference() {
     for dir in fixture_dirs() {
         let (_tmp, path) = copy_of(&dir);
         let mut db = SqliteBackend::open_read_only(&path).unwrap();
-        let report = journal::replay(&mut db, component(), 5, &mut |_| {}).unwrap();
+        let report = credit_host::replay::replay(&mut db, component(), 5, &mut |_| {}).unwrap();
         assert!(report.replayed > 400, "{}: the whole journal: {report:?}", dir.display());
         assert_eq!(report.different(), 0, "{}: {:#?}", dir.display(), report.differences);
         // Both encodings and every function that writes were replayed.
@@ -176,7 +176,7 @@ fn replaying_through_a_build_with_a_rule_change_finds_it_at_the_right_call() {
         let (_tmp, path) = copy_of(&dir);
         let mut db = SqliteBackend::open_read_only(&path).unwrap();
         let expected = first_late_fee(&mut db);
-        let report = journal::replay(&mut db, &changed, 3, &mut |_| {}).unwrap();
+        let report = credit_host::replay::replay(&mut db, &changed, 3, &mut |_| {}).unwrap();
         let first = report.differences.first().expect("the rule change is found");
         assert_eq!(first.seq, expected, "{}: first divergence at the first late fee: {first:#?}", dir.display());
         assert_eq!(first.function, "billing.day-close");

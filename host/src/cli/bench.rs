@@ -796,7 +796,7 @@ fn journal_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
     }
     println!("| all | {calls} | {} |", bytes / calls.max(1));
     let start = Instant::now();
-    let report = crate::journal::replay(ledger.backend(), component, 0, &mut |_| {})?;
+    let report = crate::replay::replay(ledger.backend(), component, 0, &mut |_| {})?;
     let took = start.elapsed();
     anyhow::ensure!(report.different() == 0, "the journal replays to the same answers");
     println!(

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value as Json;
 
 use crate::Component;
-use crate::journal::{self, Record, ReplayReport};
+use crate::journal::Record;
+use crate::replay::{self, ReplayReport};
 use crate::store::{Backend, PostgresBackend, SqliteBackend};
 
 /// Arguments of `replay`.
@@ -70,7 +71,7 @@ pub fn replay(embedded: impl FnOnce() -> Result<Component>, args: &ReplayArgs) -
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("replaying {pos} calls ({per_sec})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
     let started = std::time::Instant::now();
-    let report = journal::replay(db.as_mut(), &component, args.show, &mut |n| bar.set_position(n))?;
+    let report = replay::replay(db.as_mut(), &component, args.show, &mut |n| bar.set_position(n))?;
     let took = started.elapsed();
     bar.finish_and_clear();
     print!("{}", render(&report, &args.db.to_string(), &name, took));
