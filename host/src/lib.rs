@@ -56,6 +56,7 @@ pub mod render;
 pub mod replay;
 pub mod serve;
 pub mod shape;
+pub mod sim;
 pub mod store;
 pub mod values;
 pub mod vectors;

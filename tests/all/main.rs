@@ -20,6 +20,7 @@ mod probe;
 mod reports;
 mod scale;
 mod shapes;
+mod simulate;
 mod support;
 mod tenancy;
 mod upgrades;

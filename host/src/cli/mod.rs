@@ -11,7 +11,8 @@ mod platform;
 mod replay;
 mod reports;
 mod serve;
-mod tables;
+mod simulate;
+pub(crate) mod tables;
 mod verify;
 
 use std::path::PathBuf;
@@ -86,6 +87,12 @@ enum Command {
     /// them): prints `ready`, waits for a line on standard input, runs,
     /// and prints a JSON report.
     Load(load::Args),
+    /// A seeded, deterministic B2B store trading on account for months
+    /// through the component (orders, shipments, returns, payments on each
+    /// customer's habit, a day-close every day), with a summary table and
+    /// the documents sent. Exit status 1 when the audit afterwards finds a
+    /// discrepancy.
+    Simulate(simulate::Args),
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
     Serve(serve::Args),
@@ -148,6 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Load(args) => load::run(&component()?, args),
         Command::Serve(args) => serve::run(&component()?, args),
+        Command::Simulate(args) => simulate::run(&component()?, args),
         Command::Accounts(args) => inspect::accounts(&component()?, args),
         Command::Ledger(args) => inspect::ledger(&component()?, args),
         Command::Verify(args) => verify::run(args),

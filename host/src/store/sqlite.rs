@@ -187,8 +187,9 @@ impl Backend for SqliteBackend {
 
     fn begin_read(&mut self) -> Result<()> {
         // A deferred transaction takes its snapshot at the first read and
-        // holds no write lock: in WAL mode writers carry on.
-        self.conn.execute_batch("BEGIN DEFERRED")?;
+        // holds no write lock: in WAL mode writers carry on. Inside a group
+        // the read is a unit of the group's transaction and sees its writes.
+        self.conn.prepare_cached(if self.grouped { "SAVEPOINT unit" } else { "BEGIN DEFERRED" })?.execute([])?;
         Ok(())
     }
 
