@@ -407,7 +407,7 @@ impl<'a> Simulation<'a> {
             };
             for _ in 0..count {
                 let amount = match c.habit {
-                    Habit::Big => self.rng.random_range(500_00..=2_500_00),
+                    Habit::Big => self.rng.random_range(50_000..=250_000),
                     _ => self.rng.random_range(c.limit_minor / 50..=c.limit_minor * 3 / 10),
                 };
                 let fate = self.rng.random_range(0..100);
@@ -518,7 +518,7 @@ impl<'a> Simulation<'a> {
                     amount: gbp(&minor(amount)),
                     // Every other return is kept as store credit, spent on a
                     // later order (`apply-balance`).
-                    credit_to: if self.summary.returns.0 % 2 == 0 { CreditTarget::StoredBalance } else { CreditTarget::OwedFirst },
+                    credit_to: if self.summary.returns.0.is_multiple_of(2) { CreditTarget::StoredBalance } else { CreditTarget::OwedFirst },
                     reason: "goods returned".into(),
                 };
                 let note = ok(self.ledger.record_return(&self.merchant, &ctx, &req), "record-return")?;

@@ -85,7 +85,7 @@ pub fn customers(n: u32, rng: &mut ChaCha8Rng) -> Vec<Customer> {
         .map(|i| {
             let habit = Habit::EVERY.get(i as usize).copied().unwrap_or_else(|| Habit::draw(rng));
             // Limits in whole pounds: £2,000 to £20,000; the big account £250,000.
-            let limit_minor = if habit == Habit::Big { 250_000_00 } else { rng.random_range(20..=200) * 100_00 };
+            let limit_minor = if habit == Habit::Big { 25_000_000 } else { rng.random_range(20..=200) * 10_000 };
             let account_id = format!("c{:04}", i + 1);
             Customer { customer_id: format!("{account_id}-ltd"), account_id, habit, limit_minor }
         })
