@@ -79,6 +79,29 @@ fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(window_us / 2 + random % (window_us / 2))
 }
 
+/// `call_json` refused a call before making it: nothing was read or
+/// changed. The caller's mistake (an HTTP 404 or 400), told apart from
+/// a host failure by downcasting the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallRefused {
+    /// No exported function has this `interface.function` name.
+    NoSuchFunction(String),
+    /// The arguments do not fit the function's parameters: why, with the
+    /// path to the wrong value.
+    BadArguments(String),
+}
+
+impl std::fmt::Display for CallRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallRefused::NoSuchFunction(name) => write!(f, "the component exports no function {name:?}"),
+            CallRefused::BadArguments(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for CallRefused {}
+
 /// One store of accounts with the component that serves it. Each call runs
 /// in its own transaction: committed when the component answers `Ok`,
 /// rolled back when it answers `Err` or traps. After a trap the instance is
@@ -195,14 +218,13 @@ impl Ledger {
     /// `interface.function` as the WIT names them, e.g. `checkout.authorize`.
     /// This is how the conformance vectors are run.
     pub fn call_json(&mut self, merchant: &MerchantId, function: &str, args: &serde_json::Value) -> Result<serde_json::Value> {
-        let (iface, name) = function.split_once('.').with_context(|| format!("{function:?}: expected interface.function"))?;
+        let no_function = || CallRefused::NoSuchFunction(function.to_owned());
+        let (iface, name) = function.split_once('.').ok_or_else(no_function)?;
         let iface = format!("storefront:credit/{iface}@{}", crate::WIT_VERSION);
         let wasm = self.component.inner.pre.component();
-        let index = wasm
-            .get_export_index(None, &iface)
-            .and_then(|i| wasm.get_export_index(Some(&i), name))
-            .with_context(|| format!("the component exports no function {function:?}"))?;
-        let args = args.as_object().with_context(|| format!("{function}: the arguments must be an object"))?;
+        let index = wasm.get_export_index(None, &iface).and_then(|i| wasm.get_export_index(Some(&i), name)).ok_or_else(no_function)?;
+        let bad = |m: String| CallRefused::BadArguments(format!("{function}: {m}"));
+        let args = args.as_object().ok_or_else(|| bad("the arguments must be an object".into()))?;
         // The arguments are read against the function's type before the
         // call: a wrong argument is the caller's error, not a trap, and
         // touches neither the store nor the instance.
@@ -212,16 +234,16 @@ impl Ledger {
             .into_iter()
             .find(|(i, n, _)| *i == iface && n == name)
             .map(|(_, _, ty)| ty)
-            .with_context(|| format!("the component exports no function {function:?}"))?;
+            .ok_or_else(no_function)?;
         if let Some(k) = args.keys().find(|k| !ty.params().any(|(p, _)| p == k.as_str())) {
-            bail!("{function}: no parameter {k:?}");
+            return Err(bad(format!("no parameter {k:?}")).into());
         }
         let mut params = Vec::new();
         for (p, t) in ty.params() {
             params.push(match (args.get(p), &t) {
-                (Some(v), t) => crate::values::from_json(t, v, p)?,
+                (Some(v), t) => crate::values::from_json(t, v, p).map_err(|e| bad(format!("{e:#}")))?,
                 (None, wasmtime::component::Type::Option(_)) => wasmtime::component::Val::Option(None),
-                (None, _) => bail!("{function}: argument {p:?} missing"),
+                (None, _) => return Err(bad(format!("argument {p:?} missing")).into()),
             });
         }
         let results = ty.results().len();

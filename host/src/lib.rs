@@ -48,6 +48,7 @@ pub mod deliver;
 pub mod directory;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod http;
 pub mod journal;
 mod ledger;
 pub mod mail;
@@ -65,7 +66,7 @@ pub use component::{
     COMPONENT_WASM, Component, FAULTY_COMPONENT_PATH, FUEL_PER_CALL_DEFAULT, Fault, INSTANCES_MAX, KEEP_RESIDENT_BYTES, KEY_LEN_MAX,
     MEMORY_BYTES_MAX, SMALL_COMPONENT_WASM, VALUE_LEN_MAX,
 };
-pub use ledger::{CONFLICT_RETRIES_MAX, Contention, Ledger, MerchantId};
+pub use ledger::{CONFLICT_RETRIES_MAX, CallRefused, Contention, Ledger, MerchantId};
 
 /// Where a ledger's data lives, as the command line and `CREDIT_DB` name
 /// it: a `postgres://` or `postgresql://` URL, or else a SQLite file.

@@ -114,6 +114,15 @@ impl<B: Backend> Backend for Serialized<B> {
     fn check(&mut self) -> Result<()> {
         self.inner.check()
     }
+    fn host_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.host_get(key)
+    }
+    fn host_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.inner.host_put(key, value)
+    }
+    fn host_scan(&mut self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.inner.host_scan(prefix)
+    }
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }

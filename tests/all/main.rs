@@ -13,6 +13,7 @@ mod crash;
 mod durability;
 mod faults;
 mod fuzz_regressions;
+mod http;
 mod idempotency;
 mod model;
 mod postgres;

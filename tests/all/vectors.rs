@@ -138,6 +138,9 @@ fn wrong_arguments_are_refused_by_the_host_before_the_call() {
         assert!(format!("{e:#}").contains(want), "{call} {args}: {e:#}");
         // Read before the call: not a trap.
         assert!(!format!("{e:#}").contains("trapped"), "{call} {args}: {e:#}");
+        // Typed, so a server can answer 400 or 404 rather than 500.
+        let refused = e.downcast_ref::<credit_host::CallRefused>();
+        assert!(matches!(refused, Some(credit_host::CallRefused::BadArguments(_) | credit_host::CallRefused::NoSuchFunction(_))), "{call} {args}: {e:#}");
     }
 }
 

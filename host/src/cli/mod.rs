@@ -1,6 +1,7 @@
 //! The `credit-host` command line: a storefront simulator around the
 //! credit-account component.
 
+mod api_keys;
 mod backup;
 mod bench;
 mod close_day;
@@ -11,6 +12,7 @@ mod platform;
 mod replay;
 mod reports;
 mod serve;
+mod serve_http;
 mod simulate;
 pub(crate) mod tables;
 mod verify;
@@ -96,6 +98,12 @@ enum Command {
     /// Serves calls as JSON lines on standard input, one answer line each on
     /// standard output, written only after the call is committed.
     Serve(serve::Args),
+    /// Serves every exported function as a JSON endpoint over HTTP on
+    /// loopback (`POST /v1/<interface>/<function>`), each merchant by its
+    /// API key; stops cleanly on SIGTERM or Ctrl-C.
+    ServeHttp(serve_http::Args),
+    /// Issues, lists and revokes the API keys of `serve-http`.
+    ApiKeys(api_keys::Args),
     /// Runs the day's close for every account (in as many calls as each
     /// takes) and prints what it did; exit status 1 names the accounts it
     /// could not close.
@@ -155,6 +163,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Load(args) => load::run(&component()?, args),
         Command::Serve(args) => serve::run(&component()?, args),
+        Command::ServeHttp(args) => serve_http::run(&component()?, args),
+        Command::ApiKeys(args) => api_keys::run(args),
         Command::Simulate(args) => simulate::run(&component()?, args),
         Command::Accounts(args) => inspect::accounts(&component()?, args),
         Command::Ledger(args) => inspect::ledger(&component()?, args),

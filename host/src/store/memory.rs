@@ -19,6 +19,8 @@ pub struct MemoryBackend {
     /// began (a rollback cuts it back).
     journal: Vec<(String, Vec<u8>)>,
     journal_mark: usize,
+    /// The host's own records (`Backend::host_get`).
+    host: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// (merchant, key, the value before the write).
@@ -125,6 +127,19 @@ impl Backend for MemoryBackend {
         }
         self.journal.push((merchant.to_owned(), record.to_vec()));
         Ok(())
+    }
+
+    fn host_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.host.get(key).cloned())
+    }
+
+    fn host_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.host.insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn host_scan(&mut self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.host.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
     fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::JournalRow>> {

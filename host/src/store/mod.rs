@@ -81,6 +81,23 @@ pub trait Backend: Send {
     fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()>;
     /// Up to `limit` journal records after position `after`, in order.
     fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<JournalRow>>;
+    /// The host's own records (API keys, ...), kept beside the merchants'
+    /// data in the same database and never seen by the component, audit or
+    /// replay. Each read and write stands alone, outside units of work.
+    fn host_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        let _ = key;
+        anyhow::bail!("this store keeps no host records")
+    }
+    /// Writes one of the host's own records (see `host_get`).
+    fn host_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        let _ = (key, value);
+        anyhow::bail!("this store keeps no host records")
+    }
+    /// Every host record under `prefix`, in key order (see `host_get`).
+    fn host_scan(&mut self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let _ = prefix;
+        anyhow::bail!("this store keeps no host records")
+    }
     /// Starts a group of units of work made durable together by
     /// `commit_group` (group commit). Inside a group, each unit's `commit`
     /// only ends the unit; `rollback` still discards exactly that unit.

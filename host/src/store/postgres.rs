@@ -42,7 +42,7 @@ use postgres::{Client, NoTls, Statement};
 use super::{Backend, Conflict, prefix_end};
 
 /// The layout this host writes; `migrate` brings older ones up to it.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Each migration takes the schema from the version before it to its own.
 /// Applied in order, each in its own transaction, under an advisory lock so
@@ -67,6 +67,14 @@ const MIGRATIONS: &[(i32, &str)] = &[
              seq      bigserial PRIMARY KEY,
              merchant text COLLATE \"C\" NOT NULL,
              record   bytea NOT NULL
+         )",
+    ),
+    (
+        3,
+        // The host's own records (`Backend::host_get`): API keys, ...
+        "CREATE TABLE host_kv (
+             key   text COLLATE \"C\" PRIMARY KEY,
+             value bytea NOT NULL
          )",
     ),
 ];
@@ -442,6 +450,23 @@ impl Backend for PostgresBackend {
         }
         self.journal.push((merchant.to_owned(), record.to_vec()));
         Ok(())
+    }
+
+    fn host_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        let row = self.client.query_opt("SELECT value FROM host_kv WHERE key = $1", &[&key]).map_err(|e| pg_error(e, "reading a host record"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn host_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.client
+            .execute("INSERT INTO host_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", &[&key, &value])
+            .map_err(|e| pg_error(e, "writing a host record"))?;
+        Ok(())
+    }
+
+    fn host_scan(&mut self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = self.client.query("SELECT key, value FROM host_kv WHERE key >= $1 ORDER BY key", &[&prefix]).map_err(|e| pg_error(e, "reading host records"))?;
+        Ok(rows.into_iter().map(|r| (r.get::<_, String>(0), r.get::<_, Vec<u8>>(1))).take_while(|(k, _)| k.starts_with(prefix)).collect())
     }
 
     fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::JournalRow>> {

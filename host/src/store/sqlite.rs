@@ -124,7 +124,11 @@ impl SqliteBackend {
                  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
                  merchant TEXT NOT NULL,
                  record   BLOB NOT NULL
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS host_kv (
+                 key   TEXT NOT NULL PRIMARY KEY,
+                 value BLOB NOT NULL
+             ) WITHOUT ROWID;",
         )?;
         Ok(SqliteBackend { conn, grouped: false, file: None })
     }
@@ -133,6 +137,10 @@ impl SqliteBackend {
     /// (backup, integrity check).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self.conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", params![name], |r| r.get::<_, i64>(0))? > 0)
     }
 
     /// Refuses to commit into a file that is no longer at its path.
@@ -272,5 +280,38 @@ impl Backend for SqliteBackend {
             Ok(super::JournalRow { seq: r.get::<_, i64>(0)? as u64, merchant: r.get(1)?, record: r.get(2)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn host_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        // A file opened read-only may predate the table.
+        if !self.has_table("host_kv")? {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT value FROM host_kv WHERE key = ?1")?;
+        Ok(stmt.query_row(params![key], |r| r.get(0)).optional()?)
+    }
+
+    fn host_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.ensure_file()?;
+        let mut stmt = self.conn.prepare_cached("INSERT INTO host_kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?;
+        stmt.execute(params![key, value])?;
+        Ok(())
+    }
+
+    fn host_scan(&mut self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        if !self.has_table("host_kv")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT key, value FROM host_kv WHERE key >= ?1 ORDER BY key")?;
+        let rows = stmt.query_map(params![prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (k, v) = row?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k, v));
+        }
+        Ok(out)
     }
 }
