@@ -33,7 +33,7 @@ pub struct Party {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Merchant {
     name: String,
@@ -52,7 +52,7 @@ impl Merchant {
 }
 
 /// The names file, loaded.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Directory {
     #[serde(default)]

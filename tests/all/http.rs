@@ -372,3 +372,102 @@ fn two_http_servers_on_one_postgres_database_share_keys_accounts_and_revocations
         assert!(status.success(), "{log:?}");
     }
 }
+
+/// A GET on its own connection: status, head and body as text.
+fn get(addr: &str, path: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// `customer-links issue`: the path of the link printed.
+fn issue_link(db: &Path, account: &str) -> String {
+    let out = cli().args(["customer-links", "--db"]).arg(db).args(["issue", "--merchant", "northwind-trade", "--account", account, "--base-url", "https://shop.example"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().strip_prefix("https://shop.example").unwrap().to_owned()
+}
+
+#[test]
+fn a_customer_link_opens_that_account_s_page_with_the_component_s_figures_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.sqlite");
+    let sim = cli().args(["simulate", "--customers", "6", "--months", "3", "--no-documents", "--db"]).arg(&db).arg("--out").arg(dir.path().join("docs")).output().unwrap();
+    assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+    let mine = issue_link(&db, "c0002");
+    let theirs = issue_link(&db, "c0003");
+    let revoked = issue_link(&db, "c0002");
+    let out = cli().args(["customer-links", "--db"]).arg(&db).args(["revoke", &revoked[4..23]]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let nobody = cli().args(["customer-links", "--db"]).arg(&db).args(["issue", "--merchant", "northwind-trade", "--account", "c9999"]).output().unwrap();
+    assert_eq!(nobody.status.code(), Some(2), "no link to an account that does not exist");
+    // A link issued a year before the server's clock and valid for a day.
+    let expired = {
+        let mut store = SqliteBackend::open(&db).unwrap();
+        let shop = MerchantId::new("northwind-trade").unwrap();
+        let issued_ms = chrono::Utc::now().timestamp_millis() - 366 * DAY_MS;
+        format!("/my/{}", credit_host::http::links::issue(&mut store, &shop, "c0002", issued_ms, 1).unwrap().0)
+    };
+    let before = fingerprint(&db);
+    let server = Server::start(&db, &[]);
+
+    let (status, head, page) = get(&server.addr, &mine);
+    assert_eq!(status, 200, "{page}");
+    for h in ["cache-control: no-store", "referrer-policy: no-referrer", "content-security-policy: default-src 'none'"] {
+        assert!(head.contains(h), "{h}: {head}");
+    }
+    // The figures are the component's, read at the same moment.
+    let mut ledger = Ledger::open_sqlite(component(), &db).unwrap();
+    let shop = MerchantId::new("northwind-trade").unwrap();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let a = ledger.get_account(&shop, "c0002", now_ms).unwrap().unwrap();
+    let shown = |id: &str| page.split(&format!("id=\"{id}\">")).nth(1).and_then(|r| r.split('<').next()).map(str::to_owned);
+    let money = |s: &str| credit_host::render::grouped(s);
+    assert_eq!(shown("balance"), Some(money(&a.figures.posted_debt)));
+    assert_eq!(shown("available"), Some(money(&a.figures.available_credit)));
+    assert_eq!(shown("limit"), Some(money(&a.figures.credit_limit)));
+    assert_eq!(shown("overdue"), Some(money(&a.overdue)));
+    let today = chrono::DateTime::from_timestamp_millis(now_ms).unwrap().format("%Y-%m-%d").to_string();
+    let invoices = ledger.open_invoices_all(&shop, "c0002", &today).unwrap().unwrap();
+    assert!(!invoices.is_empty(), "the simulated customer owes something");
+    for i in &invoices {
+        assert!(page.contains(&format!("<td>{}</td><td>{}</td><td>{}", i.invoice_id, i.invoice_date, i.due_date)), "{} with its dates", i.invoice_id);
+    }
+    let statements = ledger.statements(&shop, "c0002", None, 100).unwrap().unwrap();
+    assert_eq!(statements.len(), 3, "one a month");
+    assert!(!page.contains("c0003"), "nothing of another account");
+    for s in &statements {
+        let href = format!("{mine}/statement/{}", s.seq);
+        assert!(page.contains(&format!("href=\"{href}\"")), "a link to statement {}", s.seq);
+        let (status, _, statement) = get(&server.addr, &href);
+        assert_eq!(status, 200);
+        assert!(statement.contains("Statement of account") && statement.contains(&money(&s.closing_balance)), "statement {}", s.seq);
+    }
+    let (status, _, other) = get(&server.addr, &theirs);
+    assert!(status == 200 && other.contains("Account c0003") && !other.contains("Account c0002"));
+
+    // Each of these is the same "not valid" page: nothing says which links exist.
+    let (_, _, not_found) = get(&server.addr, "/my/cl_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let swapped = format!("/my/cl_{}_{}", &theirs[7..23], &mine[24..]);
+    let tampered = format!("{}{}", &mine[..mine.len() - 1], if mine.ends_with('A') { 'B' } else { 'A' });
+    for (what, path) in [
+        ("revoked", revoked.clone()),
+        ("expired", expired),
+        ("another link's id with this secret", swapped),
+        ("one character changed", tampered),
+        ("an API key in its place", format!("/my/{}", issue_key(&db, "northwind-trade"))),
+        ("a statement the account does not have", format!("{mine}/statement/99")),
+        ("a statement number that is not one", format!("{mine}/statement/x")),
+        ("another account's link with a statement path", format!("{theirs}/statement/999")),
+    ] {
+        let (status, _, body) = get(&server.addr, &path);
+        assert_eq!((status, body == not_found), (404, true), "{what}: {body}");
+    }
+    let (status, log) = server.stop();
+    assert!(status.success());
+    assert!(!log.iter().any(|l| l.contains(&mine[24..])), "the link's secret is never logged");
+    let (ledgers, journal) = fingerprint(&db);
+    assert!(ledgers == before.0 && journal == before.1, "pages only read");
+}

@@ -6,6 +6,8 @@ use anyhow::Result;
 use comfy_table::Table;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 
+use crate::render::utc_minute;
+
 use crate::MerchantId;
 use crate::http::keys;
 use crate::store::{Backend, PostgresBackend, SqliteBackend};
@@ -61,7 +63,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED).set_header(["id", "merchant", "label", "issued", "revoked"]);
             for k in keys::list(store.as_mut())? {
-                table.add_row([format!("ck_{}", k.id), k.merchant, k.label, time(k.created_ms), k.revoked_ms.map_or_else(String::new, time)]);
+                table.add_row([format!("ck_{}", k.id), k.merchant, k.label, utc_minute(k.created_ms), k.revoked_ms.map_or_else(String::new, utc_minute)]);
             }
             println!("{table}");
         }
@@ -72,8 +74,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     store.close()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }

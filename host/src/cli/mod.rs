@@ -5,6 +5,7 @@ mod api_keys;
 mod backup;
 mod bench;
 mod close_day;
+mod customer_links;
 mod demo;
 mod inspect;
 mod load;
@@ -104,6 +105,9 @@ enum Command {
     ServeHttp(serve_http::Args),
     /// Issues, lists and revokes the API keys of `serve-http`.
     ApiKeys(api_keys::Args),
+    /// Issues, lists and revokes the private links that open a customer's
+    /// "My account" page on `serve-http`.
+    CustomerLinks(customer_links::Args),
     /// Runs the day's close for every account (in as many calls as each
     /// takes) and prints what it did; exit status 1 names the accounts it
     /// could not close.
@@ -165,6 +169,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&component()?, args),
         Command::ServeHttp(args) => serve_http::run(&component()?, args),
         Command::ApiKeys(args) => api_keys::run(args),
+        Command::CustomerLinks(args) => customer_links::run(&component()?, args),
         Command::Simulate(args) => simulate::run(&component()?, args),
         Command::Accounts(args) => inspect::accounts(&component()?, args),
         Command::Ledger(args) => inspect::ledger(&component()?, args),

@@ -27,6 +27,10 @@ pub struct Args {
     /// Also log each request as it is received (to standard error).
     #[arg(long)]
     verbose: bool,
+    /// The names and addresses printed on customers' pages (a JSON file;
+    /// see `credit_host::directory`). Ids are shown without it.
+    #[arg(long)]
+    names: Option<std::path::PathBuf>,
 }
 
 /// Serves until SIGTERM or Ctrl-C; then finishes the requests in flight,
@@ -39,7 +43,8 @@ pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
     );
     anyhow::ensure!(args.max_body_bytes > 0, "--max-body-bytes must be at least 1");
     let ledger = Ledger::open(component, &args.db)?;
-    let config = http::Config { listen: args.listen, body_bytes_max: args.max_body_bytes, verbose: args.verbose };
+    let names = super::names(args.names.as_deref())?;
+    let config = http::Config { listen: args.listen, body_bytes_max: args.max_body_bytes, verbose: args.verbose, names };
     let served = http::serve(component, ledger, &config, |addr| {
         println!("listening on http://{addr}");
     })?;

@@ -36,6 +36,9 @@
 //! closes the database.
 
 pub mod keys;
+pub mod links;
+mod pages;
+mod secrets;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,7 +52,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
 use tokio::sync::oneshot;
 
@@ -67,6 +70,8 @@ pub struct Config {
     pub body_bytes_max: usize,
     /// Also log each request when it is received, not only when answered.
     pub verbose: bool,
+    /// Names and addresses printed on pages (ids without them).
+    pub names: crate::directory::Directory,
 }
 
 /// What a finished server did.
@@ -77,11 +82,11 @@ pub struct Served {
 }
 
 /// A request for the ledger thread.
-struct Job {
-    key: String,
-    function: String,
-    args: Json,
-    answer: oneshot::Sender<Outcome>,
+enum Job {
+    /// A storefront's call.
+    Call { key: String, function: String, args: Json, answer: oneshot::Sender<Outcome> },
+    /// A customer's page (`pages`).
+    Page { link: String, statement: Option<u64>, now_ms: i64, answer: oneshot::Sender<Result<pages::Page, String>> },
 }
 
 /// What the ledger thread answers.
@@ -113,19 +118,28 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_io().enable_time().build().context("starting the HTTP runtime")?;
     let (jobs, inbox) = mpsc::channel::<Job>();
+    let names = config.names.clone();
     let worker = std::thread::Builder::new().name("ledger".into()).spawn(move || {
         let mut served = Served::default();
         for job in inbox {
             served.requests += 1;
-            let outcome = answer(&mut ledger, &job);
             // The client may have gone; the call stands either way.
-            let _ = job.answer.send(outcome);
+            match job {
+                Job::Call { key, function, args, answer: to } => {
+                    let _ = to.send(answer(&mut ledger, &key, &function, &args));
+                }
+                Job::Page { link, statement, now_ms, answer: to } => {
+                    let _ = to.send(pages::my_account(&mut ledger, &names, &link, statement, now_ms).map_err(|e| format!("{e:#}")));
+                }
+            }
         }
         ledger.backend().close().map(|()| served)
     })?;
     let app = App { jobs, parameters: Arc::new(parameters), verbose: config.verbose };
     let router = Router::new()
         .route("/v1/{interface}/{function}", post(call).fallback(method_not_allowed))
+        .route("/my/{link}", get(my_account))
+        .route("/my/{link}/statement/{seq}", get(my_statement))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
         .with_state(app);
@@ -151,13 +165,13 @@ async fn stopped() {
     eprintln!("stopping: finishing the requests in flight");
 }
 
-fn answer(ledger: &mut Ledger, job: &Job) -> Outcome {
-    let merchant = match keys::authenticate(ledger.backend(), &job.key) {
+fn answer(ledger: &mut Ledger, key: &str, function: &str, args: &Json) -> Outcome {
+    let merchant = match keys::authenticate(ledger.backend(), key) {
         Ok(Some(m)) => m,
         Ok(None) => return Outcome::Unauthorized,
         Err(e) => return Outcome::Failed { merchant: MerchantId::new("-").expect("valid"), why: format!("{e:#}") },
     };
-    match ledger.call_json(&merchant, &job.function, &job.args) {
+    match ledger.call_json(&merchant, function, args) {
         Ok(result) => Outcome::Answer { merchant, result },
         Err(e) => match e.downcast_ref::<CallRefused>() {
             Some(why) => Outcome::Refused { merchant, why: why.clone() },
@@ -201,7 +215,7 @@ async fn respond(app: &App, interface: &str, function: &str, headers: &HeaderMap
         return (*response, None);
     }
     let (answer, outcome) = oneshot::channel();
-    let job = Job { key: key.to_owned(), function, args, answer };
+    let job = Job::Call { key: key.to_owned(), function, args, answer };
     if app.jobs.send(job).is_err() {
         return (host_error(StatusCode::SERVICE_UNAVAILABLE, "host-failure", "the ledger has stopped"), None);
     }
@@ -284,4 +298,54 @@ async fn method_not_allowed(method: Method) -> Response {
 
 async fn no_route() -> Response {
     host_error(StatusCode::NOT_FOUND, "no-such-function", "endpoints are POST /v1/<interface>/<function>, e.g. /v1/checkout/authorize")
+}
+
+async fn my_account(State(app): State<App>, Path(link): Path<String>) -> Response {
+    page(&app, link, None).await
+}
+
+async fn my_statement(State(app): State<App>, Path((link, seq)): Path<(String, String)>) -> Response {
+    match seq.parse() {
+        Ok(seq) => page(&app, link, Some(seq)).await,
+        Err(_) => html(StatusCode::NOT_FOUND, NOT_FOUND_PAGE.to_owned()),
+    }
+}
+
+/// What a wrong, expired or revoked link shows: the same for each, so the
+/// page says nothing about which links exist.
+const NOT_FOUND_PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link not valid</title></head>\
+<body><main><h1>This link does not open an account</h1><p>It may have expired or been replaced. Ask the business that sent it for a new one.</p></main></body></html>";
+
+async fn page(app: &App, link: String, statement: Option<u64>) -> Response {
+    let started = Instant::now();
+    let (answer, outcome) = oneshot::channel();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let response = if app.jobs.send(Job::Page { link, statement, now_ms, answer }).is_err() {
+        html(StatusCode::SERVICE_UNAVAILABLE, "<!DOCTYPE html><title>Stopping</title><p>The server is stopping; try again shortly.</p>".to_owned())
+    } else {
+        match outcome.await {
+            Ok(Ok(pages::Page::Html(body))) => html(StatusCode::OK, body),
+            Ok(Ok(pages::Page::NotFound)) => html(StatusCode::NOT_FOUND, NOT_FOUND_PAGE.to_owned()),
+            Ok(Err(why)) => {
+                eprintln!("page failed: {why}");
+                html(StatusCode::INTERNAL_SERVER_ERROR, "<!DOCTYPE html><title>Error</title><p>The page could not be made; nothing was changed. Try again later.</p>".to_owned())
+            }
+            Err(_) => html(StatusCode::INTERNAL_SERVER_ERROR, "<!DOCTYPE html><title>Error</title><p>The server stopped.</p>".to_owned()),
+        }
+    };
+    // The link is a secret: it is not logged.
+    eprintln!("GET /my/... {} {} us", response.status().as_u16(), started.elapsed().as_micros());
+    response
+}
+
+/// An HTML page that caches nowhere, leaks no referrer (its address holds
+/// the link's secret), runs no script and cannot be framed.
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"));
+    response
 }

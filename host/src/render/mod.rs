@@ -6,6 +6,9 @@
 
 use askama::Template;
 
+mod my_account;
+pub use my_account::{INVOICES_SHOWN, MyAccount, my_account_html};
+
 use crate::api::{AccountStatement, DiscountBasis, EntryKind, Invoice, ItemKind, PaymentTerms, TermBasis};
 use crate::directory::Party;
 
@@ -26,6 +29,11 @@ pub fn grouped(amount: &str) -> String {
         out.push_str(f);
     }
     out
+}
+
+/// An instant as people read it: `2026-12-02 16:05 UTC`.
+pub fn utc_minute(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// A zero shown as an empty cell (charges and credits columns).
