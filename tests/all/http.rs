@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use crate::support::*;
 
-fn cli() -> Command {
+pub(crate) fn cli() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_credit-host-cli"));
     c.arg("--component-cache").arg(component_cache());
     c
@@ -27,15 +27,15 @@ fn issue_key(db: impl AsRef<std::ffi::OsStr>, merchant: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     /// Standard error, line by line, as the server writes it.
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
-    fn start(db: impl AsRef<std::ffi::OsStr>, extra: &[&str]) -> Server {
+    pub(crate) fn start(db: impl AsRef<std::ffi::OsStr>, extra: &[&str]) -> Server {
         let mut child = cli()
             .args(["serve-http", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
@@ -63,7 +63,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status.
-    fn stop(mut self) -> (ExitStatus, Vec<String>) {
+    pub(crate) fn stop(mut self) -> (ExitStatus, Vec<String>) {
         let term = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(term.success());
         let status = self.child.wait().unwrap();
@@ -107,13 +107,13 @@ fn bearer(key: &str) -> String {
 }
 
 /// (merchant, key, value) of every stored record.
-type Rows = Vec<(String, String, Vec<u8>)>;
+pub(crate) type Rows = Vec<(String, String, Vec<u8>)>;
 
 /// A refused request: what, path, headers, body, status, error kind.
 type Case<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, &'a [u8], u16, &'a str);
 
 /// Every stored byte of every merchant's ledger, and the journal's records.
-fn fingerprint(db: &Path) -> (Rows, Vec<Json>) {
+pub(crate) fn fingerprint(db: &Path) -> (Rows, Vec<Json>) {
     let mut store = SqliteBackend::open_read_only(db).unwrap();
     let mut all = Vec::new();
     for m in store.merchants().unwrap() {

@@ -22,6 +22,7 @@ mod reports;
 mod scale;
 mod shapes;
 mod simulate;
+mod staff_pages;
 mod support;
 mod tenancy;
 mod upgrades;

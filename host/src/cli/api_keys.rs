@@ -10,7 +10,6 @@ use crate::render::utc_minute;
 
 use crate::MerchantId;
 use crate::http::keys;
-use crate::store::{Backend, PostgresBackend, SqliteBackend};
 
 /// Arguments of `api-keys`.
 #[derive(clap::Args)]
@@ -47,10 +46,7 @@ enum Action {
 
 /// Runs `api-keys`.
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let mut store: Box<dyn Backend> = match &args.db {
-        crate::Database::Sqlite(path) => Box::new(SqliteBackend::open(path)?),
-        crate::Database::Postgres(url) => Box::new(PostgresBackend::connect(url)?),
-    };
+    let mut store = super::open_store(&args.db)?;
     let now_ms = chrono::Utc::now().timestamp_millis();
     match &args.action {
         Action::Issue { merchant, label } => {

@@ -16,6 +16,7 @@ mod serve;
 mod serve_http;
 mod simulate;
 pub(crate) mod tables;
+mod users;
 mod verify;
 
 use std::path::PathBuf;
@@ -108,6 +109,10 @@ enum Command {
     /// Issues, lists and revokes the private links that open a customer's
     /// "My account" page on `serve-http`.
     CustomerLinks(customer_links::Args),
+    /// Adds and lists the finance team's users of the staff pages
+    /// (`serve-http`, `/staff`); `users add --role admin` makes the first
+    /// administrator.
+    Users(users::Args),
     /// Runs the day's close for every account (in as many calls as each
     /// takes) and prints what it did; exit status 1 names the accounts it
     /// could not close.
@@ -170,6 +175,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::ServeHttp(args) => serve_http::run(&component()?, args),
         Command::ApiKeys(args) => api_keys::run(args),
         Command::CustomerLinks(args) => customer_links::run(&component()?, args),
+        Command::Users(args) => users::run(args),
         Command::Simulate(args) => simulate::run(&component()?, args),
         Command::Accounts(args) => inspect::accounts(&component()?, args),
         Command::Ledger(args) => inspect::ledger(&component()?, args),
@@ -220,6 +226,15 @@ fn open_existing(component: &Component, db: &crate::Database) -> Result<crate::L
         anyhow::ensure!(path.exists(), "no database at {}", path.display());
     }
     crate::Ledger::open(component, db)
+}
+
+/// The store alone, for commands that keep the host's own records (keys,
+/// users) and never call the component; a SQLite file is created if missing.
+fn open_store(db: &crate::Database) -> Result<Box<dyn crate::store::Backend>> {
+    Ok(match db {
+        crate::Database::Sqlite(path) => Box::new(crate::store::SqliteBackend::open(path)?),
+        crate::Database::Postgres(url) => Box::new(crate::store::PostgresBackend::connect(url)?),
+    })
 }
 
 /// The names file, or an empty directory (ids shown) without one.

@@ -35,10 +35,12 @@
 //! server stops accepting, finishes every request it has read, then
 //! closes the database.
 
+mod finance;
 pub mod keys;
 pub mod links;
 mod pages;
 mod secrets;
+pub mod staff;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -87,6 +89,8 @@ enum Job {
     Call { key: String, function: String, args: Json, answer: oneshot::Sender<Outcome> },
     /// A customer's page (`pages`).
     Page { link: String, statement: Option<u64>, now_ms: i64, answer: oneshot::Sender<Result<pages::Page, String>> },
+    /// A finance page or action (`finance`).
+    Staff { request: finance::Request, answer: oneshot::Sender<Result<finance::Response, String>> },
 }
 
 /// What the ledger thread answers.
@@ -131,6 +135,9 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
                 Job::Page { link, statement, now_ms, answer: to } => {
                     let _ = to.send(pages::my_account(&mut ledger, &names, &link, statement, now_ms).map_err(|e| format!("{e:#}")));
                 }
+                Job::Staff { request, answer: to } => {
+                    let _ = to.send(finance::handle(&mut ledger, request).map_err(|e| format!("{e:#}")));
+                }
             }
         }
         ledger.backend().close().map(|()| served)
@@ -140,6 +147,13 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
         .route("/v1/{interface}/{function}", post(call).fallback(method_not_allowed))
         .route("/my/{link}", get(my_account))
         .route("/my/{link}/statement/{seq}", get(my_statement))
+        .route("/staff/sign-in", get(staff_sign_in_form).post(staff_sign_in))
+        .route("/staff/sign-out", post(staff_sign_out))
+        .route("/staff/accounts", get(staff_accounts))
+        .route("/staff/accounts/{id}", get(staff_account))
+        .route("/staff/accounts/{id}/notes", post(staff_add_note))
+        .route("/staff/accounts/{id}/status", post(staff_set_status))
+        .route("/staff/accounts/{id}/limit", post(staff_change_limit))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
         .with_state(app);
@@ -347,5 +361,84 @@ fn html(status: StatusCode, body: String) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"));
+    response
+}
+
+type FormFields = axum::extract::Form<HashMap<String, String>>;
+
+async fn staff_sign_in_form(headers: HeaderMap, State(app): State<App>) -> Response {
+    staff(&app, finance::Action::SignInForm, &headers, HashMap::new()).await
+}
+async fn staff_sign_in(State(app): State<App>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::SignIn, &headers, form.0).await
+}
+async fn staff_sign_out(State(app): State<App>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::SignOut, &headers, form.0).await
+}
+async fn staff_accounts(State(app): State<App>, headers: HeaderMap) -> Response {
+    staff(&app, finance::Action::Accounts, &headers, HashMap::new()).await
+}
+async fn staff_account(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    staff(&app, finance::Action::Account(id), &headers, HashMap::new()).await
+}
+async fn staff_add_note(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::AddNote(id), &headers, form.0).await
+}
+async fn staff_set_status(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::SetStatus(id), &headers, form.0).await
+}
+async fn staff_change_limit(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::ChangeLimit(id), &headers, form.0).await
+}
+
+/// Whether the browser says this request came from this server's own
+/// pages: `Origin` naming this host, or `Sec-Fetch-Site: same-origin`.
+/// A client that sends neither is not a browser that another site could
+/// drive; the CSRF token still has to match.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin.to_str().ok().and_then(|o| o.strip_prefix("http://").or_else(|| o.strip_prefix("https://"))) == Some(host);
+    }
+    headers.get("sec-fetch-site").is_none_or(|s| matches!(s.to_str(), Ok("same-origin" | "none")))
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("credit_session=").map(str::to_owned))
+        .filter(|c| !c.is_empty())
+}
+
+async fn staff(app: &App, action: finance::Action, headers: &HeaderMap, form: HashMap<String, String>) -> Response {
+    let started = Instant::now();
+    let request = finance::Request { action, cookie: session_cookie(headers), same_origin: same_origin(headers), form, now_ms: chrono::Utc::now().timestamp_millis() };
+    let (answer, outcome) = oneshot::channel();
+    let response = if app.jobs.send(Job::Staff { request, answer }).is_err() {
+        html(StatusCode::SERVICE_UNAVAILABLE, "<!DOCTYPE html><title>Stopping</title><p>The server is stopping; try again shortly.</p>".to_owned())
+    } else {
+        match outcome.await {
+            Ok(Ok(r)) => {
+                let mut response = html(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), r.body);
+                let h = response.headers_mut();
+                if let Some(to) = r.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                    h.insert(header::LOCATION, to);
+                }
+                if let Some(cookie) = r.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                    h.insert(header::SET_COOKIE, cookie);
+                }
+                response
+            }
+            Ok(Err(why)) => {
+                eprintln!("staff page failed: {why}");
+                html(StatusCode::INTERNAL_SERVER_ERROR, "<!DOCTYPE html><title>Error</title><p>The page could not be made; nothing was changed.</p>".to_owned())
+            }
+            Err(_) => html(StatusCode::INTERNAL_SERVER_ERROR, "<!DOCTYPE html><title>Error</title><p>The server stopped.</p>".to_owned()),
+        }
+    };
+    eprintln!("staff {} {} us", response.status().as_u16(), started.elapsed().as_micros());
     response
 }

@@ -37,7 +37,7 @@ pub fn matches(presented: &str, sha256_hex: &str) -> bool {
     digest.len() == sha256_hex.len() && digest.bytes().zip(sha256_hex.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
 }
 
-fn random<const N: usize>() -> Result<[u8; N]> {
+pub fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the operating system gave no random bytes: {e}"))?;
     Ok(bytes)

@@ -1,0 +1,253 @@
+//! The finance team's pages under `/staff`: sign in, the accounts, one
+//! account with its notes, and the actions of each role, every one a call
+//! to the component like any other, made on the ledger's thread with the
+//! signed-in user as its "who".
+//!
+//! Protection: the session cookie is `HttpOnly; SameSite=Strict`; every
+//! form that changes something carries the session's CSRF token, and a
+//! request whose `Origin` (or `Sec-Fetch-Site`) says another site sent it
+//! is refused before anything is read.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use askama::Template;
+
+use super::staff::{self, Role, Session, SignIn, User};
+use super::secrets;
+use crate::api::{AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, Money, SetStatusRequest};
+use crate::render::{grouped, utc_minute};
+use crate::{Ledger, MerchantId};
+
+/// The most accounts the list shows.
+const ACCOUNTS_SHOWN: u32 = 500;
+
+/// What was asked.
+pub(super) enum Action {
+    SignInForm,
+    SignIn,
+    SignOut,
+    Accounts,
+    Account(String),
+    AddNote(String),
+    SetStatus(String),
+    ChangeLimit(String),
+}
+
+/// A request as the ledger's thread needs it.
+pub(super) struct Request {
+    pub action: Action,
+    pub cookie: Option<String>,
+    /// False when the browser says another site sent it.
+    pub same_origin: bool,
+    pub form: HashMap<String, String>,
+    pub now_ms: i64,
+}
+
+/// The answer: a status, a page or a redirect, maybe a cookie.
+pub(super) struct Response {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookie: Option<String>,
+    pub body: String,
+}
+
+/// Who is signed in, as the pages show it.
+struct Who {
+    email: String,
+    role: &'static str,
+    merchant: String,
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_sign_in.html")]
+struct SignInPage {
+    who: Option<Who>,
+    message: String,
+    merchant: String,
+    email: String,
+}
+
+struct AccountRow {
+    id: String,
+    customer: String,
+    status: &'static str,
+    balance: String,
+    overdue: String,
+    overdue_shown: bool,
+    limit: String,
+    available: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_accounts.html")]
+struct AccountsPage {
+    who: Option<Who>,
+    message: String,
+    rows: Vec<AccountRow>,
+    more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_account.html")]
+struct AccountPage {
+    who: Option<Who>,
+    message: String,
+    a: crate::api::AccountSummary,
+    status: &'static str,
+    on_hold: bool,
+    balance: String,
+    overdue: String,
+    limit: String,
+    notes: Vec<(String, String, String)>,
+    can_control: bool,
+    can_admin: bool,
+    csrf: String,
+    nonce: String,
+}
+
+fn page(status: u16, body: String) -> Response {
+    Response { status, location: None, set_cookie: None, body }
+}
+
+fn redirect(to: &str) -> Response {
+    Response { status: 303, location: Some(to.to_owned()), set_cookie: None, body: String::new() }
+}
+
+fn sign_in_page(status: u16, message: &str, merchant: &str, email: &str) -> Result<Response> {
+    let p = SignInPage { who: None, message: message.to_owned(), merchant: merchant.to_owned(), email: email.to_owned() };
+    Ok(page(status, p.render()?))
+}
+
+fn status_words(s: AccountStatus) -> &'static str {
+    crate::cli::tables::status(s)
+}
+
+/// Answers one request.
+pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
+    let field = |name: &str| r.form.get(name).map(String::as_str).unwrap_or_default().to_owned();
+    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Account(_));
+    if posted && !r.same_origin {
+        return Ok(page(403, "<!DOCTYPE html><title>Refused</title><p>This form was sent from another site; nothing was done.</p>".into()));
+    }
+    match r.action {
+        Action::SignInForm => return sign_in_page(200, "", "", ""),
+        Action::SignIn => {
+            let (merchant, email) = (field("merchant"), field("email"));
+            return match staff::sign_in(ledger.backend(), &merchant, &email, &field("password"), r.now_ms)? {
+                SignIn::Signed(cookie, _) => Ok(Response {
+                    status: 303,
+                    location: Some("/staff/accounts".into()),
+                    set_cookie: Some(format!("credit_session={cookie}; Path=/staff; HttpOnly; SameSite=Strict; Max-Age={}", staff::SESSION_MS / 1000)),
+                    body: String::new(),
+                }),
+                SignIn::Refused => sign_in_page(401, "The e-mail or the password is wrong.", &merchant, &email),
+                SignIn::Locked(until) => sign_in_page(429, &format!("Too many wrong passwords: try again after {}.", utc_minute(until)), &merchant, &email),
+            };
+        }
+        _ => {}
+    }
+    let signed = match &r.cookie {
+        Some(cookie) => staff::session(ledger.backend(), cookie, r.now_ms)?,
+        None => None,
+    };
+    let Some((session, user)) = signed else {
+        return Ok(if posted { sign_in_page(401, "You are signed out; sign in again.", "", "")? } else { redirect("/staff/sign-in") });
+    };
+    if posted && field("csrf") != session.csrf {
+        return Ok(page(403, "<!DOCTYPE html><title>Refused</title><p>The form's security token is missing or old; reload the page and send it again. Nothing was done.</p>".into()));
+    }
+    let merchant = MerchantId::new(session.merchant.as_str())?;
+    let who = |s: &Session, u: &User| Who { email: u.email.clone(), role: u.role.words(), merchant: s.merchant.clone(), csrf: s.csrf.clone() };
+    let need = |role: Role| user.role >= role;
+    let ctx = CallContext { idempotency_key: format!("staff-{}", field("nonce")), now_ms: r.now_ms };
+    let outcome = match r.action {
+        Action::SignOut => {
+            staff::sign_out(ledger.backend(), r.cookie.as_deref().unwrap_or_default())?;
+            return Ok(Response { status: 303, location: Some("/staff/sign-in".into()), set_cookie: Some("credit_session=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0".into()), body: String::new() });
+        }
+        Action::Accounts => return accounts(ledger, &merchant, who(&session, &user), r.now_ms),
+        Action::Account(id) => return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, ""),
+        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) if field("nonce").len() < 16 => {
+            return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "The form is incomplete; reload the page.").map(|p| Response { status: 400, ..p });
+        }
+        Action::AddNote(id) if need(Role::Controller) => {
+            let req = AddNoteRequest { account_id: id.clone(), by: user.email.clone(), text: field("text"), promise: None };
+            (id, ledger.add_note(&merchant, &ctx, &req)?.map(drop))
+        }
+        Action::SetStatus(id) if need(Role::Controller) => {
+            let status = if field("status") == "active" { AccountStatus::Active } else { AccountStatus::OnHold };
+            let req = SetStatusRequest { account_id: id.clone(), status, changed_by: user.email.clone(), reason: field("reason") };
+            (id, ledger.set_status(&merchant, &ctx, &req)?.map(drop))
+        }
+        Action::ChangeLimit(id) if need(Role::Admin) => {
+            let currency = match ledger.get_account(&merchant, &id, r.now_ms)? {
+                Ok(a) => a.currency,
+                Err(_) => return Ok(page(404, "<!DOCTYPE html><title>Not found</title><p>No such account.</p>".into())),
+            };
+            let req = ChangeCreditLimitRequest { account_id: id.clone(), new_limit: Money { amount: field("limit"), currency }, changed_by: user.email.clone(), reason: field("reason") };
+            (id, ledger.change_credit_limit(&merchant, &ctx, &req)?.map(drop))
+        }
+        Action::AddNote(_) | Action::SetStatus(_) | Action::ChangeLimit(_) => {
+            return Ok(page(403, format!("<!DOCTYPE html><title>Not allowed</title><p>A {} cannot do this; nothing was done.</p>", user.role.words())));
+        }
+        Action::SignInForm | Action::SignIn => unreachable!("answered above"),
+    };
+    match outcome {
+        (id, Ok(())) => Ok(redirect(&format!("/staff/accounts/{id}"))),
+        (id, Err(e)) => account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, &format!("Refused, nothing changed: {e:?}")).map(|p| Response { status: 422, ..p }),
+    }
+}
+
+fn accounts(ledger: &mut Ledger, m: &MerchantId, who: Who, now_ms: i64) -> Result<Response> {
+    let mut ids: Vec<String> = Vec::new();
+    while ids.len() < ACCOUNTS_SHOWN as usize {
+        let page = ledger.list_accounts(m, ids.last().map(String::as_str), 100)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let done = page.len() < 100;
+        ids.extend(page);
+        if done {
+            break;
+        }
+    }
+    let mut rows = Vec::new();
+    for id in &ids {
+        let Ok(a) = ledger.get_account(m, id, now_ms)? else { continue };
+        rows.push(AccountRow {
+            id: a.account_id.clone(),
+            customer: a.customer_id.clone(),
+            status: status_words(a.status),
+            balance: grouped(&a.figures.posted_debt),
+            overdue_shown: !a.overdue.chars().all(|c| c == '0' || c == '.'),
+            overdue: grouped(&a.overdue),
+            limit: grouped(&a.figures.credit_limit),
+            available: grouped(&a.figures.available_credit),
+        });
+    }
+    let p = AccountsPage { who: Some(who), message: String::new(), more: ids.len() >= ACCOUNTS_SHOWN as usize, rows };
+    Ok(page(200, p.render()?))
+}
+
+fn account(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User, id: &str, now_ms: i64, message: &str) -> Result<Response> {
+    let Ok(a) = ledger.get_account(m, id, now_ms)? else {
+        return Ok(page(404, "<!DOCTYPE html><title>Not found</title><p>No such account. <a href=\"/staff/accounts\">All accounts</a></p>".into()));
+    };
+    let notes = ledger.notes(m, id, None, 100)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (_, nonce, _) = secrets::mint("nf")?;
+    let p = AccountPage {
+        csrf: who.csrf.clone(),
+        who: Some(who),
+        message: message.to_owned(),
+        status: status_words(a.status),
+        on_hold: a.status == AccountStatus::OnHold,
+        balance: grouped(&a.figures.posted_debt),
+        overdue: grouped(&a.overdue),
+        limit: grouped(&a.figures.credit_limit),
+        notes: notes.notes.iter().map(|n| (utc_minute(n.at_ms), n.by.clone(), n.text.clone())).collect(),
+        can_control: user.role >= Role::Controller,
+        can_admin: user.role >= Role::Admin,
+        nonce: nonce[20..].to_owned(),
+        a,
+    };
+    Ok(page(200, p.render()?))
+}

@@ -1,0 +1,253 @@
+//! The finance team's pages in `serve-http` (`/staff`), spoken to as a
+//! browser would: forms, cookies, `Origin`. Each role does what it may and
+//! is refused what it may not; forged and stale requests change nothing.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+
+use credit_host::{Ledger, MerchantId};
+
+use crate::http::{Server, cli, fingerprint};
+use crate::support::*;
+
+const SHOP: &str = "northwind-trade";
+
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| l.split_once(": ").filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+    }
+    /// The value of a hidden form field.
+    fn field(&self, name: &str) -> String {
+        let at = self.body.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no field {name}: {}", self.body));
+        self.body[at..].split('"').nth(3).unwrap().to_owned()
+    }
+}
+
+/// A browser of one origin, with its cookie jar of one cookie.
+struct Browser {
+    addr: String,
+    cookie: Option<String>,
+}
+
+fn encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~@".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+impl Browser {
+    fn new(server: &Server) -> Browser {
+        Browser { addr: server.addr.clone(), cookie: None }
+    }
+
+    fn send(&mut self, method: &str, path: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Answer {
+        let body = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        if method == "POST" {
+            head.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
+        }
+        if let Some(c) = &self.cookie {
+            head.push_str(&format!("Cookie: credit_session={c}\r\n"));
+        }
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let answer = Answer { status: head.split(' ').nth(1).unwrap().parse().unwrap(), head: head.to_owned(), body: body.to_owned() };
+        if let Some(set) = answer.header("set-cookie") {
+            let value = set.split(';').next().unwrap().strip_prefix("credit_session=").unwrap();
+            self.cookie = (!value.is_empty()).then(|| value.to_owned());
+        }
+        answer
+    }
+
+    /// A form posted from this server's own page, as a browser sends it.
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let origin = format!("http://{}", self.addr);
+        self.send("POST", path, form, &[("Origin", &origin)])
+    }
+
+    fn get(&mut self, path: &str) -> Answer {
+        self.send("GET", path, &[], &[])
+    }
+
+    fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+        self.post("/staff/sign-in", &[("merchant", SHOP), ("email", email), ("password", password)])
+    }
+}
+
+fn add_user(db: &Path, email: &str, role: &str, password: &str) {
+    let mut child = cli()
+        .args(["users", "--db"])
+        .arg(db)
+        .args(["add", "--merchant", SHOP, "--email", email, "--role", role])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A forged request: what, its form, extra headers, the status wanted.
+type Forged<'a> = (&'a str, Vec<(String, String)>, &'a [(&'a str, &'a str)], u16);
+
+const PASSWORD: &str = "correct horse battery";
+
+fn store() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.sqlite");
+    let sim = cli().args(["simulate", "--customers", "4", "--months", "2", "--no-documents", "--db"]).arg(&db).arg("--out").arg(dir.path().join("docs")).output().unwrap();
+    assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+    add_user(&db, "ada@northwind.example", "admin", PASSWORD);
+    add_user(&db, "carl@northwind.example", "controller", PASSWORD);
+    add_user(&db, "vera@northwind.example", "viewer", PASSWORD);
+    (dir, db)
+}
+
+#[test]
+fn each_role_does_what_it_may_as_itself_and_nothing_more() {
+    let (_dir, db) = store();
+    let server = Server::start(&db, &[]);
+    let mut ada = Browser::new(&server);
+    let away = ada.get("/staff/accounts");
+    assert_eq!((away.status, away.header("location")), (303, Some("/staff/sign-in")), "signed out: to the sign-in page");
+    assert!(ada.get("/staff/sign-in").body.contains("<label for=\"password\">"));
+
+    let signed = ada.sign_in("ada@northwind.example", PASSWORD);
+    assert_eq!((signed.status, signed.header("location")), (303, Some("/staff/accounts")), "{}", signed.body);
+    let cookie = signed.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+
+    // The list shows the component's figures.
+    let list = ada.get("/staff/accounts");
+    assert_eq!(list.status, 200);
+    let mut ledger = Ledger::open_sqlite(component(), &db).unwrap();
+    let shop = MerchantId::new(SHOP).unwrap();
+    let a = ledger.get_account(&shop, "c0002", chrono::Utc::now().timestamp_millis()).unwrap().unwrap();
+    let row = format!("<td><a href=\"/staff/accounts/c0002\">c0002</a></td><td>{}</td><td>active</td><td class=\"num\">{}</td>", a.customer_id, credit_host::render::grouped(&a.figures.posted_debt));
+    assert!(list.body.contains(&row), "{row} in {}", list.body);
+
+    // An administrator writes a note and changes a limit, as herself.
+    let page = ada.get("/staff/accounts/c0002");
+    let (csrf, nonce) = (page.field("csrf"), page.field("nonce"));
+    let note = ada.post("/staff/accounts/c0002/notes", &[("csrf", &csrf), ("nonce", &nonce), ("text", "Rang: will pay Friday")]);
+    assert_eq!((note.status, note.header("location")), (303, Some("/staff/accounts/c0002")), "{}", note.body);
+    // The same form sent twice (a double click) is one note.
+    let again = ada.post("/staff/accounts/c0002/notes", &[("csrf", &csrf), ("nonce", &nonce), ("text", "Rang: will pay Friday")]);
+    assert_eq!(again.status, 303);
+    let page = ada.get("/staff/accounts/c0002");
+    let limit = ada.post("/staff/accounts/c0002/limit", &[("csrf", &csrf), ("nonce", &page.field("nonce")), ("limit", "12000.00"), ("reason", "annual review")]);
+    assert_eq!(limit.status, 303, "{}", limit.body);
+    let notes = ledger.notes(&shop, "c0002", None, 100).unwrap().unwrap().notes;
+    assert_eq!(notes.iter().map(|n| (n.by.as_str(), n.text.as_str())).collect::<Vec<_>>(), [("ada@northwind.example", "Rang: will pay Friday")]);
+    let history = ledger.credit_limit_history(&shop, "c0002", None, 100).unwrap().unwrap();
+    let last = history.changes.last().unwrap();
+    assert_eq!((last.changed_by.as_str(), last.new_limit.as_str(), last.reason.as_str()), ("ada@northwind.example", "12000.00", "annual review"));
+    assert!(ada.get("/staff/accounts/c0002").body.contains("<td>ada@northwind.example</td><td>Rang: will pay Friday</td>"));
+
+    // A credit controller puts an account on hold, and may not change a limit.
+    let mut carl = Browser::new(&server);
+    assert_eq!(carl.sign_in("carl@northwind.example", PASSWORD).status, 303);
+    let page = carl.get("/staff/accounts/c0003");
+    assert!(!page.body.contains("/limit\""), "no limit form for a controller");
+    let (csrf, nonce) = (page.field("csrf"), page.field("nonce"));
+    let hold = carl.post("/staff/accounts/c0003/status", &[("csrf", &csrf), ("nonce", &nonce), ("status", "on-hold"), ("reason", "cheque bounced")]);
+    assert_eq!(hold.status, 303, "{}", hold.body);
+    let held = ledger.get_account(&shop, "c0003", chrono::Utc::now().timestamp_millis()).unwrap().unwrap();
+    assert_eq!(held.status, credit_host::api::AccountStatus::OnHold);
+    let before = fingerprint(&db);
+    let nonce = carl.get("/staff/accounts/c0003").field("nonce");
+    let refused = carl.post("/staff/accounts/c0003/limit", &[("csrf", &csrf), ("nonce", &nonce), ("limit", "1.00"), ("reason", "x")]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(fingerprint(&db) == before, "a controller's limit change changed something");
+
+    // A viewer reads and is refused every action.
+    let mut vera = Browser::new(&server);
+    assert_eq!(vera.sign_in("vera@northwind.example", PASSWORD).status, 303);
+    let page = vera.get("/staff/accounts/c0001");
+    assert!(page.status == 200 && !page.body.contains("name=\"nonce\""), "no forms for a viewer");
+    let csrf = page.field("csrf");
+    for (path, form) in [
+        ("/staff/accounts/c0001/notes", vec![("text", "x")]),
+        ("/staff/accounts/c0001/status", vec![("status", "on-hold"), ("reason", "x")]),
+        ("/staff/accounts/c0001/limit", vec![("limit", "1.00"), ("reason", "x")]),
+    ] {
+        let mut form = form;
+        form.extend([("csrf", csrf.as_str()), ("nonce", "0123456789abcdef0123")]);
+        let answer = vera.post(path, &form);
+        assert_eq!(answer.status, 403, "{path}: {}", answer.body);
+        assert!(fingerprint(&db) == before, "{path}: a viewer changed something");
+    }
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[test]
+fn forged_stale_and_guessed_requests_change_nothing() {
+    let (_dir, db) = store();
+    let server = Server::start(&db, &[]);
+    let mut ada = Browser::new(&server);
+    assert_eq!(ada.sign_in("ada@northwind.example", PASSWORD).status, 303);
+    let page = ada.get("/staff/accounts/c0002");
+    let (csrf, nonce) = (page.field("csrf"), page.field("nonce"));
+    let note = |csrf: &str| vec![("csrf".to_owned(), csrf.to_owned()), ("nonce".to_owned(), nonce.clone()), ("text".to_owned(), "forged".to_owned())];
+    let before = fingerprint(&db);
+    let evil = [("Origin", "http://evil.example")];
+    let cross = [("Sec-Fetch-Site", "cross-site")];
+    let cases: Vec<Forged> = vec![
+        ("no CSRF token", vec![("nonce".into(), nonce.clone()), ("text".into(), "forged".into())], &[], 403),
+        ("another session's token", note("cs_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), &[], 403),
+        ("the right token from another site", note(&csrf), &evil, 403),
+        ("sent cross-site (Sec-Fetch-Site)", note(&csrf), &cross, 403),
+    ];
+    for (what, form, extra, want) in cases {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let answer = if extra.is_empty() { ada.post("/staff/accounts/c0002/notes", &form) } else { ada.send("POST", "/staff/accounts/c0002/notes", &form, extra) };
+        assert_eq!(answer.status, want, "{what}: {}", answer.body);
+        assert!(fingerprint(&db) == before, "{what}: something changed");
+    }
+    // Signing in from another site is refused too (login CSRF).
+    let mut other = Browser::new(&server);
+    let forged = other.send("POST", "/staff/sign-in", &[("merchant", SHOP), ("email", "ada@northwind.example"), ("password", PASSWORD)], &evil);
+    assert_eq!((forged.status, other.cookie.is_none()), (403, true));
+
+    // After signing out, the old cookie and token open nothing.
+    let old = ada.cookie.clone();
+    let out = ada.post("/staff/sign-out", &[("csrf", &csrf)]);
+    assert_eq!((out.status, ada.cookie.is_none()), (303, true), "{}", out.head);
+    ada.cookie = old;
+    assert_eq!(ada.get("/staff/accounts").status, 303, "the old session is over");
+    let stale = ada.post("/staff/accounts/c0002/notes", &[("csrf", &csrf), ("nonce", &nonce), ("text", "after sign-out")]);
+    assert_eq!(stale.status, 401, "{}", stale.body);
+    assert!(fingerprint(&db) == before, "after sign-out: something changed");
+
+    // Wrong passwords: an unknown user and a wrong password read the same;
+    // the fifth failure locks the user out, the right password included.
+    let mut guesser = Browser::new(&server);
+    let unknown = guesser.sign_in("nobody@northwind.example", "whatever-whatever");
+    let wrong = guesser.sign_in("vera@northwind.example", "wrong password 1");
+    assert_eq!((unknown.status, wrong.status), (401, 401));
+    assert!(unknown.body.contains("The e-mail or the password is wrong.") && wrong.body.contains("The e-mail or the password is wrong."));
+    let statuses: Vec<u16> = (2..=5).map(|i| guesser.sign_in("vera@northwind.example", &format!("wrong password {i}")).status).collect();
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    let locked = guesser.sign_in("vera@northwind.example", PASSWORD);
+    assert_eq!((locked.status, guesser.cookie.is_none()), (429, true), "locked even with the right password");
+    assert!(locked.body.contains("Too many wrong passwords"));
+    let users = cli().args(["users", "--db"]).arg(&db).arg("list").output().unwrap();
+    let users = String::from_utf8(users.stdout).unwrap();
+    assert!(users.contains("vera@northwind.example") && !users.contains("argon2"), "{users}");
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
