@@ -345,6 +345,10 @@ fn serve_http_refuses_addresses_beyond_loopback() {
     assert!(!db.exists(), "nothing created");
 }
 
+/// Ignored in the plain `cargo test` pass, which has no database server:
+/// `tests/run` starts a throwaway PostgreSQL (`tests/postgres.sh`) and runs
+/// the suite again with `CREDIT_TEST_POSTGRES` set and `--include-ignored`,
+/// so CI runs it every time; run without a server it fails, saying so.
 #[test]
 #[ignore = "needs PostgreSQL (tests/run)"]
 fn two_http_servers_on_one_postgres_database_share_keys_accounts_and_revocations() {
