@@ -147,7 +147,9 @@ pub fn processes_table(postgres: Option<&str>, iterations: usize) -> Result<()> 
     // Compiled once here; every process loads it from the cache.
     Component::embedded_cached(&cache)?;
     let mut rows = Vec::new();
-    let mut stores: Vec<(&'static str, Box<dyn Fn(usize) -> Result<Database>>)> = Vec::new();
+    // Per store kind: its name and how to make the database for N processes.
+    type MakeStore = Box<dyn Fn(usize) -> Result<Database>>;
+    let mut stores: Vec<(&'static str, MakeStore)> = Vec::new();
     {
         let dir = dir.clone();
         stores.push(("SQLite", Box::new(move |n| Ok(Database::Sqlite(dir.join(format!("processes-{n}.sqlite")))))));

@@ -222,7 +222,10 @@ impl PostgresBackend {
     /// no key it read as missing was created by another unit meanwhile.
     fn flush(&mut self) -> Result<()> {
         let writes = std::mem::take(&mut self.writes);
-        let mut by_merchant: BTreeMap<&str, (Vec<(&str, &Option<Vec<u8>>)>, Vec<&str>)> = BTreeMap::new();
+        // Per merchant: the keys written (a value, or none to delete) and
+        // the keys read as missing.
+        type Unit<'a> = (Vec<(&'a str, &'a Option<Vec<u8>>)>, Vec<&'a str>);
+        let mut by_merchant: BTreeMap<&str, Unit> = BTreeMap::new();
         for ((m, k), v) in &writes {
             by_merchant.entry(m).or_default().0.push((k, v));
         }
