@@ -136,7 +136,7 @@ fn each_role_does_what_it_may_as_itself_and_nothing_more() {
     let mut ledger = Ledger::open_sqlite(component(), &db).unwrap();
     let shop = MerchantId::new(SHOP).unwrap();
     let a = ledger.get_account(&shop, "c0002", chrono::Utc::now().timestamp_millis()).unwrap().unwrap();
-    let row = format!("<td><a href=\"/staff/accounts/c0002\">c0002</a></td><td>{}</td><td>active</td><td class=\"num\">{}</td>", a.customer_id, credit_host::render::grouped(&a.figures.posted_debt));
+    let row = format!("<td><a href=\"/staff/accounts/c0002\">c0002</a></td><td>{}</td><td>active</td><td class=\"num\">{}</td>", a.customer_id, credit_host::render::grouped(&a.balance));
     assert!(list.body.contains(&row), "{row} in {}", list.body);
 
     // An administrator writes a note and changes a limit, as herself.
@@ -167,6 +167,29 @@ fn each_role_does_what_it_may_as_itself_and_nothing_more() {
     assert_eq!(hold.status, 303, "{}", hold.body);
     let held = ledger.get_account(&shop, "c0003", chrono::Utc::now().timestamp_millis()).unwrap().unwrap();
     assert_eq!(held.status, credit_host::api::AccountStatus::OnHold);
+
+    // ... records a payment: the same form twice is one payment, with the
+    // controller named in the note beside it ...
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let paid_before = ledger.payments(&shop, "c0003", None, 100).unwrap().unwrap().len();
+    let nonce = carl.get("/staff/accounts/c0003").field("nonce");
+    let form = [("csrf", csrf.as_str()), ("nonce", &nonce), ("amount", "25.00"), ("received-on", &today), ("method", "cheque"), ("reference", "chq 101")];
+    for _ in 0..2 {
+        let paid = carl.post("/staff/accounts/c0003/payments", &form);
+        assert_eq!((paid.status, paid.header("location")), (303, Some("/staff/accounts/c0003")), "{}", paid.body);
+    }
+    let payments = ledger.payments(&shop, "c0003", None, 100).unwrap().unwrap();
+    assert_eq!(payments.len(), paid_before + 1, "one payment for one form");
+    let p = payments.last().unwrap();
+    assert_eq!((p.amount.as_str(), p.method.as_str(), p.reference.as_str(), p.received_on.as_str()), ("25.00", "cheque", "chq 101", today.as_str()));
+    let notes = ledger.notes(&shop, "c0003", None, 100).unwrap().unwrap().notes;
+    assert_eq!(notes.iter().filter(|n| n.by == "carl@northwind.example" && n.text.contains(&p.payment_id)).count(), 1, "{notes:?}");
+    // ... and a payment the component refuses shows why and records nothing.
+    let nonce = carl.get("/staff/accounts/c0003").field("nonce");
+    let bad = carl.post("/staff/accounts/c0003/payments", &[("csrf", csrf.as_str()), ("nonce", &nonce), ("amount", "12,50"), ("received-on", &today), ("method", "cheque"), ("reference", "")]);
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("Refused, nothing changed: amount"), "{}", bad.body);
+    assert_eq!(ledger.payments(&shop, "c0003", None, 100).unwrap().unwrap().len(), paid_before + 1);
     let before = fingerprint(&db);
     let nonce = carl.get("/staff/accounts/c0003").field("nonce");
     let refused = carl.post("/staff/accounts/c0003/limit", &[("csrf", &csrf), ("nonce", &nonce), ("limit", "1.00"), ("reason", "x")]);
@@ -183,6 +206,7 @@ fn each_role_does_what_it_may_as_itself_and_nothing_more() {
         ("/staff/accounts/c0001/notes", vec![("text", "x")]),
         ("/staff/accounts/c0001/status", vec![("status", "on-hold"), ("reason", "x")]),
         ("/staff/accounts/c0001/limit", vec![("limit", "1.00"), ("reason", "x")]),
+        ("/staff/accounts/c0001/payments", vec![("amount", "1.00"), ("received-on", "2026-01-05"), ("method", "cash"), ("reference", "")]),
     ] {
         let mut form = form;
         form.extend([("csrf", csrf.as_str()), ("nonce", "0123456789abcdef0123")]);

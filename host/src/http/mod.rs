@@ -149,9 +149,13 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
         .route("/my/{link}/statement/{seq}", get(my_statement))
         .route("/staff/sign-in", get(staff_sign_in_form).post(staff_sign_in))
         .route("/staff/sign-out", post(staff_sign_out))
+        .route("/staff", get(staff_home))
         .route("/staff/accounts", get(staff_accounts))
+        .route("/staff/aging", get(staff_aging))
+        .route("/staff/warnings", get(staff_warnings))
         .route("/staff/accounts/{id}", get(staff_account))
         .route("/staff/accounts/{id}/notes", post(staff_add_note))
+        .route("/staff/accounts/{id}/payments", post(staff_record_payment))
         .route("/staff/accounts/{id}/status", post(staff_set_status))
         .route("/staff/accounts/{id}/limit", post(staff_change_limit))
         .fallback(no_route)
@@ -375,8 +379,24 @@ async fn staff_sign_in(State(app): State<App>, headers: HeaderMap, form: FormFie
 async fn staff_sign_out(State(app): State<App>, headers: HeaderMap, form: FormFields) -> Response {
     staff(&app, finance::Action::SignOut, &headers, form.0).await
 }
-async fn staff_accounts(State(app): State<App>, headers: HeaderMap) -> Response {
-    staff(&app, finance::Action::Accounts, &headers, HashMap::new()).await
+async fn staff_home() -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/staff/accounts"));
+    response
+}
+/// The debtor list; its filters come in the query string (`Form` reads a
+/// GET's query).
+async fn staff_accounts(State(app): State<App>, headers: HeaderMap, filters: FormFields) -> Response {
+    staff(&app, finance::Action::Accounts, &headers, filters.0).await
+}
+async fn staff_aging(State(app): State<App>, headers: HeaderMap, query: FormFields) -> Response {
+    staff(&app, finance::Action::Aging, &headers, query.0).await
+}
+async fn staff_warnings(State(app): State<App>, headers: HeaderMap, query: FormFields) -> Response {
+    staff(&app, finance::Action::Warnings, &headers, query.0).await
+}
+async fn staff_record_payment(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::RecordPayment(id), &headers, form.0).await
 }
 async fn staff_account(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     staff(&app, finance::Action::Account(id), &headers, HashMap::new()).await
@@ -424,6 +444,11 @@ async fn staff(app: &App, action: finance::Action, headers: &HeaderMap, form: Ha
             Ok(Ok(r)) => {
                 let mut response = html(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), r.body);
                 let h = response.headers_mut();
+                // Not `no-referrer` here: under it a browser sends
+                // `Origin: null` with the staff's own forms, and the
+                // same-origin check would refuse them. Staff URLs carry no
+                // secret; other sites still get no referrer.
+                h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
                 if let Some(to) = r.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
                     h.insert(header::LOCATION, to);
                 }

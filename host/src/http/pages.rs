@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::links;
 use crate::directory::Directory;
-use crate::render::{self, MyAccount};
+use crate::render::{self, MyAccount, is_zero};
 use crate::{Ledger, MerchantId};
 
 /// The latest entries and payments a page lists.
@@ -62,8 +62,7 @@ pub(super) fn my_account(ledger: &mut Ledger, names: &Directory, link: &str, sta
 /// (holds are orders, not money), from the last 100 entries.
 fn recent_entries(ledger: &mut Ledger, m: &MerchantId, account: &str, count: u64) -> Result<Vec<crate::api::LedgerEntry>> {
     let page = answered(ledger.ledger(m, account, count.checked_sub(100), 100))?;
-    let zero = |a: &str| a.trim_start_matches('-').chars().all(|c| c == '0' || c == '.');
-    let moved: Vec<_> = page.entries.into_iter().filter(|e| !zero(&e.debt_delta) || !zero(&e.stored_delta)).collect();
+    let moved: Vec<_> = page.entries.into_iter().filter(|e| !is_zero(&e.debt_delta) || !is_zero(&e.stored_delta)).collect();
     Ok(moved[moved.len().saturating_sub(RECENT_MAX)..].to_vec())
 }
 

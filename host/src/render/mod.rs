@@ -6,6 +6,7 @@
 
 use askama::Template;
 
+pub mod charts;
 mod my_account;
 pub use my_account::{INVOICES_SHOWN, MyAccount, my_account_html};
 
@@ -36,9 +37,14 @@ pub fn utc_minute(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
+/// Whether a decimal as the component writes it (`"0.00"`, `"-0"`) is zero.
+pub fn is_zero(amount: &str) -> bool {
+    amount.trim_start_matches('-').chars().all(|c| c == '0' || c == '.')
+}
+
 /// A zero shown as an empty cell (charges and credits columns).
 fn blank_zero(amount: &str) -> String {
-    if amount.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { String::new() } else { grouped(amount) }
+    if is_zero(amount) { String::new() } else { grouped(amount) }
 }
 
 struct LineRow {

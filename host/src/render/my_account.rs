@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use super::grouped;
+use super::{grouped, is_zero};
 use crate::api::{AccountStatus, AccountSummary, EntryKind, Invoice, LedgerEntry, Payment, StatementHeader};
 use crate::directory::Party;
 
@@ -120,10 +120,6 @@ fn customer_words(k: EntryKind) -> &'static str {
         EntryKind::BalanceRefunded => "credit refunded to you",
         EntryKind::BadDebtWrittenOff => "written off",
     }
-}
-
-fn is_zero(amount: &str) -> bool {
-    amount.trim_start_matches('-').chars().all(|c| c == '0' || c == '.')
 }
 
 fn date_of(ms: i64) -> String {

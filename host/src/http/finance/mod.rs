@@ -15,12 +15,11 @@ use askama::Template;
 
 use super::staff::{self, Role, Session, SignIn, User};
 use super::secrets;
-use crate::api::{AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, Money, SetStatusRequest};
+use crate::api::{AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, Money, RecordPaymentRequest, SetStatusRequest};
 use crate::render::{grouped, utc_minute};
 use crate::{Ledger, MerchantId};
 
-/// The most accounts the list shows.
-const ACCOUNTS_SHOWN: u32 = 500;
+mod pages;
 
 /// What was asked.
 pub(super) enum Action {
@@ -28,8 +27,11 @@ pub(super) enum Action {
     SignIn,
     SignOut,
     Accounts,
+    Aging,
+    Warnings,
     Account(String),
     AddNote(String),
+    RecordPayment(String),
     SetStatus(String),
     ChangeLimit(String),
 }
@@ -40,6 +42,7 @@ pub(super) struct Request {
     pub cookie: Option<String>,
     /// False when the browser says another site sent it.
     pub same_origin: bool,
+    /// A posted form's fields, or a page's query string.
     pub form: HashMap<String, String>,
     pub now_ms: i64,
 }
@@ -69,44 +72,6 @@ struct SignInPage {
     email: String,
 }
 
-struct AccountRow {
-    id: String,
-    customer: String,
-    status: &'static str,
-    balance: String,
-    overdue: String,
-    overdue_shown: bool,
-    limit: String,
-    available: String,
-}
-
-#[derive(Template)]
-#[template(path = "staff_accounts.html")]
-struct AccountsPage {
-    who: Option<Who>,
-    message: String,
-    rows: Vec<AccountRow>,
-    more: bool,
-}
-
-#[derive(Template)]
-#[template(path = "staff_account.html")]
-struct AccountPage {
-    who: Option<Who>,
-    message: String,
-    a: crate::api::AccountSummary,
-    status: &'static str,
-    on_hold: bool,
-    balance: String,
-    overdue: String,
-    limit: String,
-    notes: Vec<(String, String, String)>,
-    can_control: bool,
-    can_admin: bool,
-    csrf: String,
-    nonce: String,
-}
-
 fn page(status: u16, body: String) -> Response {
     Response { status, location: None, set_cookie: None, body }
 }
@@ -127,7 +92,7 @@ fn status_words(s: AccountStatus) -> &'static str {
 /// Answers one request.
 pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
     let field = |name: &str| r.form.get(name).map(String::as_str).unwrap_or_default().to_owned();
-    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Account(_));
+    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Aging | Action::Warnings | Action::Account(_));
     if posted && !r.same_origin {
         return Ok(page(403, "<!DOCTYPE html><title>Refused</title><p>This form was sent from another site; nothing was done.</p>".into()));
     }
@@ -167,87 +132,89 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
             staff::sign_out(ledger.backend(), r.cookie.as_deref().unwrap_or_default())?;
             return Ok(Response { status: 303, location: Some("/staff/sign-in".into()), set_cookie: Some("credit_session=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0".into()), body: String::new() });
         }
-        Action::Accounts => return accounts(ledger, &merchant, who(&session, &user), r.now_ms),
+        Action::Accounts => return pages::accounts(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
+        Action::Aging => return pages::aging(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
+        Action::Warnings => return pages::warnings(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
         Action::Account(id) => return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, ""),
-        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) if field("nonce").len() < 16 => {
-            return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "The form is incomplete; reload the page.").map(|p| Response { status: 400, ..p });
+        Action::AddNote(_) | Action::SetStatus(_) | Action::RecordPayment(_) if !need(Role::Controller) => return Ok(not_allowed(&user)),
+        Action::ChangeLimit(_) if !need(Role::Admin) => return Ok(not_allowed(&user)),
+        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) | Action::RecordPayment(id) if field("nonce").len() < 16 => {
+            return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "The form is incomplete; reload the page.").map(|p| answered(p, 400));
         }
-        Action::AddNote(id) if need(Role::Controller) => {
+        Action::AddNote(id) => {
             let req = AddNoteRequest { account_id: id.clone(), by: user.email.clone(), text: field("text"), promise: None };
             (id, ledger.add_note(&merchant, &ctx, &req)?.map(drop))
         }
-        Action::SetStatus(id) if need(Role::Controller) => {
+        Action::SetStatus(id) => {
             let status = if field("status") == "active" { AccountStatus::Active } else { AccountStatus::OnHold };
             let req = SetStatusRequest { account_id: id.clone(), status, changed_by: user.email.clone(), reason: field("reason") };
             (id, ledger.set_status(&merchant, &ctx, &req)?.map(drop))
         }
-        Action::ChangeLimit(id) if need(Role::Admin) => {
-            let currency = match ledger.get_account(&merchant, &id, r.now_ms)? {
-                Ok(a) => a.currency,
-                Err(_) => return Ok(page(404, "<!DOCTYPE html><title>Not found</title><p>No such account.</p>".into())),
-            };
-            let req = ChangeCreditLimitRequest { account_id: id.clone(), new_limit: Money { amount: field("limit"), currency }, changed_by: user.email.clone(), reason: field("reason") };
+        Action::ChangeLimit(id) => {
+            let Ok(a) = ledger.get_account(&merchant, &id, r.now_ms)? else { return Ok(not_found()) };
+            let req = ChangeCreditLimitRequest { account_id: id.clone(), new_limit: Money { amount: field("limit"), currency: a.currency }, changed_by: user.email.clone(), reason: field("reason") };
             (id, ledger.change_credit_limit(&merchant, &ctx, &req)?.map(drop))
         }
-        Action::AddNote(_) | Action::SetStatus(_) | Action::ChangeLimit(_) => {
-            return Ok(page(403, format!("<!DOCTYPE html><title>Not allowed</title><p>A {} cannot do this; nothing was done.</p>", user.role.words())));
+        Action::RecordPayment(id) => {
+            let Ok(a) = ledger.get_account(&merchant, &id, r.now_ms)? else { return Ok(not_found()) };
+            let amount = Money { amount: field("amount"), currency: a.currency };
+            let req = RecordPaymentRequest {
+                account_id: id.clone(),
+                amount: amount.clone(),
+                received_on: field("received-on"),
+                method: field("method"),
+                reference: field("reference"),
+                allocations: Vec::new(),
+                spread: None,
+            };
+            match ledger.record_payment(&merchant, &ctx, &req)? {
+                // The contract's payment has no "who" yet: the user who
+                // recorded it is kept as a note in the same form's name
+                // (its own idempotency key, so a resubmitted form that
+                // failed between the two calls completes it).
+                Ok(receipt) => {
+                    let text = format!(
+                        "Recorded payment {} of {} {} received {} ({}{}{}).",
+                        receipt.payment.payment_id,
+                        grouped(&receipt.payment.amount),
+                        amount.currency,
+                        receipt.payment.received_on,
+                        receipt.payment.method,
+                        if receipt.payment.reference.is_empty() { "" } else { ", " },
+                        receipt.payment.reference
+                    );
+                    let note_ctx = CallContext { idempotency_key: format!("{}-recorded-by", ctx.idempotency_key), now_ms: r.now_ms };
+                    let note = AddNoteRequest { account_id: id.clone(), by: user.email.clone(), text, promise: None };
+                    (id, ledger.add_note(&merchant, &note_ctx, &note)?.map(drop))
+                }
+                Err(e) => (id, Err(e)),
+            }
         }
         Action::SignInForm | Action::SignIn => unreachable!("answered above"),
     };
     match outcome {
         (id, Ok(())) => Ok(redirect(&format!("/staff/accounts/{id}"))),
-        (id, Err(e)) => account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, &format!("Refused, nothing changed: {e:?}")).map(|p| Response { status: 422, ..p }),
+        (id, Err(e)) => account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, &format!("Refused, nothing changed: {}.", pages::refused(&e))).map(|p| answered(p, 422)),
     }
 }
 
-fn accounts(ledger: &mut Ledger, m: &MerchantId, who: Who, now_ms: i64) -> Result<Response> {
-    let mut ids: Vec<String> = Vec::new();
-    while ids.len() < ACCOUNTS_SHOWN as usize {
-        let page = ledger.list_accounts(m, ids.last().map(String::as_str), 100)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let done = page.len() < 100;
-        ids.extend(page);
-        if done {
-            break;
-        }
-    }
-    let mut rows = Vec::new();
-    for id in &ids {
-        let Ok(a) = ledger.get_account(m, id, now_ms)? else { continue };
-        rows.push(AccountRow {
-            id: a.account_id.clone(),
-            customer: a.customer_id.clone(),
-            status: status_words(a.status),
-            balance: grouped(&a.figures.posted_debt),
-            overdue_shown: !a.overdue.chars().all(|c| c == '0' || c == '.'),
-            overdue: grouped(&a.overdue),
-            limit: grouped(&a.figures.credit_limit),
-            available: grouped(&a.figures.available_credit),
-        });
-    }
-    let p = AccountsPage { who: Some(who), message: String::new(), more: ids.len() >= ACCOUNTS_SHOWN as usize, rows };
-    Ok(page(200, p.render()?))
+fn not_allowed(user: &User) -> Response {
+    page(403, format!("<!DOCTYPE html><title>Not allowed</title><p>A {} cannot do this; nothing was done.</p>", user.role.words()))
 }
 
+fn not_found() -> Response {
+    page(404, "<!DOCTYPE html><title>Not found</title><p>No such account. <a href=\"/staff/accounts\">All accounts</a></p>".into())
+}
+
+/// One account's page, or 404 when there is no such account.
 fn account(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User, id: &str, now_ms: i64, message: &str) -> Result<Response> {
-    let Ok(a) = ledger.get_account(m, id, now_ms)? else {
-        return Ok(page(404, "<!DOCTYPE html><title>Not found</title><p>No such account. <a href=\"/staff/accounts\">All accounts</a></p>".into()));
-    };
-    let notes = ledger.notes(m, id, None, 100)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let (_, nonce, _) = secrets::mint("nf")?;
-    let p = AccountPage {
-        csrf: who.csrf.clone(),
-        who: Some(who),
-        message: message.to_owned(),
-        status: status_words(a.status),
-        on_hold: a.status == AccountStatus::OnHold,
-        balance: grouped(&a.figures.posted_debt),
-        overdue: grouped(&a.overdue),
-        limit: grouped(&a.figures.credit_limit),
-        notes: notes.notes.iter().map(|n| (utc_minute(n.at_ms), n.by.clone(), n.text.clone())).collect(),
-        can_control: user.role >= Role::Controller,
-        can_admin: user.role >= Role::Admin,
-        nonce: nonce[20..].to_owned(),
-        a,
-    };
-    Ok(page(200, p.render()?))
+    match pages::account(ledger, m, who, user, id, now_ms, message)? {
+        Some(view) => Ok(page(200, view.render()?)),
+        None => Ok(not_found()),
+    }
+}
+
+/// `r` with `status` instead of 200 (a 404 stays a 404).
+fn answered(r: Response, status: u16) -> Response {
+    if r.status == 200 { Response { status, ..r } } else { r }
 }
