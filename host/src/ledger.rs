@@ -156,6 +156,20 @@ impl Ledger {
         }
     }
 
+    /// Starts the component again on the same storage, as a host process
+    /// that stops and starts would: the instance, its memory and the
+    /// wasmtime store are dropped and made anew; the data is the storage's.
+    pub fn restart(&mut self) {
+        let backend = self.store.take().expect("store present between calls").into_data().backend;
+        self.store = Some(new_store(&self.component, backend));
+        self.instance = None;
+    }
+
+    /// The storage, with the component dropped.
+    pub fn into_backend(mut self) -> Box<dyn Backend> {
+        self.store.take().expect("store present between calls").into_data().backend
+    }
+
     /// Sets the fuel budget of each call (see `FUEL_PER_CALL_DEFAULT`).
     pub fn set_fuel_per_call(&mut self, fuel: u64) {
         self.fuel_per_call = fuel;

@@ -10,6 +10,7 @@ use credit_host::api::AccountStatus;
 use credit_host::deliver::Outbox;
 use credit_host::directory::Directory;
 use credit_host::sim::{Config, MERCHANT, Simulation, Summary};
+use credit_host::store::Backend;
 use credit_host::{Ledger, MerchantId, audit};
 
 use crate::support::{component, component_cache};
@@ -26,13 +27,36 @@ fn open(path: &Path) -> anyhow::Result<Ledger> {
 fn simulate(dir: &Path, name: &str, config: Config, documents: bool) -> (Summary, PathBuf) {
     let db = dir.join(format!("{name}.sqlite"));
     let outbox = documents.then(|| Outbox { dir: dir.join(name), names: Directory::default() });
-    let mut reopen = || open(&db);
-    let sim = Simulation::new(config, open(&db).unwrap(), &mut reopen, outbox).unwrap();
-    let (summary, mut ledger) = sim.run(&mut |_| {}).unwrap();
-    let report = audit::audit(ledger.backend()).unwrap();
+    let (summary, mut file) = credit_host::sim::into_sqlite(component(), config, &db, outbox, &mut |_| {}).unwrap();
+    let report = audit::audit(&mut file).unwrap();
     assert!(report.is_clean(), "the audit after the simulation: {:?}", report.discrepancies);
+    file.close().unwrap();
+    (summary, db)
+}
+
+/// The same run written call by call into the file (as on PostgreSQL), the
+/// restart fault opening the file again.
+fn simulate_on_file(dir: &Path, name: &str, config: Config) -> (Summary, PathBuf) {
+    let db = dir.join(format!("{name}.sqlite"));
+    let mut reopen = |l: &mut Ledger| -> anyhow::Result<()> {
+        *l = open(&db)?;
+        Ok(())
+    };
+    let sim = Simulation::new(config, open(&db).unwrap(), &mut reopen, None).unwrap();
+    let (summary, mut ledger) = sim.run(&mut |_| {}).unwrap();
     ledger.backend().close().unwrap();
     (summary, db)
+}
+
+/// A merchant's records (key, value) and the journal's rows, in order.
+type Contents = (Vec<(String, Vec<u8>)>, Vec<Vec<u8>>);
+
+/// Every merchant record and journal row of a SQLite file, in order.
+fn contents(db: &Path) -> Contents {
+    let mut b = credit_host::store::SqliteBackend::open_read_only(db).unwrap();
+    let records = b.scan(MERCHANT, "", None, u32::MAX).unwrap();
+    let journal = b.journal_scan(0, u32::MAX).unwrap().into_iter().map(|r| r.record).collect();
+    (records, journal)
 }
 
 /// Every file under `dir`, by relative path, with its bytes.
@@ -112,6 +136,18 @@ fn a_year_of_trade_shows_every_habit_and_ends_clean() {
     // And `verify` in its own process agrees.
     let verify = Command::new(env!("CARGO_BIN_EXE_credit-host-cli")).arg("verify").arg("--db").arg(&db).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
+#[test]
+fn made_in_memory_and_copied_or_written_call_by_call_the_file_holds_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (copied, db_copied) = simulate(dir.path(), "copied", config(9, 2, 5, true), false);
+    let (direct, db_direct) = simulate_on_file(dir.path(), "direct", config(9, 2, 5, true));
+    assert_eq!(copied, direct, "the same trade and faults (restarts included)");
+    let (a, b) = (contents(&db_copied), contents(&db_direct));
+    assert!(a.0.len() > 500 && a.1.len() > 1000, "{} records, {} journal rows", a.0.len(), a.1.len());
+    assert!(a.0 == b.0, "the records differ");
+    assert!(a.1 == b.1, "the journals differ");
 }
 
 #[test]

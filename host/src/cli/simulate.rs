@@ -17,6 +17,7 @@ use super::tables::money;
 use crate::deliver::Outbox;
 use crate::directory::Directory;
 use crate::sim::{Config, Simulation, Summary};
+use crate::store::Backend;
 use crate::{Component, Ledger, audit};
 
 /// Arguments of `simulate`.
@@ -80,19 +81,40 @@ pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
         Some(Outbox { dir: args.out.clone(), names: Directory::default() })
     };
     let started = Instant::now();
-    let mut ledger = Ledger::open(component, &args.db)?;
-    if ledger.list_accounts(&sim_merchant()?, None, 1)?.is_ok_and(|a| !a.is_empty()) {
-        bail!("the database already holds the simulated merchant's accounts; give a new database");
-    }
-    let mut reopen = || Ledger::open(component, &args.db);
-    let sim = Simulation::new(config, ledger, &mut reopen, outbox)?;
-    let bar = ProgressBar::new(sim.day_count()?);
+    let bar = ProgressBar::new(config.day_count()?);
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} days, {elapsed}").expect("a valid template").progress_chars("=> "));
     bar.set_message(format!("{} customers", args.customers));
-    let (summary, mut ledger) = sim.run(&mut |n| bar.inc(n))?;
+    let summary;
+    let report = match &args.db {
+        crate::Database::Sqlite(path) => {
+            let mut backend;
+            (summary, backend) = crate::sim::into_sqlite(component, config, path, outbox, &mut |n| {
+                bar.inc(n);
+                if bar.position() == bar.length().unwrap_or(0) {
+                    bar.set_message(format!("writing {}", path.display()));
+                }
+            })?;
+            let report = audit::audit(&mut backend)?;
+            backend.close()?;
+            report
+        }
+        crate::Database::Postgres(_) => {
+            let mut ledger = Ledger::open(component, &args.db)?;
+            if ledger.list_accounts(&sim_merchant()?, None, 1)?.is_ok_and(|a| !a.is_empty()) {
+                bail!("the database already holds the simulated merchant's accounts; give a new database");
+            }
+            let mut restart = |l: &mut Ledger| -> Result<()> {
+                *l = Ledger::open(component, &args.db)?;
+                Ok(())
+            };
+            let mut ledger_after;
+            (summary, ledger_after) = Simulation::new(config, ledger, &mut restart, outbox)?.run(&mut |n| bar.inc(n))?;
+            let report = audit::audit(ledger_after.backend())?;
+            ledger_after.backend().close()?;
+            report
+        }
+    };
     bar.finish_and_clear();
-    let report = audit::audit(ledger.backend())?;
-    ledger.backend().close()?;
     let took = started.elapsed();
     println!("{}", table(&summary));
     println!(

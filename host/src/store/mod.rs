@@ -155,6 +155,68 @@ pub trait Backend: Send {
 
 /// The first key after every key that starts with `prefix` (prefixes are
 /// ASCII), or `None` when there is no such bound.
+/// What `copy_all` copied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// Merchants' records.
+    pub records: u64,
+    /// Journal rows, in their order.
+    pub journal: u64,
+    /// The host's own records.
+    pub host: u64,
+}
+
+/// Copies every merchant's records (in key order), the journal (in its
+/// order, so each row keeps its position) and the host's records from
+/// `from` into `to`, in one unit of work on `to`: all of it or, on an
+/// error, nothing. `to` should hold none of it yet: a key it has is
+/// overwritten, and journal rows are appended after its own.
+pub fn copy_all(from: &mut dyn Backend, to: &mut dyn Backend) -> Result<Copied> {
+    const PAGE: u32 = 1_000;
+    let mut n = Copied::default();
+    to.begin()?;
+    let copied = (|| -> Result<()> {
+        for m in from.merchants()? {
+            let mut after: Option<String> = None;
+            loop {
+                let page = from.scan(&m, "", after.as_deref(), PAGE)?;
+                for (k, v) in &page {
+                    to.put(&m, k, v)?;
+                }
+                n.records += page.len() as u64;
+                match page.last() {
+                    Some((k, _)) if page.len() == PAGE as usize => after = Some(k.clone()),
+                    _ => break,
+                }
+            }
+        }
+        let mut after = 0;
+        loop {
+            let rows = from.journal_scan(after, PAGE)?;
+            for r in &rows {
+                to.journal_append(&r.merchant, &r.record)?;
+            }
+            n.journal += rows.len() as u64;
+            match rows.last() {
+                Some(r) if rows.len() == PAGE as usize => after = r.seq,
+                _ => break,
+            }
+        }
+        for (k, v) in from.host_scan("")? {
+            to.host_put(&k, &v)?;
+            n.host += 1;
+        }
+        Ok(())
+    })();
+    match copied {
+        Ok(()) => to.commit().map(|()| n),
+        Err(e) => {
+            let _ = to.rollback();
+            Err(e)
+        }
+    }
+}
+
 pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
     let mut bytes = prefix.as_bytes().to_vec();
     while let Some(last) = bytes.pop() {
