@@ -275,3 +275,80 @@ fn forged_stale_and_guessed_requests_change_nothing() {
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+#[test]
+fn an_administrator_manages_users_and_terms_and_no_one_else_can() {
+    let (_dir, db) = store();
+    let server = Server::start(&db, &[]);
+    let shop = MerchantId::new(SHOP).unwrap();
+
+    // A controller and a viewer cannot open or use the users page.
+    let mut carl = Browser::new(&server);
+    assert_eq!(carl.sign_in("carl@northwind.example", PASSWORD).status, 303);
+    assert_eq!(carl.get("/staff/users").status, 403);
+    let csrf = carl.get("/staff/accounts/c0001").field("csrf");
+    let before = fingerprint(&db);
+    let grab = carl.post("/staff/users/carl@northwind.example", &[("csrf", &csrf), ("role", "admin"), ("signs-in", "yes")]);
+    assert_eq!(grab.status, 403, "{}", grab.body);
+    let sneak = carl.post("/staff/users", &[("csrf", &csrf), ("email", "mallory@evil.example"), ("role", "admin"), ("password", "long enough password")]);
+    assert_eq!(sneak.status, 403, "{}", sneak.body);
+    assert!(fingerprint(&db) == before, "a controller changed the users");
+
+    // The administrator adds a user, who can then sign in with that role.
+    let mut ada = Browser::new(&server);
+    assert_eq!(ada.sign_in("ada@northwind.example", PASSWORD).status, 303);
+    let page = ada.get("/staff/users");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("carl@northwind.example") && page.body.contains("ada@northwind.example (you)"));
+    let csrf = page.field("csrf");
+    let short = ada.post("/staff/users", &[("csrf", &csrf), ("email", "dora@northwind.example"), ("role", "controller"), ("password", "short")]);
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("at least 12 characters; nobody was added."), "{}", short.body);
+    let added = ada.post("/staff/users", &[("csrf", &csrf), ("email", "dora@northwind.example"), ("role", "controller"), ("password", "dora's long password")]);
+    assert_eq!((added.status, added.header("location")), (303, Some("/staff/users")), "{}", added.body);
+    let mut dora = Browser::new(&server);
+    assert_eq!(dora.sign_in("dora@northwind.example", "dora's long password").status, 303);
+    assert!(dora.get("/staff/accounts/c0001").body.contains("/payments\""), "a controller's forms");
+
+    // Demoted, carl's open session loses the payment form at once; turned
+    // off, his session ends and he cannot sign in again.
+    let demote = ada.post("/staff/users/carl@northwind.example", &[("csrf", &csrf), ("role", "viewer"), ("signs-in", "yes")]);
+    assert_eq!(demote.status, 303, "{}", demote.body);
+    let page = carl.get("/staff/accounts/c0001");
+    assert!(page.status == 200 && !page.body.contains("/payments\""), "a viewer now");
+    let off = ada.post("/staff/users/carl@northwind.example", &[("csrf", &csrf), ("role", "viewer"), ("signs-in", "no")]);
+    assert_eq!(off.status, 303, "{}", off.body);
+    assert_eq!(carl.get("/staff/accounts").status, 303, "turned off: signed out");
+    let mut again = Browser::new(&server);
+    let refused = again.sign_in("carl@northwind.example", PASSWORD);
+    assert_eq!((refused.status, again.cookie.is_none()), (401, true));
+    assert!(refused.body.contains("The e-mail or the password is wrong."), "said as for anyone");
+
+    // An administrator cannot demote or turn off themselves.
+    let before = fingerprint(&db);
+    for (role, signs_in) in [("viewer", "yes"), ("admin", "no")] {
+        let me = ada.post("/staff/users/ada@northwind.example", &[("csrf", &csrf), ("role", role), ("signs-in", signs_in)]);
+        assert_eq!(me.status, 422, "{}", me.body);
+    }
+    assert!(fingerprint(&db) == before);
+
+    // Terms: net days and the discount for invoices from now on, through
+    // set-billing-policy, with the administrator as the "who".
+    let page = ada.get("/staff/accounts/c0002");
+    let nonce = page.field("nonce");
+    let set = ada.post("/staff/accounts/c0002/terms", &[("csrf", &csrf), ("nonce", &nonce), ("net-days", "45"), ("discount-percent", "1.5"), ("discount-days", "7"), ("reason", "annual review")]);
+    assert_eq!(set.status, 303, "{}", set.body);
+    let mut ledger = Ledger::open_sqlite(component(), &db).unwrap();
+    let a = ledger.get_account(&shop, "c0002", chrono::Utc::now().timestamp_millis()).unwrap().unwrap();
+    let d = a.terms.discount.as_ref().unwrap();
+    assert_eq!((a.terms.net_days, d.percent.as_deref(), d.days), (45, Some("1.5"), 7));
+    let last = ledger.ledger_all(&shop, "c0002").unwrap().unwrap().pop().unwrap();
+    assert_eq!(last.kind, credit_host::api::EntryKind::PolicyChanged);
+    assert!(last.memo.contains("ada@northwind.example"), "{}", last.memo);
+    let nonce = ada.get("/staff/accounts/c0002").field("nonce");
+    let bad = ada.post("/staff/accounts/c0002/terms", &[("csrf", &csrf), ("nonce", &nonce), ("net-days", "forty"), ("discount-percent", ""), ("reason", "x")]);
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    drop(ledger);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}

@@ -54,9 +54,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         Action::List => {
             let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED).set_header(["merchant", "e-mail", "role", "locked until"]);
+            table.load_preset(UTF8_FULL_CONDENSED).set_header(["merchant", "e-mail", "role", "locked until", "signs in"]);
             for u in staff::users(store.as_mut())? {
-                table.add_row([u.merchant, u.email, u.role.words().to_owned(), u.locked_until_ms.map_or_else(String::new, crate::render::utc_minute)]);
+                let signs_in = if u.disabled { "no (turned off)" } else { "yes" };
+                table.add_row([u.merchant, u.email, u.role.words().to_owned(), u.locked_until_ms.map_or_else(String::new, crate::render::utc_minute), signs_in.to_owned()]);
             }
             println!("{table}");
         }

@@ -158,6 +158,9 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
         .route("/staff/accounts/{id}/payments", post(staff_record_payment))
         .route("/staff/accounts/{id}/status", post(staff_set_status))
         .route("/staff/accounts/{id}/limit", post(staff_change_limit))
+        .route("/staff/accounts/{id}/terms", post(staff_set_terms))
+        .route("/staff/users", get(staff_users).post(staff_add_user))
+        .route("/staff/users/{email}", post(staff_update_user))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
         .with_state(app);
@@ -394,6 +397,18 @@ async fn staff_aging(State(app): State<App>, headers: HeaderMap, query: FormFiel
 }
 async fn staff_warnings(State(app): State<App>, headers: HeaderMap, query: FormFields) -> Response {
     staff(&app, finance::Action::Warnings, &headers, query.0).await
+}
+async fn staff_set_terms(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::SetTerms(id), &headers, form.0).await
+}
+async fn staff_users(State(app): State<App>, headers: HeaderMap) -> Response {
+    staff(&app, finance::Action::Users, &headers, HashMap::new()).await
+}
+async fn staff_add_user(State(app): State<App>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::AddUser, &headers, form.0).await
+}
+async fn staff_update_user(State(app): State<App>, Path(email): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::UpdateUser(email), &headers, form.0).await
 }
 async fn staff_record_payment(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
     staff(&app, finance::Action::RecordPayment(id), &headers, form.0).await

@@ -37,6 +37,13 @@ pub fn matches(presented: &str, sha256_hex: &str) -> bool {
     digest.len() == sha256_hex.len() && digest.bytes().zip(sha256_hex.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
 }
 
+/// Whether two secrets are equal, in time that depends on neither (their
+/// SHA-256 digests are compared, so not even on their lengths).
+pub fn same(presented: &str, kept: &str) -> bool {
+    matches(presented, &hex(&Sha256::digest(kept.as_bytes())))
+}
+
+/// `N` random bytes from the operating system.
 pub fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0; N];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the operating system gave no random bytes: {e}"))?;

@@ -19,7 +19,7 @@ pub enum Role {
     Viewer,
     /// Also records notes and puts accounts on hold or back.
     Controller,
-    /// Also changes credit limits.
+    /// Also changes credit limits and terms and manages the users.
     Admin,
 }
 
@@ -49,6 +49,11 @@ pub struct User {
     pub failures_ms: Vec<i64>,
     /// Refused until then after `ATTEMPTS_MAX` failures.
     pub locked_until_ms: Option<i64>,
+    /// Turned off by an administrator: cannot sign in, and sessions open
+    /// when it happened end at the next request. (Absent in records written
+    /// before it existed: false.)
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A signed-in browser.
@@ -94,7 +99,7 @@ pub fn add_user(backend: &mut dyn Backend, merchant: &MerchantId, email: &str, r
     }
     let salt = SaltString::encode_b64(&secrets::random::<16>()?).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
     let password_hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?.to_string();
-    let user = User { merchant: merchant.as_str().to_owned(), email: email.to_ascii_lowercase(), role, password_hash, failures_ms: Vec::new(), locked_until_ms: None };
+    let user = User { merchant: merchant.as_str().to_owned(), email: email.to_ascii_lowercase(), role, password_hash, failures_ms: Vec::new(), locked_until_ms: None, disabled: false };
     secrets::save(backend, &key, &user)?;
     Ok(user)
 }
@@ -102,6 +107,17 @@ pub fn add_user(backend: &mut dyn Backend, merchant: &MerchantId, email: &str, r
 /// Every user of every merchant.
 pub fn users(backend: &mut dyn Backend) -> Result<Vec<User>> {
     secrets::load_all(backend, "user/")
+}
+
+/// Changes a user's role and whether they may sign in; refuses a user who
+/// does not exist.
+pub fn update_user(backend: &mut dyn Backend, merchant: &str, email: &str, role: Role, disabled: bool) -> Result<User> {
+    let key = user_key(merchant, email);
+    let Some(mut user) = secrets::load::<User>(backend, &key)? else { bail!("{email} is not a user of {merchant}") };
+    user.role = role;
+    user.disabled = disabled;
+    secrets::save(backend, &key, &user)?;
+    Ok(user)
 }
 
 /// A user, by merchant and email.
@@ -122,8 +138,9 @@ pub enum SignIn {
 /// Checks a password and opens a session.
 pub fn sign_in(backend: &mut dyn Backend, merchant: &str, email: &str, password: &str, now_ms: i64) -> Result<SignIn> {
     let key = user_key(merchant, email);
-    let Some(mut user) = secrets::load::<User>(backend, &key)? else {
-        // The same work as for a user, so timing does not say who exists.
+    let Some(mut user) = secrets::load::<User>(backend, &key)?.filter(|u| !u.disabled) else {
+        // The same work as for a user, so timing does not say who exists
+        // (or who was turned off).
         let _ = Argon2::default().hash_password(password.as_bytes(), &SaltString::encode_b64(&[0; 16]).expect("16 bytes encode"));
         return Ok(SignIn::Refused);
     };
@@ -162,7 +179,7 @@ pub fn session(backend: &mut dyn Backend, cookie: &str, now_ms: i64) -> Result<O
     if !secrets::matches(cookie, &session.sha256) || now_ms >= session.expires_ms {
         return Ok(None);
     }
-    let Some(user) = user(backend, &session.merchant, &session.email)? else { return Ok(None) };
+    let Some(user) = user(backend, &session.merchant, &session.email)?.filter(|u| !u.disabled) else { return Ok(None) };
     Ok(Some((session, user)))
 }
 

@@ -147,6 +147,14 @@ test('the debtor list shows what the component answers, and its filters narrow i
   assert.deepEqual(late.map((r) => r[0]), expected.map((r) => r['account-id']), 'the same accounts in the same order as reports.debtors');
   assert.ok(late.length > 0 && late.length <= rows.length);
 
+  // The administrator's users page.
+  await page.click('nav a[href="/staff/users"]');
+  await page.waitForSelector('#users');
+  const users = (await cells(page, '#users')).map((r) => [r[0], r[1]]);
+  assert.deepEqual(users, [[`${EMAIL('ada')} (you)`, 'administrator'], [EMAIL('carl'), 'credit controller'], [EMAIL('vic'), 'viewer']]);
+  await axeCheck(page, 'users');
+  await shot(page, '07-users');
+
   const refused = await page.goto(`${base}/staff/accounts?overdue-min=lots`);
   assert.equal(refused.status(), 400);
   assert.match(await page.$eval('.notice', (n) => n.textContent), /refused this search.*Nothing was searched/s);
@@ -177,9 +185,12 @@ test('aging, the charts and early warnings agree with the reports', async () => 
   await axeCheck(page, 'warnings');
   await shot(page, '03-warnings');
 
-  // A viewer reads, and is offered no form that changes anything.
+  // A viewer reads, and is offered no form that changes anything, nor
+  // the users page.
   await page.goto(`${base}/staff/accounts/c0002`);
-  assert.equal((await page.$$('form[action*="/payments"], form[action*="/notes"], form[action*="/limit"]')).length, 0);
+  assert.equal((await page.$$('form[action*="/payments"], form[action*="/notes"], form[action*="/limit"], form[action*="/terms"]')).length, 0);
+  assert.equal((await page.$$('nav a[href="/staff/users"]')).length, 0);
+  assert.equal((await page.goto(`${base}/staff/users`)).status(), 403);
 });
 
 test('a controller records a payment through the account page and the component has it', async () => {

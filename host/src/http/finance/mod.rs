@@ -15,11 +15,14 @@ use askama::Template;
 
 use super::staff::{self, Role, Session, SignIn, User};
 use super::secrets;
-use crate::api::{AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, Money, RecordPaymentRequest, SetStatusRequest};
+use crate::api::{
+    AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, EarlyPaymentDiscount, Money, RecordPaymentRequest, SetBillingPolicyRequest, SetStatusRequest,
+};
 use crate::render::{grouped, utc_minute};
 use crate::{Ledger, MerchantId};
 
 mod pages;
+mod users;
 
 /// What was asked.
 pub(super) enum Action {
@@ -34,6 +37,10 @@ pub(super) enum Action {
     RecordPayment(String),
     SetStatus(String),
     ChangeLimit(String),
+    SetTerms(String),
+    Users,
+    AddUser,
+    UpdateUser(String),
 }
 
 /// A request as the ledger's thread needs it.
@@ -61,6 +68,8 @@ struct Who {
     role: &'static str,
     merchant: String,
     csrf: String,
+    /// Sees the users page.
+    admin: bool,
 }
 
 #[derive(Template)]
@@ -92,7 +101,7 @@ fn status_words(s: AccountStatus) -> &'static str {
 /// Answers one request.
 pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
     let field = |name: &str| r.form.get(name).map(String::as_str).unwrap_or_default().to_owned();
-    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Aging | Action::Warnings | Action::Account(_));
+    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Aging | Action::Warnings | Action::Account(_) | Action::Users);
     if posted && !r.same_origin {
         return Ok(page(403, "<!DOCTYPE html><title>Refused</title><p>This form was sent from another site; nothing was done.</p>".into()));
     }
@@ -120,11 +129,11 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
     let Some((session, user)) = signed else {
         return Ok(if posted { sign_in_page(401, "You are signed out; sign in again.", "", "")? } else { redirect("/staff/sign-in") });
     };
-    if posted && field("csrf") != session.csrf {
+    if posted && !secrets::same(&field("csrf"), &session.csrf) {
         return Ok(page(403, "<!DOCTYPE html><title>Refused</title><p>The form's security token is missing or old; reload the page and send it again. Nothing was done.</p>".into()));
     }
     let merchant = MerchantId::new(session.merchant.as_str())?;
-    let who = |s: &Session, u: &User| Who { email: u.email.clone(), role: u.role.words(), merchant: s.merchant.clone(), csrf: s.csrf.clone() };
+    let who = |s: &Session, u: &User| Who { email: u.email.clone(), role: u.role.words(), merchant: s.merchant.clone(), csrf: s.csrf.clone(), admin: u.role >= Role::Admin };
     let need = |role: Role| user.role >= role;
     let ctx = CallContext { idempotency_key: format!("staff-{}", field("nonce")), now_ms: r.now_ms };
     let outcome = match r.action {
@@ -137,8 +146,11 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
         Action::Warnings => return pages::warnings(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
         Action::Account(id) => return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, ""),
         Action::AddNote(_) | Action::SetStatus(_) | Action::RecordPayment(_) if !need(Role::Controller) => return Ok(not_allowed(&user)),
-        Action::ChangeLimit(_) if !need(Role::Admin) => return Ok(not_allowed(&user)),
-        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) | Action::RecordPayment(id) if field("nonce").len() < 16 => {
+        Action::ChangeLimit(_) | Action::SetTerms(_) | Action::Users | Action::AddUser | Action::UpdateUser(_) if !need(Role::Admin) => return Ok(not_allowed(&user)),
+        Action::Users => return users::listing(ledger.backend(), who(&session, &user), "", 200),
+        Action::AddUser => return users::add(ledger.backend(), who(&session, &user), &r.form),
+        Action::UpdateUser(email) => return users::update(ledger.backend(), who(&session, &user), &email, &r.form),
+        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) | Action::RecordPayment(id) | Action::SetTerms(id) if field("nonce").len() < 16 => {
             return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "The form is incomplete; reload the page.").map(|p| answered(p, 400));
         }
         Action::AddNote(id) => {
@@ -154,6 +166,26 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
             let Ok(a) = ledger.get_account(&merchant, &id, r.now_ms)? else { return Ok(not_found()) };
             let req = ChangeCreditLimitRequest { account_id: id.clone(), new_limit: Money { amount: field("limit"), currency: a.currency }, changed_by: user.email.clone(), reason: field("reason") };
             (id, ledger.change_credit_limit(&merchant, &ctx, &req)?.map(drop))
+        }
+        Action::SetTerms(id) => {
+            let Ok(a) = ledger.get_account(&merchant, &id, r.now_ms)? else { return Ok(not_found()) };
+            let mut terms = a.terms;
+            let Ok(net_days) = field("net-days").trim().parse::<u32>() else {
+                return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "Net days must be a whole number; nothing changed.").map(|p| answered(p, 400));
+            };
+            terms.net_days = net_days;
+            let percent = field("discount-percent");
+            terms.discount = if percent.trim().is_empty() {
+                None
+            } else {
+                let Ok(days) = field("discount-days").trim().parse::<u32>() else {
+                    return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "Discount days must be a whole number; nothing changed.").map(|p| answered(p, 400));
+                };
+                let basis = terms.discount.and_then(|d| d.basis);
+                Some(EarlyPaymentDiscount { percent: Some(percent.trim().to_owned()), days, amount: None, basis })
+            };
+            let req = SetBillingPolicyRequest { account_id: id.clone(), terms, policy: a.policy, changed_by: user.email.clone(), reason: field("reason") };
+            (id, ledger.set_billing_policy(&merchant, &ctx, &req)?.map(drop))
         }
         Action::RecordPayment(id) => {
             let Ok(a) = ledger.get_account(&merchant, &id, r.now_ms)? else { return Ok(not_found()) };

@@ -555,6 +555,9 @@ pub(super) struct AccountView {
     limits: Vec<(String, String, String, String, String)>,
     suggestion: Option<crate::api::CreditLimitSuggestion>,
     suggested: String,
+    terms: String,
+    discount_percent: String,
+    discount_days: String,
     can_control: bool,
     can_admin: bool,
     csrf: String,
@@ -649,6 +652,7 @@ pub(super) fn account(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User
         &[Exposure { label: a.account_id.clone(), debt: dec(&f.posted_debt), held: dec(&f.open_holds), limit: dec(&f.credit_limit) }],
     );
     let suggested = suggestion.as_ref().map(|s| grouped(&s.suggested_limit)).unwrap_or_default();
+    let discount = a.terms.discount.as_ref();
     Ok(Some(AccountView {
         csrf: who.csrf.clone(),
         who: Some(who),
@@ -693,6 +697,9 @@ pub(super) fn account(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User
         limits: limits.iter().rev().map(|c| (utc_minute(c.at_ms), grouped(&c.old_limit), grouped(&c.new_limit), c.changed_by.clone(), c.reason.clone())).collect(),
         suggestion,
         suggested,
+        terms: crate::render::terms_text(&a.terms),
+        discount_percent: discount.and_then(|d| d.percent.clone()).unwrap_or_default(),
+        discount_days: discount.map(|d| d.days.to_string()).unwrap_or_default(),
         can_control: user.role >= Role::Controller,
         can_admin: user.role >= Role::Admin,
         nonce: nonce[20..].to_owned(),
