@@ -140,6 +140,27 @@ pub mod api {
         LedgerPage, Money, Note, NotePage, Payment, PaymentTerms, Portion, Posting, Promise, Reminder, ReminderStep, SmallDifferenceTreatment,
         StatementHeader, TaxPart, TermBasis, Tolerance, CompanySummary,
     };
+
+    impl DebtorQuery {
+        /// Every account in `sort` order as of `as_of`, no filter, the first
+        /// `limit`; set the fields to filter.
+        pub fn unfiltered(as_of: &str, sort: DebtorSort, limit: u32) -> DebtorQuery {
+            DebtorQuery {
+                as_of: as_of.to_owned(),
+                currency: None,
+                status: None,
+                balance_min: None,
+                balance_max: None,
+                overdue_min: None,
+                days_overdue_min: None,
+                utilisation_min_percent: None,
+                has_stored_balance: None,
+                sort,
+                after: None,
+                limit,
+            }
+        }
+    }
 }
 
 /// The version of the WIT package this host embeds and calls.

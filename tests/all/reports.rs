@@ -366,20 +366,7 @@ fn aging_buckets_fall_at_their_edges_and_totals_equal_the_open_items() {
 }
 
 fn debtor_query(sort: DebtorSort) -> DebtorQuery {
-    DebtorQuery {
-        as_of: "2026-05-01".into(),
-        currency: None,
-        status: None,
-        balance_min: None,
-        balance_max: None,
-        overdue_min: None,
-        days_overdue_min: None,
-        utilisation_min_percent: None,
-        has_stored_balance: None,
-        sort,
-        after: None,
-        limit: 100,
-    }
+    DebtorQuery::unfiltered("2026-05-01", sort, 100)
 }
 
 fn ids(page: &DebtorPage) -> Vec<&str> {

@@ -559,18 +559,9 @@ fn reports_table(component: &Component, merchant: &MerchantId, n: usize) -> Resu
         }
         let whole = start.elapsed();
         let query = |sort, after: Option<String>, utilisation: Option<&str>| DebtorQuery {
-            as_of: "2026-05-15".into(),
-            currency: None,
-            status: None,
-            balance_min: None,
-            balance_max: None,
-            overdue_min: None,
-            days_overdue_min: None,
             utilisation_min_percent: utilisation.map(str::to_owned),
-            has_stored_balance: None,
-            sort,
             after,
-            limit: 50,
+            ..DebtorQuery::unfiltered("2026-05-15", sort, 50)
         };
         let (s, w) = time(calls, |_| {
             ok(l.debtors(merchant, &query(DebtorSort::Balance, None, None)))?;
