@@ -21,6 +21,7 @@ use crate::api::{
 use crate::render::{grouped, utc_minute};
 use crate::{Ledger, MerchantId};
 
+mod account;
 mod pages;
 mod users;
 
@@ -240,7 +241,7 @@ fn not_found() -> Response {
 
 /// One account's page, or 404 when there is no such account.
 fn account(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User, id: &str, now_ms: i64, message: &str) -> Result<Response> {
-    match pages::account(ledger, m, who, user, id, now_ms, message)? {
+    match account::view(ledger, m, who, user, id, now_ms, message)? {
         Some(view) => Ok(page(200, view.render()?)),
         None => Ok(not_found()),
     }
