@@ -10,6 +10,8 @@ wit_bindgen::generate!({
     world: "credit-account",
 });
 
+mod bank;
+
 use exports::storefront::credit::{accounts, billing, checkout, queries, reports};
 use storefront::credit::store;
 use storefront::credit::types as wit;

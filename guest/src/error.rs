@@ -73,6 +73,13 @@ pub enum Field {
     BalanceMax,
     OverdueMin,
     Currency,
+    EntryRef,
+    BookedOn,
+    PayerName,
+    PayerAccount,
+    Remittance,
+    OriginalRef,
+    Decision,
 }
 
 impl Field {
@@ -145,6 +152,13 @@ impl Field {
             Field::BalanceMax => "balance-max",
             Field::OverdueMin => "overdue-min",
             Field::Currency => "currency",
+            Field::EntryRef => "entry-ref",
+            Field::BookedOn => "booked-on",
+            Field::PayerName => "payer-name",
+            Field::PayerAccount => "payer-account",
+            Field::Remittance => "remittance",
+            Field::OriginalRef => "original-ref",
+            Field::Decision => "decision",
         }
     }
 }

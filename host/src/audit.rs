@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use credit_guest::codec::decode;
 use credit_guest::engine::{Ix, index_key, utilisation_pct};
 use credit_guest::model::{
-    Account, AccountCfg, Allocation, Book, Company, CreditNoteRecord, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
+    Account, AccountCfg, Allocation, BankRecord, Book, Company, CreditNoteRecord, DayCloseState, Delivery, Entry, Hold, HoldState, IdemRecord, IndexState, Invoice, ItemKind, LimitChange,
     Note, OpenHoldRef, OpenItemRef, Order, Payment, Profile, Reminder, StatementHeader, StatementView,
 };
 use credit_guest::money::Currency;
@@ -379,6 +379,18 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             owner(account)
         }
         ("idem", _) => read::<IdemRecord>(bytes, "an idempotency record").map(|_| ()),
+        ("bank", _) => {
+            let r: BankRecord = read(bytes, "a bank line")?;
+            if r.line.entry_ref != rest {
+                return Err(format!("holds bank line {:?}", r.line.entry_ref));
+            }
+            Ok(())
+        }
+        ("bankrev", _) => read::<()>(bytes, "a review mark"),
+        ("payer", [_, _, ..]) => {
+            let account: String = read(bytes, "an account id")?;
+            owner(&account)
+        }
         ("seq", [_]) => read::<u64>(bytes, "a counter").map(|_| ()),
         _ => Err("not a key this component writes".to_owned()),
     }

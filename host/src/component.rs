@@ -30,6 +30,7 @@ pub(crate) enum Export {
     WriteOff,
     CancelCreditNote,
     DayClose,
+    MatchBankLine,
     Authorize,
     Capture,
     VoidHold,
@@ -60,10 +61,11 @@ pub(crate) enum Export {
     Debtors,
     AccountWarnings,
     Warnings,
+    BankReview,
 }
 
 impl Export {
-    const ALL: [Export; 43] = [
+    const ALL: [Export; 45] = [
         Export::OpenAccount,
         Export::OpenCompany,
         Export::ChangeCreditLimit,
@@ -77,6 +79,7 @@ impl Export {
         Export::WriteOff,
         Export::CancelCreditNote,
         Export::DayClose,
+        Export::MatchBankLine,
         Export::Authorize,
         Export::Capture,
         Export::VoidHold,
@@ -107,6 +110,7 @@ impl Export {
         Export::Debtors,
         Export::AccountWarnings,
         Export::Warnings,
+        Export::BankReview,
     ];
 
     /// Whether the export may change data: every function of `accounts`,
@@ -131,6 +135,7 @@ impl Export {
         const CHECKOUT: &str = concat!("storefront:credit/checkout@", wit_version!());
         const QUERIES: &str = concat!("storefront:credit/queries@", wit_version!());
         const REPORTS: &str = concat!("storefront:credit/reports@", wit_version!());
+        const BANK: &str = concat!("storefront:credit/bank@", wit_version!());
         match self {
             Export::OpenAccount => (ACCOUNTS, "open-account"),
             Export::OpenCompany => (ACCOUNTS, "open-company"),
@@ -175,6 +180,8 @@ impl Export {
             Export::Debtors => (REPORTS, "debtors"),
             Export::AccountWarnings => (REPORTS, "account-warnings"),
             Export::Warnings => (REPORTS, "warnings"),
+            Export::MatchBankLine => (BANK, "match-bank-line"),
+            Export::BankReview => (BANK, "bank-review"),
         }
     }
 }

@@ -988,4 +988,26 @@ impl Ledger {
         }
         self.call(m, Export::Warnings, (&as_of.to_owned(), rules, after.map(str::to_owned).as_ref(), limit))
     }
+
+    /// `bank.match-bank-line`.
+    pub fn match_bank_line(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        line: &BankLine,
+        decision: Option<&BankDecision>,
+    ) -> Result<std::result::Result<BankLineResult, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| line.oversized()).or_else(|| decision.and_then(Oversized::oversized)) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::MatchBankLine, (ctx, line, decision))
+    }
+
+    /// `bank.bank-review`: one page.
+    pub fn bank_review(&mut self, m: &MerchantId, after: Option<&str>, limit: u32) -> Result<std::result::Result<Vec<BankReviewItem>, CreditError>> {
+        if let Some(e) = after.and_then(|a| shape::text_param(a, "after")) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::BankReview, (after.map(str::to_owned).as_ref(), limit))
+    }
 }

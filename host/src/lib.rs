@@ -36,11 +36,12 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.7.0"
+        "0.7.1"
     };
 }
 
 pub mod audit;
+pub mod bank;
 pub mod cli;
 mod component;
 pub mod contract;
@@ -126,6 +127,9 @@ pub mod api {
     pub use crate::bindings::exports::storefront::credit::checkout::{
         AmendHoldRequest, ApplyBalanceRequest, ApplyMode, Approval, Authorization, AuthorizeRequest, BalanceApplication, CaptureReceipt, CaptureRequest, CaptureRest, CreditNote, CreditTarget,
         Decline, DeclineReason, DeliveryDetails, RecordReturnRequest, VoidReceipt,
+    };
+    pub use crate::bindings::exports::storefront::credit::bank::{
+        BankCandidate, BankDecision, BankEntryKind, BankLine, BankLineResult, BankOutcome, BankReviewItem, MatchRule, ReviewReason,
     };
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
     pub use crate::bindings::exports::storefront::credit::reports::{

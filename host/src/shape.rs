@@ -151,6 +151,28 @@ impl Oversized for RecordPaymentRequest {
     }
 }
 
+impl Oversized for BankLine {
+    fn oversized(&self) -> Option<E> {
+        id(&self.entry_ref, "entry-ref")
+            .or_else(|| date(&self.booked_on, "booked-on"))
+            .or_else(|| money(&self.amount, "amount"))
+            .or_else(|| text(&self.payer_name, "payer-name"))
+            .or_else(|| text(&self.payer_account, "payer-account"))
+            .or_else(|| text(&self.remittance, "remittance"))
+            .or_else(|| self.original_ref.as_deref().and_then(|r| id(r, "original-ref")))
+    }
+}
+
+impl Oversized for BankDecision {
+    fn oversized(&self) -> Option<E> {
+        match self {
+            BankDecision::Account(a) => id(a, "account-id"),
+            BankDecision::Payment(p) => id(p, "payment-id"),
+            BankDecision::Dismiss(why) => text(why, "reason"),
+        }
+    }
+}
+
 impl Oversized for AllocateBalanceRequest {
     fn oversized(&self) -> Option<E> {
         id(&self.account_id, "account-id")

@@ -2,6 +2,7 @@
 //! embedded in the host library. One binary, one compile of the component.
 
 mod audit;
+mod bank;
 mod bad_input;
 mod billing;
 mod checkout;

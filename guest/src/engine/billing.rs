@@ -339,64 +339,73 @@ impl<K: Kv> Engine<K> {
             return Err(Error::AllocationSpreadConflict);
         }
 
-        self.idempotent(
-            ctx,
-            "record-payment",
-            &req.canonical(),
-            |eng| {
-                let mut account = eng.account_for_money(&req.account_id, currency)?;
-                eng.release_expired(&mut account, ctx)?;
-                let policy = &eng.cfg(&mut account)?.policy;
-                let source = Source::Payment { small_max: policy.small_difference_max, treatment: policy.small_difference_treatment };
-                let plan = match req.spread {
-                    Some(Spread::ProRata) => eng.plan_pro_rata(&account, received_on, amount, &source)?,
-                    Some(Spread::OldestDueFirst) | None => eng.plan_allocation(&account, received_on, amount, &source, &explicit, &[])?,
-                };
-                let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
-                let to_stored = sub(amount, to_debt)?;
-                let payment_id = next_document_id(&mut account, Series::Payment)?;
-                let memo = format!("{} payment {} ref {}", req.method, currency.format(amount), req.reference);
-                let e = NewEntry::new(EntryKind::PaymentRecorded, amount, memo)
-                    .dr(Book::Cash, amount)
-                    .cr(Book::Receivable, to_debt)
-                    .cr(Book::CustomerCredit, to_stored)
-                    .doc(&payment_id);
-                let seq = eng.append(&mut account, ctx, e)?;
-                let allocations = eng.apply_plan(&mut account, ctx, received_on, &source, &payment_id, seq, plan)?;
-                // Money received on or after a promise counts toward it.
-                if let Some(p) = eng.profile(&mut account)?.promise.clone()
-                    && stored_date(&p.made_on)? <= received_on
-                    && p.paid < p.amount
-                {
-                    let paid = add(p.paid, amount)?;
-                    if let Some(promise) = eng.profile_mut(&mut account)?.promise.as_mut() {
-                        promise.paid = paid;
-                    }
-                }
-                let payment = Payment {
-                    id: payment_id.clone(),
-                    account_id: account.id.clone(),
-                    received_on: dates::format(received_on),
-                    recorded_at_ms: ctx.now_ms,
-                    amount,
-                    method: req.method.clone(),
-                    reference: req.reference.clone(),
-                    allocations,
-                    to_stored,
-                    reversed: false,
-                };
-                eng.save(&payment_key(&payment_id), &payment)?;
-                let n = {
-                    let cfg = eng.cfg_mut(&mut account)?;
-                    cfg.payment_count += 1;
-                    cfg.payment_count
-                };
-                eng.save(&account_payment_key(&account.id, n), &payment_id)?;
-                eng.release_overdue_hold(&mut account, ctx, today)?;
-                eng.save_account(&mut account)?;
-                Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&mut account, ctx.now_ms)? })
-            },
-        )
+        self.idempotent(ctx, "record-payment", &req.canonical(), |eng| eng.pay(ctx, req, currency, amount, received_on, &explicit))
+    }
+
+    /// Records a validated payment: `record-payment` without its
+    /// idempotency record (also how a bank line is recorded).
+    pub(super) fn pay(
+        &mut self,
+        ctx: &Ctx,
+        req: &RecordPayment,
+        currency: Currency,
+        amount: Decimal,
+        received_on: NaiveDate,
+        explicit: &[(String, Decimal)],
+    ) -> Result<PaymentReceipt, Error> {
+        let today = dates::day_of(ctx.now_ms);
+        let eng = self;
+        let mut account = eng.account_for_money(&req.account_id, currency)?;
+        eng.release_expired(&mut account, ctx)?;
+        let policy = &eng.cfg(&mut account)?.policy;
+        let source = Source::Payment { small_max: policy.small_difference_max, treatment: policy.small_difference_treatment };
+        let plan = match req.spread {
+            Some(Spread::ProRata) => eng.plan_pro_rata(&account, received_on, amount, &source)?,
+            Some(Spread::OldestDueFirst) | None => eng.plan_allocation(&account, received_on, amount, &source, explicit, &[])?,
+        };
+        let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
+        let to_stored = sub(amount, to_debt)?;
+        let payment_id = next_document_id(&mut account, Series::Payment)?;
+        let memo = format!("{} payment {} ref {}", req.method, currency.format(amount), req.reference);
+        let e = NewEntry::new(EntryKind::PaymentRecorded, amount, memo)
+            .dr(Book::Cash, amount)
+            .cr(Book::Receivable, to_debt)
+            .cr(Book::CustomerCredit, to_stored)
+            .doc(&payment_id);
+        let seq = eng.append(&mut account, ctx, e)?;
+        let allocations = eng.apply_plan(&mut account, ctx, received_on, &source, &payment_id, seq, plan)?;
+        // Money received on or after a promise counts toward it.
+        if let Some(p) = eng.profile(&mut account)?.promise.clone()
+            && stored_date(&p.made_on)? <= received_on
+            && p.paid < p.amount
+        {
+            let paid = add(p.paid, amount)?;
+            if let Some(promise) = eng.profile_mut(&mut account)?.promise.as_mut() {
+                promise.paid = paid;
+            }
+        }
+        let payment = Payment {
+            id: payment_id.clone(),
+            account_id: account.id.clone(),
+            received_on: dates::format(received_on),
+            recorded_at_ms: ctx.now_ms,
+            amount,
+            method: req.method.clone(),
+            reference: req.reference.clone(),
+            allocations,
+            to_stored,
+            reversed: false,
+        };
+        eng.save(&payment_key(&payment_id), &payment)?;
+        let n = {
+            let cfg = eng.cfg_mut(&mut account)?;
+            cfg.payment_count += 1;
+            cfg.payment_count
+        };
+        eng.save(&account_payment_key(&account.id, n), &payment_id)?;
+        eng.release_overdue_hold(&mut account, ctx, today)?;
+        eng.save_account(&mut account)?;
+        Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&mut account, ctx.now_ms)? })
     }
 
     /// `billing.write-off`: what an item still owes becomes bad debt.
@@ -548,98 +557,98 @@ impl<K: Kv> Engine<K> {
         validate::id(payment_id, Field::PaymentId)?;
         validate::text(reason, Field::Reason)?;
 
-        self.idempotent(
-            ctx,
-            "reverse-payment",
-            &(payment_id, reason),
-            |eng| {
-                let mut payment: Payment =
-                    eng.load(&payment_key(payment_id))?.ok_or_else(|| Error::PaymentNotFound(payment_id.to_owned()))?;
-                if payment.reversed {
-                    return Err(Error::PaymentAlreadyReversed);
-                }
-                let mut account = eng.account(&payment.account_id)?;
-                if account.status == Status::Closed {
-                    return Err(Error::AccountClosed);
-                }
-                let c = currency_of(&account)?;
-                let today = dates::day_of(ctx.now_ms);
-                eng.release_expired(&mut account, ctx)?;
+        self.idempotent(ctx, "reverse-payment", &(payment_id, reason), |eng| eng.reverse(ctx, payment_id, reason))
+    }
 
-                let mut reopen = Vec::new();
-                let (mut cash, mut discounts, mut written_off) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-                for a in &payment.allocations {
-                    let back_off = if a.carried_to.is_some() { Decimal::ZERO } else { a.small_difference };
-                    cash = add(cash, a.amount)?;
-                    discounts = add(discounts, a.discount)?;
-                    written_off = add(written_off, back_off)?;
-                    reopen.push((eng.invoice(&a.invoice_id)?, add(add(a.amount, a.discount)?, back_off)?, a.discount));
-                }
-                let taken = min(payment.to_stored, account.stored_balance.max(Decimal::ZERO));
-                let spent = sub(payment.to_stored, taken)?;
-                let spent_item = if spent.is_zero() {
-                    None
-                } else {
-                    Some(eng.create_debit_item(
-                        &mut account,
-                        ItemKind::Adjustment,
-                        None,
-                        today,
-                        format!("Stored balance from bounced payment {payment_id}, already spent"),
-                        spent,
-                    )?)
-                };
-                let memo = format!("payment {payment_id} reversed: {reason}");
-                let mut e = NewEntry::new(EntryKind::PaymentReversed, payment.amount, memo)
-                    .dr(Book::Receivable, add(add(add(cash, spent)?, discounts)?, written_off)?)
-                    .dr(Book::CustomerCredit, taken)
-                    .cr(Book::Cash, payment.amount);
-                for (invoice, _, discount) in &reopen {
-                    e = e.discount(invoice, *discount, true, c);
-                }
-                let e = e.cr(Book::SmallDifferences, written_off).doc(payment_id);
-                let seq = eng.append(&mut account, ctx, e)?;
+    /// Reverses a payment: `reverse-payment` after validation, without its
+    /// idempotency record (also how a returned bank line reverses one).
+    pub(super) fn reverse(&mut self, ctx: &Ctx, payment_id: &str, reason: &str) -> Result<ReversalReceipt, Error> {
+        let eng = self;
+        let mut payment: Payment =
+            eng.load(&payment_key(payment_id))?.ok_or_else(|| Error::PaymentNotFound(payment_id.to_owned()))?;
+        if payment.reversed {
+            return Err(Error::PaymentAlreadyReversed);
+        }
+        let mut account = eng.account(&payment.account_id)?;
+        if account.status == Status::Closed {
+            return Err(Error::AccountClosed);
+        }
+        let c = currency_of(&account)?;
+        let today = dates::day_of(ctx.now_ms);
+        eng.release_expired(&mut account, ctx)?;
 
-                let mut reopened = Vec::new();
-                for (mut invoice, amount, discount) in reopen {
-                    let before = item_ref(&invoice);
-                    eng.accrue(&mut account, &mut invoice, today)?;
-                    invoice.outstanding = add(invoice.outstanding, amount)?;
-                    invoice.settled_on = None;
-                    if !discount.is_zero() {
-                        invoice.discount_taken = false;
-                    }
-                    let a = Allocation {
-                        entry_seq: seq,
-                        date: dates::format(today),
-                        source: AllocationSource::Reversal,
-                        document_id: Some(payment_id.to_owned()),
-                        amount: -amount,
-                    };
-                    eng.add_allocation(&mut invoice, &a)?;
-                    eng.save_item(&mut account, &before, &invoice)?;
-                    reopened.push(AppliedView {
-                        invoice_id: invoice.id.clone(),
-                        amount: c.format(amount),
-                        discount: c.format(discount),
-                        small_difference: c.format(Decimal::ZERO),
-                        carried_to: None,
-                        outstanding_after: c.format(invoice.outstanding),
-                    });
-                }
-                payment.reversed = true;
-                eng.save(&payment_key(payment_id), &payment)?;
-                eng.profile_mut(&mut account)?.last_bounce = Some((dates::format(today), payment_id.to_owned()));
-                eng.save_account(&mut account)?;
-                Ok(ReversalReceipt {
-                    payment: payment_view(&payment, c),
-                    reopened,
-                    taken_from_stored_balance: c.format(taken),
-                    spent_balance_item: spent_item.map(|i| i.id),
-                    account: eng.summary(&mut account, ctx.now_ms)?,
-                })
-            },
-        )
+        let mut reopen = Vec::new();
+        let (mut cash, mut discounts, mut written_off) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        for a in &payment.allocations {
+            let back_off = if a.carried_to.is_some() { Decimal::ZERO } else { a.small_difference };
+            cash = add(cash, a.amount)?;
+            discounts = add(discounts, a.discount)?;
+            written_off = add(written_off, back_off)?;
+            reopen.push((eng.invoice(&a.invoice_id)?, add(add(a.amount, a.discount)?, back_off)?, a.discount));
+        }
+        let taken = min(payment.to_stored, account.stored_balance.max(Decimal::ZERO));
+        let spent = sub(payment.to_stored, taken)?;
+        let spent_item = if spent.is_zero() {
+            None
+        } else {
+            Some(eng.create_debit_item(
+                &mut account,
+                ItemKind::Adjustment,
+                None,
+                today,
+                format!("Stored balance from bounced payment {payment_id}, already spent"),
+                spent,
+            )?)
+        };
+        let memo = format!("payment {payment_id} reversed: {reason}");
+        let mut e = NewEntry::new(EntryKind::PaymentReversed, payment.amount, memo)
+            .dr(Book::Receivable, add(add(add(cash, spent)?, discounts)?, written_off)?)
+            .dr(Book::CustomerCredit, taken)
+            .cr(Book::Cash, payment.amount);
+        for (invoice, _, discount) in &reopen {
+            e = e.discount(invoice, *discount, true, c);
+        }
+        let e = e.cr(Book::SmallDifferences, written_off).doc(payment_id);
+        let seq = eng.append(&mut account, ctx, e)?;
+
+        let mut reopened = Vec::new();
+        for (mut invoice, amount, discount) in reopen {
+            let before = item_ref(&invoice);
+            eng.accrue(&mut account, &mut invoice, today)?;
+            invoice.outstanding = add(invoice.outstanding, amount)?;
+            invoice.settled_on = None;
+            if !discount.is_zero() {
+                invoice.discount_taken = false;
+            }
+            let a = Allocation {
+                entry_seq: seq,
+                date: dates::format(today),
+                source: AllocationSource::Reversal,
+                document_id: Some(payment_id.to_owned()),
+                amount: -amount,
+            };
+            eng.add_allocation(&mut invoice, &a)?;
+            eng.save_item(&mut account, &before, &invoice)?;
+            reopened.push(AppliedView {
+                invoice_id: invoice.id.clone(),
+                amount: c.format(amount),
+                discount: c.format(discount),
+                small_difference: c.format(Decimal::ZERO),
+                carried_to: None,
+                outstanding_after: c.format(invoice.outstanding),
+            });
+        }
+        payment.reversed = true;
+        eng.save(&payment_key(payment_id), &payment)?;
+        eng.profile_mut(&mut account)?.last_bounce = Some((dates::format(today), payment_id.to_owned()));
+        eng.save_account(&mut account)?;
+        Ok(ReversalReceipt {
+            payment: payment_view(&payment, c),
+            reopened,
+            taken_from_stored_balance: c.format(taken),
+            spent_balance_item: spent_item.map(|i| i.id),
+            account: eng.summary(&mut account, ctx.now_ms)?,
+        })
     }
 
     /// `billing.allocate-balance`.

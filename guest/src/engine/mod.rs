@@ -7,6 +7,7 @@
 use crate::prelude::*;
 
 mod accounts;
+mod bank;
 mod billing;
 mod checkout;
 mod collections;
@@ -168,6 +169,7 @@ remembered! {
     WriteOffReceipt => WriteOff,
     CreditNoteCancellation => CreditNoteCancellation,
     CompanySummary => Company,
+    BankLineResult => BankLine,
 }
 
 /// The figures of an account at an instant, unformatted.

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod backup;
+mod bank;
 mod bench;
 mod close_day;
 mod customer_links;
@@ -113,6 +114,14 @@ enum Command {
     /// (`serve-http`, `/staff`); `users add --role admin` makes the first
     /// administrator.
     Users(users::Args),
+    /// Reads a bank statement (camt.053 or CSV), has the component match
+    /// each line to an account and its invoices, records the payments and
+    /// reverses returned ones, and prints a summary; the rest waits for a
+    /// person (`bank-review`). Exit status 1 when the component refused a
+    /// line; a file that cannot be read records nothing.
+    BankImport(bank::ImportArgs),
+    /// Lists the bank lines waiting for a person, or settles one.
+    BankReview(bank::ReviewArgs),
     /// Runs the day's close for every account (in as many calls as each
     /// takes) and prints what it did; exit status 1 names the accounts it
     /// could not close.
@@ -181,6 +190,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ledger(args) => inspect::ledger(&component()?, args),
         Command::Verify(args) => verify::run(args),
         Command::CloseDay(args) => close_day::run(&component()?, args),
+        Command::BankImport(args) => bank::import(&component()?, args),
+        Command::BankReview(args) => bank::review(&component()?, args),
         Command::Statement(args) => reports::statement(&component()?, args),
         Command::Aging(args) => reports::aging(&component()?, args),
         Command::Debtors(args) => reports::debtors(&component()?, args),

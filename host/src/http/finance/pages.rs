@@ -49,20 +49,9 @@ pub(super) fn dec(s: &str) -> Decimal {
     s.parse().unwrap_or_default()
 }
 
-/// The component's error case in words, with its payload:
-/// `Error::DateInFuture("received-on")` as `date in future ("received-on")`.
+/// The component's error case in words (`crate::render::refusal`).
 pub(super) fn refused(e: &CreditError) -> String {
-    let debug = format!("{e:?}");
-    let case = debug.strip_prefix("Error::").unwrap_or(&debug);
-    let (name, rest) = case.split_at(case.find(['(', ' ', '{']).unwrap_or(case.len()));
-    let mut words = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            words.push(' ');
-        }
-        words.push(c.to_ascii_lowercase());
-    }
-    if rest.is_empty() { words } else { format!("{words} {}", rest.trim()) }
+    crate::render::refusal(e)
 }
 
 // ------------------------------------------------------------ debtor list

@@ -9,6 +9,9 @@ use crate::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+mod bank;
+pub use bank::*;
+
 // ---------------------------------------------------------------- requests
 
 /// What every mutating call carries.
@@ -1313,6 +1316,7 @@ pub enum Response {
     WriteOff(WriteOffReceipt),
     CreditNoteCancellation(CreditNoteCancellation),
     Company(CompanySummary),
+    BankLine(BankLineResult),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1342,6 +1346,7 @@ pub enum ResponseRef<'a> {
     WriteOff(&'a WriteOffReceipt),
     CreditNoteCancellation(&'a CreditNoteCancellation),
     Company(&'a CompanySummary),
+    BankLine(&'a BankLineResult),
 }
 
 // ------------------------------------------------------------------- views
