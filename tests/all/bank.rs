@@ -8,21 +8,21 @@ use crate::support::*;
 
 /// One `Ntry` of a camt.053 statement.
 #[derive(Clone, Default)]
-struct Ntry {
-    reference: &'static str,
-    amount: &'static str,
-    debit: bool,
-    booked: &'static str,
-    payer: &'static str,
-    iban: &'static str,
-    remittance: &'static str,
-    creditor_ref: Option<String>,
-    return_info: Option<&'static str>,
+pub struct Ntry {
+    pub reference: &'static str,
+    pub amount: &'static str,
+    pub debit: bool,
+    pub booked: &'static str,
+    pub payer: &'static str,
+    pub iban: &'static str,
+    pub remittance: &'static str,
+    pub creditor_ref: Option<String>,
+    pub return_info: Option<&'static str>,
 }
 
 /// A camt.053.001.08 statement in the layout of one bank: status as
 /// `Sts/Cd`, transactions' amounts under `TxDtls/Amt`.
-fn camt_v8(entries: &[Ntry]) -> String {
+pub fn camt_v8(entries: &[Ntry]) -> String {
     let mut x = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">\n\

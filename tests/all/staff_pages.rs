@@ -352,3 +352,59 @@ fn an_administrator_manages_users_and_terms_and_no_one_else_can() {
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+#[test]
+fn bank_lines_wait_on_a_page_and_a_controller_settles_them() {
+    use crate::bank::{Ntry, camt_v8};
+    let (dir, db) = store();
+    let yesterday: &'static str = Box::leak((chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string().into_boxed_str());
+    let lines = [
+        Ntry { reference: "PG-1", amount: "1.23", booked: yesterday, payer: "Unknown & Sons", iban: "GB77", remittance: "see <letter>", ..Default::default() },
+        Ntry { reference: "PG-2", amount: "4.56", booked: yesterday, payer: "Bank", iban: "", remittance: "interest", ..Default::default() },
+    ];
+    let file = dir.path().join("statement.xml");
+    std::fs::write(&file, camt_v8(&lines).replace("Unknown & Sons", "Unknown &amp; Sons").replace("see <letter>", "see &lt;letter&gt;")).unwrap();
+    let import = cli().args(["bank-import"]).arg(&file).arg("--db").arg(&db).args(["--merchant", SHOP]).output().unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let server = Server::start(&db, &[]);
+
+    // A viewer sees both lines, escaped, and has no form; her post is refused.
+    let mut vera = Browser::new(&server);
+    assert_eq!(vera.sign_in("vera@northwind.example", PASSWORD).status, 303);
+    let page = vera.get("/staff/bank");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<td>PG-1</td>") && page.body.contains("<td>PG-2</td>"), "{}", page.body);
+    assert!(page.body.contains("<td>Unknown &#38; Sons, GB77</td><td>see &#60;letter&#62;</td>"), "{}", page.body);
+    assert!(!page.body.contains("name=\"nonce\""), "no form for a viewer");
+    let before = fingerprint(&db);
+    let csrf = vera.get("/staff/accounts").field("csrf");
+    let refused = vera.post("/staff/bank/settle", &[("csrf", &csrf), ("nonce", "0123456789abcdef01"), ("entry", "PG-1"), ("account", "c0001")]);
+    assert_eq!(refused.status, 403);
+    assert!(fingerprint(&db) == before, "a viewer settled a bank line");
+
+    // A controller: two answers at once are refused; PG-1 goes to c0001,
+    // PG-2 is dismissed; nothing waits after.
+    let mut carl = Browser::new(&server);
+    assert_eq!(carl.sign_in("carl@northwind.example", PASSWORD).status, 303);
+    let page = carl.get("/staff/bank");
+    let (csrf, nonce) = (page.field("csrf"), page.field("nonce"));
+    let both = carl.post("/staff/bank/settle", &[("csrf", &csrf), ("nonce", &nonce), ("entry", "PG-1"), ("account", "c0001"), ("dismiss", "no")]);
+    assert_eq!(both.status, 422, "{}", both.body);
+    assert!(both.body.contains("give exactly one of"), "{}", both.body);
+    assert!(fingerprint(&db) == before);
+    let settled = carl.post("/staff/bank/settle", &[("csrf", &csrf), ("nonce", &nonce), ("entry", "PG-1"), ("account", "c0001")]);
+    assert_eq!((settled.status, settled.header("location")), (303, Some("/staff/bank")), "{}", settled.body);
+    let nonce = carl.get("/staff/bank").field("nonce");
+    let dismissed = carl.post("/staff/bank/settle", &[("csrf", &csrf), ("nonce", &nonce), ("entry", "PG-2"), ("dismiss", "bank interest")]);
+    assert_eq!(dismissed.status, 303, "{}", dismissed.body);
+    assert!(carl.get("/staff/bank").body.contains("Nothing waits."));
+    let (status, _) = server.stop();
+    assert!(status.success());
+
+    let mut ledger = Ledger::open_sqlite(component(), &db).unwrap();
+    let shop = MerchantId::new(SHOP).unwrap();
+    let payments = ledger.payments(&shop, "c0001", None, 100).unwrap().unwrap();
+    let p = payments.iter().find(|p| p.reference == "PG-1").expect("PG-1 recorded on c0001");
+    assert_eq!((p.amount.as_str(), p.method.as_str()), ("1.23", "bank-transfer"));
+    assert!(credit_host::bank::review_all(&mut ledger, &shop).unwrap().is_empty());
+}

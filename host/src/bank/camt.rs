@@ -24,7 +24,7 @@ use anyhow::{Result, anyhow, bail};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::{Parsed, Skipped, line_of};
+use super::{LineIndex, Parsed, Skipped};
 use crate::api::{BankEntryKind, BankLine, Money};
 
 /// What one `TxDtls` said.
@@ -58,6 +58,7 @@ struct Entry {
 /// XML, or an entry without what a line needs, is refused with its line
 /// and element named; nothing is returned then.
 pub fn read(text: &str) -> Result<Parsed> {
+    let ix = LineIndex::new(text);
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut path: Vec<String> = Vec::new();
@@ -71,7 +72,7 @@ pub fn read(text: &str) -> Result<Parsed> {
         let pos = reader.buffer_position() as usize;
         let at = pos + text[pos.min(text.len())..].len() - text[pos.min(text.len())..].trim_start().len();
         let event = reader.read_event().map_err(|e| {
-            anyhow!("line {}: not well-formed XML: {e}", line_of(text, reader.error_position() as usize))
+            anyhow!("line {}: not well-formed XML: {e}", ix.line(reader.error_position() as usize))
         })?;
         match event {
             Event::Start(e) => {
@@ -83,10 +84,10 @@ pub fn read(text: &str) -> Result<Parsed> {
                     "Amt" => {
                         pending_ccy = e
                             .try_get_attribute("Ccy")
-                            .map_err(|err| anyhow!("line {}: <Amt>: {err}", line_of(text, at)))?
+                            .map_err(|err| anyhow!("line {}: <Amt>: {err}", ix.line(at)))?
                             .map(|a| a.unescape_value().map(|v| v.into_owned()))
                             .transpose()
-                            .map_err(|err| anyhow!("line {}: <Amt Ccy>: {err}", line_of(text, at)))?;
+                            .map_err(|err| anyhow!("line {}: <Amt Ccy>: {err}", ix.line(at)))?;
                     }
                     _ => {}
                 }
@@ -103,19 +104,19 @@ pub fn read(text: &str) -> Result<Parsed> {
                     && path.last().is_some_and(|p| p == "Stmt")
                     && let Some(en) = entry.take()
                 {
-                    lines_of(text, en, &mut out)?;
+                    lines_of(&ix, en, &mut out)?;
                 }
             }
             Event::Text(t) => {
-                let value = t.unescape().map_err(|err| anyhow!("line {}: {err}", line_of(text, at)))?.trim().to_owned();
+                let value = t.unescape().map_err(|err| anyhow!("line {}: {err}", ix.line(at)))?.trim().to_owned();
                 if let Some(en) = entry.as_mut() {
-                    take(text, at, &path, value, en, tx.as_mut(), pending_ccy.take())?;
+                    take(&ix, at, &path, value, en, tx.as_mut(), pending_ccy.take())?;
                 }
             }
             Event::CData(t) => {
                 let value = String::from_utf8_lossy(&t).trim().to_owned();
                 if let Some(en) = entry.as_mut() {
-                    take(text, at, &path, value, en, tx.as_mut(), None)?;
+                    take(&ix, at, &path, value, en, tx.as_mut(), None)?;
                 }
             }
             Event::Eof => break,
@@ -123,7 +124,7 @@ pub fn read(text: &str) -> Result<Parsed> {
         }
     }
     if !path.is_empty() {
-        bail!("line {}: <{}> is not closed", line_of(text, text.len()), path.last().map_or("", String::as_str));
+        bail!("line {}: <{}> is not closed", ix.line(text.len()), path.last().map_or("", String::as_str));
     }
     if !saw_statement {
         bail!("line 1: no <Stmt>: not a camt.053 statement");
@@ -132,14 +133,14 @@ pub fn read(text: &str) -> Result<Parsed> {
 }
 
 /// Puts an element's text where it belongs.
-fn take(text: &str, at: usize, path: &[String], value: String, en: &mut Entry, tx: Option<&mut Tx>, ccy: Option<String>) -> Result<()> {
+fn take(ix: &LineIndex, at: usize, path: &[String], value: String, en: &mut Entry, tx: Option<&mut Tx>, ccy: Option<String>) -> Result<()> {
     let ends = |tail: &[&str]| path.len() >= tail.len() && path[path.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b);
     let here = path.last().map_or("", String::as_str);
     if let Some(t) = tx {
         if here == "Amt" && (ends(&["TxDtls", "Amt"]) || ends(&["AmtDtls", "TxAmt", "Amt"])) {
-            let ccy = ccy.ok_or_else(|| anyhow!("line {}: <Amt> without its Ccy attribute", line_of(text, at)))?;
+            let ccy = ccy.ok_or_else(|| anyhow!("line {}: <Amt> without its Ccy attribute", ix.line(at)))?;
             if t.amount.is_none() {
-                t.amount = Some((value, ccy, line_of(text, at)));
+                t.amount = Some((value, ccy, ix.line(at)));
             }
         } else if ends(&["Refs", "AcctSvcrRef"]) {
             t.acct_svcr_ref = Some(value);
@@ -163,14 +164,14 @@ fn take(text: &str, at: usize, path: &[String], value: String, en: &mut Entry, t
     }
     match here {
         "Amt" if ends(&["Ntry", "Amt"]) => {
-            let ccy = ccy.ok_or_else(|| anyhow!("line {}: <Amt> without its Ccy attribute", line_of(text, at)))?;
-            en.amount = Some((value, ccy, line_of(text, at)));
+            let ccy = ccy.ok_or_else(|| anyhow!("line {}: <Amt> without its Ccy attribute", ix.line(at)))?;
+            en.amount = Some((value, ccy, ix.line(at)));
         }
         "CdtDbtInd" if ends(&["Ntry", "CdtDbtInd"]) => {
             en.credit = Some(match value.as_str() {
                 "CRDT" => true,
                 "DBIT" => false,
-                other => bail!("line {}: <CdtDbtInd> is {other:?}, not CRDT or DBIT", line_of(text, at)),
+                other => bail!("line {}: <CdtDbtInd> is {other:?}, not CRDT or DBIT", ix.line(at)),
             })
         }
         "RvslInd" => en.reversal = value == "true" || value == "1",
@@ -187,8 +188,8 @@ fn take(text: &str, at: usize, path: &[String], value: String, en: &mut Entry, t
 }
 
 /// The lines of one entry, or why it cannot be read.
-fn lines_of(text: &str, en: Entry, out: &mut Parsed) -> Result<()> {
-    let line = line_of(text, en.at);
+fn lines_of(ix: &LineIndex, en: Entry, out: &mut Parsed) -> Result<()> {
+    let line = ix.line(en.at);
     let where_ = |what: &str| anyhow!("line {line}: <Ntry> {what}");
     if en.status.as_deref().is_some_and(|s| s != "BOOK") {
         out.skipped.push(Skipped { at: format!("line {line}"), why: format!("status {}, not booked", en.status.unwrap_or_default()) });
@@ -214,7 +215,7 @@ fn lines_of(text: &str, en: Entry, out: &mut Parsed) -> Result<()> {
     let txs = if en.txs.is_empty() { vec![Tx { at: en.at, ..Tx::default() }] } else { en.txs };
     let single = txs.len() == 1;
     for (n, t) in txs.into_iter().enumerate() {
-        let tline = line_of(text, t.at);
+        let tline = ix.line(t.at);
         let entry_ref = match (t.acct_svcr_ref, &base) {
             (Some(r), _) => r,
             (None, Some(b)) if single => b.clone(),

@@ -124,21 +124,7 @@ pub fn summary_table(s: &ImportSummary) -> Table {
 }
 
 fn review_count(ledger: &mut crate::Ledger, merchant: &MerchantId) -> Result<usize> {
-    Ok(review_all(ledger, merchant)?.len())
-}
-
-/// Every line waiting for a person, in `entry-ref` order.
-pub fn review_all(ledger: &mut crate::Ledger, merchant: &MerchantId) -> Result<Vec<BankReviewItem>> {
-    let mut out: Vec<BankReviewItem> = Vec::new();
-    loop {
-        let after = out.last().map(|i| i.line.entry_ref.clone());
-        let page = super::reports::refused(ledger.bank_review(merchant, after.as_deref(), 100)?)?;
-        let done = page.len() < 100;
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
-    }
+    Ok(bank::review_all(ledger, merchant)?.len())
 }
 
 /// Arguments of `bank-review`.
@@ -174,7 +160,7 @@ pub struct ReviewArgs {
 pub fn review(component: &Component, a: &ReviewArgs) -> Result<ExitCode> {
     let merchant = MerchantId::new(a.merchant.clone())?;
     let mut ledger = super::open_existing(component, &a.db)?;
-    let items = review_all(&mut ledger, &merchant)?;
+    let items = bank::review_all(&mut ledger, &merchant)?;
     let Some(entry_ref) = &a.settle else {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED).set_header(["entry", "booked", "amount", "payer", "remittance", "why", "candidates"]);

@@ -5,6 +5,8 @@
 //! Timings are wall-clock per call (the host's clock, never the
 //! component's); medians and p99s are over every call of a run.
 
+mod bank;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
@@ -342,6 +344,8 @@ pub enum Table {
     /// 1, 2, 4 and 8 host processes on one database, on one account and on
     /// different accounts: SQLite, and PostgreSQL with `--postgres`.
     Processes,
+    /// A 10,000-line bank statement read and matched, memory and SQLite.
+    Bank,
 }
 
 /// Runs the measurements (all of them when `only` is empty); `n` calls per
@@ -374,6 +378,9 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table], 
     }
     if wanted(Table::Journal) {
         journal_table(component, &merchant, n)?;
+    }
+    if wanted(Table::Bank) {
+        bank::bank_table(component, &merchant)?;
     }
     if wanted(Table::Processes) {
         if processes.postgres.is_none() {

@@ -81,7 +81,8 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         history: usize,
         /// Only these tables (repeatable): calls, fresh, stores, history,
-        /// items, reports, hosts, processes. All of them when not given.
+        /// items, reports, hosts, journal, processes, bank. All of them
+        /// when not given.
         #[arg(long, value_enum)]
         only: Vec<bench::Table>,
         #[command(flatten)]

@@ -153,6 +153,8 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
         .route("/staff/accounts", get(staff_accounts))
         .route("/staff/aging", get(staff_aging))
         .route("/staff/warnings", get(staff_warnings))
+        .route("/staff/bank", get(staff_bank))
+        .route("/staff/bank/settle", post(staff_settle_bank))
         .route("/staff/accounts/{id}", get(staff_account))
         .route("/staff/accounts/{id}/notes", post(staff_add_note))
         .route("/staff/accounts/{id}/payments", post(staff_record_payment))
@@ -397,6 +399,12 @@ async fn staff_aging(State(app): State<App>, headers: HeaderMap, query: FormFiel
 }
 async fn staff_warnings(State(app): State<App>, headers: HeaderMap, query: FormFields) -> Response {
     staff(&app, finance::Action::Warnings, &headers, query.0).await
+}
+async fn staff_bank(State(app): State<App>, headers: HeaderMap) -> Response {
+    staff(&app, finance::Action::Bank, &headers, HashMap::new()).await
+}
+async fn staff_settle_bank(State(app): State<App>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::SettleBank, &headers, form.0).await
 }
 async fn staff_set_terms(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
     staff(&app, finance::Action::SetTerms(id), &headers, form.0).await

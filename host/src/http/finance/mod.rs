@@ -22,6 +22,7 @@ use crate::render::{grouped, utc_minute};
 use crate::{Ledger, MerchantId};
 
 mod account;
+mod bank;
 mod pages;
 mod users;
 
@@ -39,6 +40,8 @@ pub(super) enum Action {
     SetStatus(String),
     ChangeLimit(String),
     SetTerms(String),
+    Bank,
+    SettleBank,
     Users,
     AddUser,
     UpdateUser(String),
@@ -102,7 +105,7 @@ fn status_words(s: AccountStatus) -> &'static str {
 /// Answers one request.
 pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
     let field = |name: &str| r.form.get(name).map(String::as_str).unwrap_or_default().to_owned();
-    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Aging | Action::Warnings | Action::Account(_) | Action::Users);
+    let posted = !matches!(r.action, Action::SignInForm | Action::Accounts | Action::Aging | Action::Warnings | Action::Account(_) | Action::Users | Action::Bank);
     if posted && !r.same_origin {
         return Ok(page(403, "<!DOCTYPE html><title>Refused</title><p>This form was sent from another site; nothing was done.</p>".into()));
     }
@@ -145,6 +148,9 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
         Action::Accounts => return pages::accounts(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
         Action::Aging => return pages::aging(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
         Action::Warnings => return pages::warnings(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
+        Action::Bank => return bank::view(ledger, &merchant, who(&session, &user), need(Role::Controller), ""),
+        Action::SettleBank if !need(Role::Controller) => return Ok(not_allowed(&user)),
+        Action::SettleBank => return bank::settle(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
         Action::Account(id) => return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, ""),
         Action::AddNote(_) | Action::SetStatus(_) | Action::RecordPayment(_) if !need(Role::Controller) => return Ok(not_allowed(&user)),
         Action::ChangeLimit(_) | Action::SetTerms(_) | Action::Users | Action::AddUser | Action::UpdateUser(_) if !need(Role::Admin) => return Ok(not_allowed(&user)),
