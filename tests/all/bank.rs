@@ -348,8 +348,59 @@ fn the_command_imports_prints_the_summary_and_settles_review() {
     assert!(list.contains("0 lines waiting"), "{list}");
 
     // A file that cannot be read records nothing.
+    let before = crate::http::fingerprint(&db);
     std::fs::write(&file, "<Document><BkToCstmrStmt><Stmt><Ntry>").unwrap();
     let (code, out) = cli(&["bank-import", file.to_str().unwrap()]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("was not imported; nothing was recorded"), "{out}");
+    assert!(crate::http::fingerprint(&db) == before, "an unreadable file changed the database");
+
+    // A line the component refuses (booked after the run's day) is named,
+    // the others are recorded, and the exit status says so.
+    let lines = [
+        Ntry { reference: "K-3", amount: "1.00", booked: "2026-03-11", payer: "A", iban: "GB1", remittance: "", ..Default::default() },
+        Ntry { reference: "K-4", amount: "2.00", booked: "2026-03-09", payer: "A", iban: "GB1", remittance: "", ..Default::default() },
+    ];
+    std::fs::write(&file, camt_v8(&lines)).unwrap();
+    let (code, out) = cli(&["bank-import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("line 7 (K-3): refused by the component, nothing recorded: date in future (\"booked-on\")"), "{out}");
+    let (_, list) = cli(&["bank-review"]);
+    // K-4's payer (GB1) is known from K-1 as a1's, but a1 owes nothing
+    // now: it waits, with a1 as the candidate.
+    assert!(list.contains("K-4") && list.contains("amount matches no open items") && list.contains("a1 on account") && !list.contains("K-3"), "{list}");
+}
+
+/// camt.053.001.02 as another bank writes it: status as text, amounts of
+/// a batch's transactions under `AmtDtls/TxAmt`, references per
+/// transaction, a pending entry.
+#[test]
+fn a_camt_v2_batch_is_one_line_per_transaction() {
+    let xml = r#"<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>X</Id>
+<Ntry><Amt Ccy="EUR">150.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><DtTm>2026-03-05T10:11:12</DtTm></BookgDt><AcctSvcrRef>BATCH-9</AcctSvcrRef>
+ <NtryDtls>
+  <TxDtls><Refs><AcctSvcrRef>TX-1</AcctSvcrRef></Refs><AmtDtls><TxAmt><Amt Ccy="EUR">100.00</Amt></TxAmt></AmtDtls>
+   <RltdPties><Dbtr><Nm>One</Nm></Dbtr><DbtrAcct><Id><Othr><Id>12345678</Id></Othr></Id></DbtrAcct></RltdPties>
+   <RmtInf><Ustrd>first</Ustrd><Ustrd>part</Ustrd></RmtInf></TxDtls>
+  <TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">50.00</Amt></TxAmt></AmtDtls><RmtInf><Strd><CdtrRefInf><Ref>RF18539007547034</Ref></CdtrRefInf></Strd></RmtInf></TxDtls>
+ </NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">9.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>PDNG</Sts><BookgDt><Dt>2026-03-05</Dt></BookgDt><AcctSvcrRef>P-1</AcctSvcrRef></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#;
+    let parsed = camt::read(xml).unwrap();
+    let got: Vec<(String, String, String, String, String, String, String)> = parsed
+        .lines
+        .iter()
+        .map(|(at, l)| (at.clone(), l.entry_ref.clone(), l.booked_on.clone(), format!("{} {}", l.amount.amount, l.amount.currency), l.payer_name.clone(), l.payer_account.clone(), l.remittance.clone()))
+        .collect();
+    let row = |a: &str, b: &str, c: &str, d: &str, e: &str, f: &str, g: &str| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned(), e.to_owned(), f.to_owned(), g.to_owned());
+    assert_eq!(
+        got,
+        [
+            row("line 5", "TX-1", "2026-03-05", "100.00 EUR", "One", "12345678", "first part"),
+            row("line 8", "BATCH-9/2", "2026-03-05", "50.00 EUR", "", "", "RF18539007547034"),
+        ]
+    );
+    assert!(parsed.lines.iter().all(|(_, l)| l.kind == BankEntryKind::Credit && l.original_ref.is_none()));
+    assert_eq!(parsed.skipped, [bank::Skipped { at: "line 10".into(), why: "status PDNG, not booked".into() }]);
 }

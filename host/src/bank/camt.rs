@@ -228,8 +228,9 @@ fn lines_of(ix: &LineIndex, en: Entry, out: &mut Parsed) -> Result<()> {
             (None, _) => bail!("line {tline}: <TxDtls> of a batch entry has no <Amt>"),
         };
         super::check_amount(&amount, &currency).map_err(|why| anyhow!("line {aline}: <Amt> {why}"))?;
+        // Named by its entry, or by its transaction in a batch.
         out.lines.push((
-            format!("line {tline}"),
+            format!("line {}", if single { line } else { tline }),
             BankLine {
                 entry_ref,
                 kind,

@@ -14,7 +14,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,20 @@ before(async () => {
   host(['users', '--db', db, 'add', '--merchant', SHOP, '--email', EMAIL('carl'), '--role', 'controller'], PASSWORD.carl + '\n');
   host(['users', '--db', db, 'add', '--merchant', SHOP, '--email', EMAIL('vic'), '--role', 'viewer'], PASSWORD.vic + '\n');
   apiKey = host(['api-keys', '--db', db, 'issue', '--merchant', SHOP]).trim();
+  // Two bank lines no rule matches, booked yesterday, for the bank page.
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const entry = (ref, amount, payer, text) =>
+    `<Ntry><Amt Ccy="GBP">${amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>${yesterday}</Dt></BookgDt><AcctSvcrRef>${ref}</AcctSvcrRef>` +
+    `<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>${payer}</Nm></Dbtr></RltdPties><RmtInf><Ustrd>${text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>`;
+  const statement = join(dir, 'statement.xml');
+  writeFileSync(
+    statement,
+    `<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>S</Id>` +
+      entry('BR-1', '12.34', 'Mystery Ltd', 'see letter') +
+      entry('BR-2', '0.87', 'Bank', 'interest') +
+      `</Stmt></BkToCstmrStmt></Document>`,
+  );
+  host(['bank-import', statement, '--db', db, '--merchant', SHOP]);
   server = spawn(BIN, [...CACHE, 'serve-http', '--db', db, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stderr.on('data', () => {});
   base = await new Promise((resolve, reject) => {
@@ -232,6 +246,29 @@ test('a controller records a payment through the account page and the component 
   assert.equal(refused[0].status(), 422);
   assert.match(await page.$eval('.notice', (n) => n.textContent), /Refused, nothing changed: date in future \("received-on"\)\./);
   assert.equal((await component('queries/payments', { 'account-id': 'c0006', limit: 100 })).length, payments.length);
+});
+
+test('a controller settles a bank line on the bank page and the component has it', async () => {
+  const page = await signIn('carl');
+  await page.goto(`${base}/staff/bank`);
+  const waiting = await component('bank/bank-review', { after: null, limit: 10 });
+  const rows = await cells(page, '#bank-lines');
+  assert.deepEqual(rows.map((r) => r[0]), waiting.map((i) => i.line['entry-ref']), 'one row per waiting line, in order');
+  assert.deepEqual(rows.map((r) => r[0]), ['BR-1', 'BR-2']);
+  assert.match(rows[0][5], /^unknown payer: /);
+  await axeCheck(page, 'bank lines');
+  await shot(page, '08-bank-lines');
+
+  const form = 'form[aria-label="Settle BR-1"]';
+  await page.type(`${form} input[name=account]`, 'c0001');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button`)]);
+  assert.match(page.url(), /\/staff\/bank$/);
+  const left = await component('bank/bank-review', { after: null, limit: 10 });
+  assert.deepEqual(left.map((i) => i.line['entry-ref']), ['BR-2']);
+  const payments = await component('queries/payments', { 'account-id': 'c0001', after: null, limit: 100 });
+  const paid = payments.find((p) => p.reference === 'BR-1');
+  assert.deepEqual([paid.amount, paid.method], ['12.34', 'bank-transfer']);
+  assert.deepEqual((await cells(page, '#bank-lines')).map((r) => r[0]), ['BR-2']);
 });
 
 test('the accessibility check finds what it should (so a clean page means something)', async () => {
