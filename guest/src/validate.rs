@@ -62,18 +62,23 @@ pub fn timestamp(value: i64, field: Field) -> Result<(), Error> {
 
 /// The call context: a key of printable ASCII without spaces, and a valid time.
 pub fn ctx(ctx: &Ctx) -> Result<(), Error> {
-    let key = &ctx.idempotency_key;
-    let field = Field::IdempotencyKey;
-    if key.is_empty() {
+    key(&ctx.idempotency_key, IDEMPOTENCY_KEY_LEN_MAX, Field::IdempotencyKey)?;
+    timestamp(ctx.now_ms, Field::NowMs)
+}
+
+/// A key someone else chose (an idempotency key, a bank's reference):
+/// 1 ..= `max` bytes of printable ASCII, no spaces.
+pub fn key(value: &str, max: usize, field: Field) -> Result<(), Error> {
+    if value.is_empty() {
         return Err(Error::IdMustNotBeEmpty(field));
     }
-    if key.len() > IDEMPOTENCY_KEY_LEN_MAX {
+    if value.len() > max {
         return Err(Error::IdTooLong(field));
     }
-    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::IdHasInvalidCharacter(field));
     }
-    timestamp(ctx.now_ms, Field::NowMs)
+    Ok(())
 }
 
 /// A paging cursor the component handed out (`next-after`): printable

@@ -406,5 +406,5 @@ fn bank_lines_wait_on_a_page_and_a_controller_settles_them() {
     let payments = ledger.payments(&shop, "c0001", None, 100).unwrap().unwrap();
     let p = payments.iter().find(|p| p.reference == "PG-1").expect("PG-1 recorded on c0001");
     assert_eq!((p.amount.as_str(), p.method.as_str()), ("1.23", "bank-transfer"));
-    assert!(credit_host::bank::review_all(&mut ledger, &shop).unwrap().is_empty());
+    assert!(credit_host::bank::review_all(&mut ledger, &shop, None).unwrap().is_empty());
 }

@@ -569,16 +569,7 @@ fn check_same(seen: &BankLine, line: &BankLine) -> Result<(), Error> {
 /// A bank's reference: 1 ..= `ID_LEN_MAX` bytes of printable ASCII, no
 /// spaces.
 fn validate_ref(value: &str, field: Field) -> Result<(), Error> {
-    if value.is_empty() {
-        return Err(Error::IdMustNotBeEmpty(field));
-    }
-    if value.len() > ID_LEN_MAX {
-        return Err(Error::IdTooLong(field));
-    }
-    if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::IdHasInvalidCharacter(field));
-    }
-    Ok(())
+    validate::key(value, ID_LEN_MAX, field)
 }
 
 #[cfg(test)]

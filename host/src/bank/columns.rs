@@ -68,7 +68,7 @@ impl Layout {
         if !has("booked-on") {
             bail!("column mapping: booked-on is not mapped");
         }
-        if !has("amount") && !(has("credit") && has("debit")) {
+        if !(has("amount") || (has("credit") && has("debit"))) {
             bail!("column mapping: map amount, or both credit and debit");
         }
         if !has("currency") && layout.currency.is_none() {

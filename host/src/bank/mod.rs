@@ -182,15 +182,16 @@ pub fn count(s: &mut ImportSummary, line: &BankLine, r: &BankLineResult) {
     }
 }
 
-/// Every line waiting for a person, in `entry-ref` order.
-pub fn review_all(ledger: &mut Ledger, merchant: &MerchantId) -> Result<Vec<BankReviewItem>> {
+/// The lines waiting for a person, in `entry-ref` order: every one, or
+/// the first `max` and one more (so a caller can tell there are more).
+pub fn review_all(ledger: &mut Ledger, merchant: &MerchantId, max: Option<usize>) -> Result<Vec<BankReviewItem>> {
     let mut out: Vec<BankReviewItem> = Vec::new();
     loop {
         let after = out.last().map(|i| i.line.entry_ref.clone());
         let page = ledger.bank_review(merchant, after.as_deref(), 100)?.map_err(|e| anyhow::anyhow!("bank-review refused: {e:?}"))?;
         let done = page.len() < 100;
         out.extend(page);
-        if done {
+        if done || max.is_some_and(|m| out.len() > m) {
             return Ok(out);
         }
     }

@@ -124,7 +124,7 @@ pub fn summary_table(s: &ImportSummary) -> Table {
 }
 
 fn review_count(ledger: &mut crate::Ledger, merchant: &MerchantId) -> Result<usize> {
-    Ok(bank::review_all(ledger, merchant)?.len())
+    Ok(bank::review_all(ledger, merchant, None)?.len())
 }
 
 /// Arguments of `bank-review`.
@@ -160,7 +160,7 @@ pub struct ReviewArgs {
 pub fn review(component: &Component, a: &ReviewArgs) -> Result<ExitCode> {
     let merchant = MerchantId::new(a.merchant.clone())?;
     let mut ledger = super::open_existing(component, &a.db)?;
-    let items = bank::review_all(&mut ledger, &merchant)?;
+    let items = bank::review_all(&mut ledger, &merchant, None)?;
     let Some(entry_ref) = &a.settle else {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED).set_header(["entry", "booked", "amount", "payer", "remittance", "why", "candidates"]);

@@ -234,6 +234,22 @@ pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invo
     Ok(page.render()?)
 }
 
+/// The component's error case in words, with its payload:
+/// `Error::DateInFuture("received-on")` as `date in future ("received-on")`.
+pub fn refusal(e: &CreditError) -> String {
+    let debug = format!("{e:?}");
+    let case = debug.strip_prefix("Error::").unwrap_or(&debug);
+    let (name, rest) = case.split_at(case.find(['(', ' ', '{']).unwrap_or(case.len()));
+    let mut words = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    if rest.is_empty() { words } else { format!("{words} {}", rest.trim()) }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -265,20 +281,4 @@ mod tests {
         assert_eq!(super::blank_zero("0.00"), "");
         assert_eq!(super::blank_zero("12.00"), "12.00");
     }
-}
-
-/// The component's error case in words, with its payload:
-/// `Error::DateInFuture("received-on")` as `date in future ("received-on")`.
-pub fn refusal(e: &CreditError) -> String {
-    let debug = format!("{e:?}");
-    let case = debug.strip_prefix("Error::").unwrap_or(&debug);
-    let (name, rest) = case.split_at(case.find(['(', ' ', '{']).unwrap_or(case.len()));
-    let mut words = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            words.push(' ');
-        }
-        words.push(c.to_ascii_lowercase());
-    }
-    if rest.is_empty() { words } else { format!("{words} {}", rest.trim()) }
 }

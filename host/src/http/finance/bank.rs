@@ -43,16 +43,7 @@ struct BankView {
 
 /// The page, with `message` above the list.
 pub(super) fn view(ledger: &mut Ledger, m: &MerchantId, who: Who, controller: bool, message: &str) -> Result<Response> {
-    let mut items: Vec<BankReviewItem> = Vec::new();
-    loop {
-        let after = items.last().map(|i| i.line.entry_ref.clone());
-        let page_ = ledger.bank_review(m, after.as_deref(), 100)?.map_err(|e| anyhow::anyhow!("bank-review: {e:?}"))?;
-        let done = page_.len() < 100;
-        items.extend(page_);
-        if done || items.len() >= LINES_MAX {
-            break;
-        }
-    }
+    let mut items = crate::bank::review_all(ledger, m, Some(LINES_MAX))?;
     let more = items.len() > LINES_MAX;
     items.truncate(LINES_MAX);
     let lines = items
@@ -94,7 +85,7 @@ pub(super) fn settle(ledger: &mut Ledger, m: &MerchantId, who: Who, form: &HashM
         (a, p, d) if a.is_empty() && p.is_empty() && !d.is_empty() => BankDecision::Dismiss(d),
         _ => return view(ledger, m, who, true, &format!("{entry}: give exactly one of an account, a payment or a reason to dismiss; nothing changed.")),
     };
-    let waiting = crate::bank::review_all(ledger, m)?;
+    let waiting = crate::bank::review_all(ledger, m, None)?;
     let Some(item) = waiting.into_iter().find(|i| i.line.entry_ref == entry) else {
         return view(ledger, m, who, true, &format!("{entry} is not waiting (settled meanwhile?); nothing changed."));
     };
