@@ -354,14 +354,13 @@ impl<K: Kv> Engine<K> {
         explicit: &[(String, Decimal)],
     ) -> Result<PaymentReceipt, Error> {
         let today = dates::day_of(ctx.now_ms);
-        let eng = self;
-        let mut account = eng.account_for_money(&req.account_id, currency)?;
-        eng.release_expired(&mut account, ctx)?;
-        let policy = &eng.cfg(&mut account)?.policy;
+        let mut account = self.account_for_money(&req.account_id, currency)?;
+        self.release_expired(&mut account, ctx)?;
+        let policy = &self.cfg(&mut account)?.policy;
         let source = Source::Payment { small_max: policy.small_difference_max, treatment: policy.small_difference_treatment };
         let plan = match req.spread {
-            Some(Spread::ProRata) => eng.plan_pro_rata(&account, received_on, amount, &source)?,
-            Some(Spread::OldestDueFirst) | None => eng.plan_allocation(&account, received_on, amount, &source, explicit, &[])?,
+            Some(Spread::ProRata) => self.plan_pro_rata(&account, received_on, amount, &source)?,
+            Some(Spread::OldestDueFirst) | None => self.plan_allocation(&account, received_on, amount, &source, explicit, &[])?,
         };
         let to_debt: Decimal = plan.iter().map(|p| p.cash).sum();
         let to_stored = sub(amount, to_debt)?;
@@ -372,15 +371,15 @@ impl<K: Kv> Engine<K> {
             .cr(Book::Receivable, to_debt)
             .cr(Book::CustomerCredit, to_stored)
             .doc(&payment_id);
-        let seq = eng.append(&mut account, ctx, e)?;
-        let allocations = eng.apply_plan(&mut account, ctx, received_on, &source, &payment_id, seq, plan)?;
+        let seq = self.append(&mut account, ctx, e)?;
+        let allocations = self.apply_plan(&mut account, ctx, received_on, &source, &payment_id, seq, plan)?;
         // Money received on or after a promise counts toward it.
-        if let Some(p) = eng.profile(&mut account)?.promise.clone()
+        if let Some(p) = self.profile(&mut account)?.promise.clone()
             && stored_date(&p.made_on)? <= received_on
             && p.paid < p.amount
         {
             let paid = add(p.paid, amount)?;
-            if let Some(promise) = eng.profile_mut(&mut account)?.promise.as_mut() {
+            if let Some(promise) = self.profile_mut(&mut account)?.promise.as_mut() {
                 promise.paid = paid;
             }
         }
@@ -396,16 +395,16 @@ impl<K: Kv> Engine<K> {
             to_stored,
             reversed: false,
         };
-        eng.save(&payment_key(&payment_id), &payment)?;
+        self.save(&payment_key(&payment_id), &payment)?;
         let n = {
-            let cfg = eng.cfg_mut(&mut account)?;
+            let cfg = self.cfg_mut(&mut account)?;
             cfg.payment_count += 1;
             cfg.payment_count
         };
-        eng.save(&account_payment_key(&account.id, n), &payment_id)?;
-        eng.release_overdue_hold(&mut account, ctx, today)?;
-        eng.save_account(&mut account)?;
-        Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: eng.summary(&mut account, ctx.now_ms)? })
+        self.save(&account_payment_key(&account.id, n), &payment_id)?;
+        self.release_overdue_hold(&mut account, ctx, today)?;
+        self.save_account(&mut account)?;
+        Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: self.summary(&mut account, ctx.now_ms)? })
     }
 
     /// `billing.write-off`: what an item still owes becomes bad debt.
@@ -563,19 +562,18 @@ impl<K: Kv> Engine<K> {
     /// Reverses a payment: `reverse-payment` after validation, without its
     /// idempotency record (also how a returned bank line reverses one).
     pub(super) fn reverse(&mut self, ctx: &Ctx, payment_id: &str, reason: &str) -> Result<ReversalReceipt, Error> {
-        let eng = self;
         let mut payment: Payment =
-            eng.load(&payment_key(payment_id))?.ok_or_else(|| Error::PaymentNotFound(payment_id.to_owned()))?;
+            self.load(&payment_key(payment_id))?.ok_or_else(|| Error::PaymentNotFound(payment_id.to_owned()))?;
         if payment.reversed {
             return Err(Error::PaymentAlreadyReversed);
         }
-        let mut account = eng.account(&payment.account_id)?;
+        let mut account = self.account(&payment.account_id)?;
         if account.status == Status::Closed {
             return Err(Error::AccountClosed);
         }
         let c = currency_of(&account)?;
         let today = dates::day_of(ctx.now_ms);
-        eng.release_expired(&mut account, ctx)?;
+        self.release_expired(&mut account, ctx)?;
 
         let mut reopen = Vec::new();
         let (mut cash, mut discounts, mut written_off) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
@@ -584,14 +582,14 @@ impl<K: Kv> Engine<K> {
             cash = add(cash, a.amount)?;
             discounts = add(discounts, a.discount)?;
             written_off = add(written_off, back_off)?;
-            reopen.push((eng.invoice(&a.invoice_id)?, add(add(a.amount, a.discount)?, back_off)?, a.discount));
+            reopen.push((self.invoice(&a.invoice_id)?, add(add(a.amount, a.discount)?, back_off)?, a.discount));
         }
         let taken = min(payment.to_stored, account.stored_balance.max(Decimal::ZERO));
         let spent = sub(payment.to_stored, taken)?;
         let spent_item = if spent.is_zero() {
             None
         } else {
-            Some(eng.create_debit_item(
+            Some(self.create_debit_item(
                 &mut account,
                 ItemKind::Adjustment,
                 None,
@@ -609,12 +607,12 @@ impl<K: Kv> Engine<K> {
             e = e.discount(invoice, *discount, true, c);
         }
         let e = e.cr(Book::SmallDifferences, written_off).doc(payment_id);
-        let seq = eng.append(&mut account, ctx, e)?;
+        let seq = self.append(&mut account, ctx, e)?;
 
         let mut reopened = Vec::new();
         for (mut invoice, amount, discount) in reopen {
             let before = item_ref(&invoice);
-            eng.accrue(&mut account, &mut invoice, today)?;
+            self.accrue(&mut account, &mut invoice, today)?;
             invoice.outstanding = add(invoice.outstanding, amount)?;
             invoice.settled_on = None;
             if !discount.is_zero() {
@@ -627,8 +625,8 @@ impl<K: Kv> Engine<K> {
                 document_id: Some(payment_id.to_owned()),
                 amount: -amount,
             };
-            eng.add_allocation(&mut invoice, &a)?;
-            eng.save_item(&mut account, &before, &invoice)?;
+            self.add_allocation(&mut invoice, &a)?;
+            self.save_item(&mut account, &before, &invoice)?;
             reopened.push(AppliedView {
                 invoice_id: invoice.id.clone(),
                 amount: c.format(amount),
@@ -639,15 +637,15 @@ impl<K: Kv> Engine<K> {
             });
         }
         payment.reversed = true;
-        eng.save(&payment_key(payment_id), &payment)?;
-        eng.profile_mut(&mut account)?.last_bounce = Some((dates::format(today), payment_id.to_owned()));
-        eng.save_account(&mut account)?;
+        self.save(&payment_key(payment_id), &payment)?;
+        self.profile_mut(&mut account)?.last_bounce = Some((dates::format(today), payment_id.to_owned()));
+        self.save_account(&mut account)?;
         Ok(ReversalReceipt {
             payment: payment_view(&payment, c),
             reopened,
             taken_from_stored_balance: c.format(taken),
             spent_balance_item: spent_item.map(|i| i.id),
-            account: eng.summary(&mut account, ctx.now_ms)?,
+            account: self.summary(&mut account, ctx.now_ms)?,
         })
     }
 
