@@ -11,6 +11,7 @@ wit_bindgen::generate!({
 });
 
 mod bank;
+mod migration;
 
 use exports::storefront::credit::{accounts, billing, checkout, queries, reports};
 use storefront::credit::store;
@@ -281,6 +282,7 @@ fn book(b: m::Book) -> wit::Book {
         m::Book::InterestIncome => wit::Book::InterestIncome,
         m::Book::StoreCreditRedeemed => wit::Book::StoreCreditRedeemed,
         m::Book::BadDebts => wit::Book::BadDebts,
+        m::Book::OpeningBalances => wit::Book::OpeningBalances,
     }
 }
 
@@ -726,6 +728,8 @@ fn entry_kind(k: m::EntryKind) -> wit::EntryKind {
         m::EntryKind::HoldAmended => wit::EntryKind::HoldAmended,
         m::EntryKind::BalanceRefunded => wit::EntryKind::BalanceRefunded,
         m::EntryKind::CreditNoteCancelled => wit::EntryKind::CreditNoteCancelled,
+        m::EntryKind::InvoiceBroughtIn => wit::EntryKind::InvoiceBroughtIn,
+        m::EntryKind::StoredBalanceBroughtIn => wit::EntryKind::StoredBalanceBroughtIn,
         m::EntryKind::BadDebtWrittenOff => wit::EntryKind::BadDebtWrittenOff,
     }
 }

@@ -80,6 +80,10 @@ pub enum Field {
     Remittance,
     OriginalRef,
     Decision,
+    Number,
+    InvoiceDate,
+    DueDate,
+    Paid,
 }
 
 impl Field {
@@ -159,6 +163,10 @@ impl Field {
             Field::Remittance => "remittance",
             Field::OriginalRef => "original-ref",
             Field::Decision => "decision",
+            Field::Number => "number",
+            Field::InvoiceDate => "invoice-date",
+            Field::DueDate => "due-date",
+            Field::Paid => "paid",
         }
     }
 }

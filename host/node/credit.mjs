@@ -12,7 +12,7 @@
 // - Keys carry no merchant: the host keeps one store per merchant and
 //   points the import at the caller's merchant for the call.
 // - jco reads the import as `imports['storefront:credit/store']` (no
-//   version), although its `.d.ts` names it `...store@0.7.1`: both are given.
+//   version), although its `.d.ts` names it `...store@0.8.0`: both are given.
 // - Values are jco's: record fields camelCase, u64/s64 as BigInt, variants
 //   `{ tag, val }`, enums as strings, option none as `undefined`.
 // - An `err` result is thrown by jco as `ComponentError` whose message is
@@ -257,8 +257,8 @@ export class CreditHost {
       'storefront:credit/store': store,
       'storefront:credit/types': types,
       // ...and the one its .d.ts shows.
-      'storefront:credit/store@0.7.1': store,
-      'storefront:credit/types@0.7.1': types,
+      'storefront:credit/store@0.8.0': store,
+      'storefront:credit/types@0.8.0': types,
     };
     this.instance = this.bindings.instantiate(this.getCoreModule, imports);
     this.functions = new Map();

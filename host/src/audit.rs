@@ -387,6 +387,20 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             Ok(())
         }
         ("bankrev", _) => read::<()>(bytes, "a review mark"),
+        ("opening", ["invoice", number]) => {
+            let r: credit_guest::model::OpeningInvoice = read(bytes, "an invoice brought in")?;
+            if r.number != *number {
+                return Err(format!("holds invoice {:?} brought in", r.number));
+            }
+            owner(&r.account_id)
+        }
+        ("opening", ["balance", account]) => {
+            let r: credit_guest::model::OpeningStoredBalance = read(bytes, "a stored balance brought in")?;
+            if r.account_id != *account {
+                return Err(format!("holds the stored balance brought in for {:?}", r.account_id));
+            }
+            owner(account)
+        }
         ("payer", [_, _, ..]) => {
             let account: String = read(bytes, "an account id")?;
             owner(&account)

@@ -31,6 +31,8 @@ pub(crate) enum Export {
     CancelCreditNote,
     DayClose,
     MatchBankLine,
+    ImportInvoice,
+    ImportStoredBalance,
     Authorize,
     Capture,
     VoidHold,
@@ -65,7 +67,7 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 45] = [
+    const ALL: [Export; 47] = [
         Export::OpenAccount,
         Export::OpenCompany,
         Export::ChangeCreditLimit,
@@ -80,6 +82,8 @@ impl Export {
         Export::CancelCreditNote,
         Export::DayClose,
         Export::MatchBankLine,
+        Export::ImportInvoice,
+        Export::ImportStoredBalance,
         Export::Authorize,
         Export::Capture,
         Export::VoidHold,
@@ -136,6 +140,7 @@ impl Export {
         const QUERIES: &str = concat!("storefront:credit/queries@", wit_version!());
         const REPORTS: &str = concat!("storefront:credit/reports@", wit_version!());
         const BANK: &str = concat!("storefront:credit/bank@", wit_version!());
+        const MIGRATION: &str = concat!("storefront:credit/migration@", wit_version!());
         match self {
             Export::OpenAccount => (ACCOUNTS, "open-account"),
             Export::OpenCompany => (ACCOUNTS, "open-company"),
@@ -181,6 +186,8 @@ impl Export {
             Export::AccountWarnings => (REPORTS, "account-warnings"),
             Export::Warnings => (REPORTS, "warnings"),
             Export::MatchBankLine => (BANK, "match-bank-line"),
+            Export::ImportInvoice => (MIGRATION, "import-invoice"),
+            Export::ImportStoredBalance => (MIGRATION, "import-stored-balance"),
             Export::BankReview => (BANK, "bank-review"),
         }
     }
@@ -226,6 +233,11 @@ pub(crate) struct Compiled {
     /// on the instance, so later instances skip it (it was most of the cost
     /// of a fresh instance).
     pub(crate) checked: Vec<std::sync::OnceLock<&'static str>>,
+    /// Each export's type, by `Export as usize`, read once (for the
+    /// events of typed calls).
+    pub(crate) types: Vec<wasmtime::component::types::ComponentFunc>,
+    /// Each export's `journal::FuncPlan`, made on its first use.
+    pub(crate) plans: Vec<std::sync::OnceLock<crate::journal::FuncPlan>>,
 }
 
 impl Component {
@@ -339,7 +351,22 @@ impl Component {
             exports.push(index);
         }
         let checked = Export::ALL.iter().map(|_| std::sync::OnceLock::new()).collect();
-        Ok(Component { inner: Arc::new(Compiled { engine, pre, exports, checked }) })
+        let mut types = Vec::with_capacity(Export::ALL.len());
+        let component_type = component.component_type();
+        for e in Export::ALL {
+            use wasmtime::component::types::ComponentItem;
+            let (iface, func) = e.name();
+            let instance = match component_type.get_export(&engine, iface).map(|x| x.ty) {
+                Some(ComponentItem::ComponentInstance(i)) => i,
+                _ => anyhow::bail!("the component does not export {iface}"),
+            };
+            match instance.get_export(&engine, func).map(|x| x.ty) {
+                Some(ComponentItem::ComponentFunc(f)) => types.push(f),
+                _ => anyhow::bail!("the component does not export {iface}#{func} as a function"),
+            }
+        }
+        let plans = Export::ALL.iter().map(|_| std::sync::OnceLock::new()).collect();
+        Ok(Component { inner: Arc::new(Compiled { engine, pre, exports, checked, types, plans }) })
     }
 }
 
@@ -366,6 +393,9 @@ pub(crate) struct HostState {
     /// The journal record of the call running (`crate::journal`), written
     /// by the ledger with the call's writes.
     pub(crate) journal: Option<Vec<u8>>,
+    /// The call's business events (`crate::events`), appended to the
+    /// outbox with its journal record when it commits.
+    pub(crate) events: Vec<crate::store::NewEvent>,
 }
 
 fn trap(e: anyhow::Error) -> wasmtime::Error {
@@ -392,6 +422,7 @@ impl HostState {
             writes: 0,
             conflicted: false,
             journal: None,
+            events: Vec::new(),
         }
     }
 

@@ -104,20 +104,168 @@ impl Record {
             .with_context(|| format!("the component exports no function {:?}", self.function))?;
         match self.encoding.as_str() {
             "wit" => Ok((self.args.clone(), self.answer.clone())),
-            "rust" => {
-                let values = self.args.as_array().context("args: expected the array of parameters")?;
-                if values.len() != ty.params().len() {
-                    bail!("args: {} values for {} parameters", values.len(), ty.params().len());
-                }
-                let mut args = Map::new();
-                for ((p, t), v) in ty.params().zip(values) {
-                    args.insert(p.to_owned(), to_wit(&t, v, p)?);
-                }
-                let result = ty.results().next().context("the function has no result")?;
-                Ok((Json::Object(args), to_wit(&result, &self.answer, "answer")?))
-            }
+            "rust" => rust_to_wit(&ty, &self.args, &self.answer),
             other => bail!("journal encoding {other:?} is not one this host reads"),
         }
+    }
+}
+
+/// A typed call's parameters (the array serde writes) and answer, as the
+/// host's generated types serialize, in the WIT encoding: the arguments by
+/// parameter name.
+pub(crate) fn rust_to_wit(ty: &wasmtime::component::types::ComponentFunc, args: &Json, answer: &Json) -> Result<(Json, Json)> {
+    let values = args.as_array().context("args: expected the array of parameters")?;
+    if values.len() != ty.params().len() {
+        bail!("args: {} values for {} parameters", values.len(), ty.params().len());
+    }
+    let mut out = Map::new();
+    for ((p, t), v) in ty.params().zip(values) {
+        out.insert(p.to_owned(), to_wit(&t, v, p)?);
+    }
+    let result = ty.results().next().context("the function has no result")?;
+    Ok((Json::Object(out), to_wit(&result, answer, "answer")?))
+}
+
+/// How a value of one WIT type reads from serde's encoding of the host's
+/// generated types into the WIT encoding: `to_wit` worked out once per
+/// type, for the typed calls' events (walking wasmtime's types on every
+/// call was most of what events cost a call).
+pub(crate) enum Plan {
+    Same,
+    List(Box<Plan>),
+    Tuple(Vec<Plan>),
+    Record(Vec<PlanField>),
+    Variant(Vec<PlanCase>),
+    Enum(Vec<(String, String)>),
+    Option(Box<Plan>),
+    Result(Option<Box<Plan>>, Option<Box<Plan>>),
+}
+
+/// A record field: its WIT name, serde's name, whether it may be missing.
+pub(crate) struct PlanField {
+    wit: String,
+    rust: String,
+    optional: bool,
+    plan: Plan,
+}
+
+/// A variant case: its WIT name, folded, and its payload's plan.
+pub(crate) struct PlanCase {
+    wit: String,
+    folded: String,
+    plan: Option<Plan>,
+}
+
+impl Plan {
+    /// The plan for `ty`.
+    pub(crate) fn of(ty: &Type) -> Plan {
+        match ty {
+            Type::List(l) => Plan::List(Box::new(Plan::of(&l.ty()))),
+            Type::Tuple(t) => Plan::Tuple(t.types().map(|t| Plan::of(&t)).collect()),
+            Type::Record(r) => Plan::Record(
+                r.fields()
+                    .map(|f| PlanField { wit: f.name.to_owned(), rust: f.name.replace('-', "_"), optional: matches!(f.ty, Type::Option(_)), plan: Plan::of(&f.ty) })
+                    .collect(),
+            ),
+            Type::Variant(v) => Plan::Variant(v.cases().map(|c| PlanCase { wit: c.name.to_owned(), folded: folded(c.name), plan: c.ty.as_ref().map(Plan::of) }).collect()),
+            Type::Enum(e) => Plan::Enum(e.names().map(|n| (folded(n), n.to_owned())).collect()),
+            Type::Option(o) => Plan::Option(Box::new(Plan::of(&o.ty()))),
+            Type::Result(r) => Plan::Result(r.ok().map(|t| Box::new(Plan::of(&t))), r.err().map(|t| Box::new(Plan::of(&t)))),
+            _ => Plan::Same,
+        }
+    }
+
+    /// `json` (serde's encoding) in the WIT encoding; `to_wit`'s result.
+    pub(crate) fn apply(&self, json: &Json) -> Result<Json> {
+        let wrong = |want: &str| anyhow!("expected {want}, found {json}");
+        Ok(match self {
+            Plan::Same => json.clone(),
+            Plan::List(p) => Json::Array(json.as_array().ok_or_else(|| wrong("an array"))?.iter().map(|v| p.apply(v)).collect::<Result<_>>()?),
+            Plan::Tuple(ps) => Json::Array(json.as_array().ok_or_else(|| wrong("an array"))?.iter().zip(ps).map(|(v, p)| p.apply(v)).collect::<Result<_>>()?),
+            Plan::Record(fields) => {
+                let object = json.as_object().ok_or_else(|| wrong("an object"))?;
+                let mut out = Map::new();
+                for f in fields {
+                    let v = match object.get(&f.rust) {
+                        Some(v) => f.plan.apply(v).with_context(|| format!("field {}", f.wit))?,
+                        None if f.optional => Json::Null,
+                        None => bail!("field {}: missing", f.wit),
+                    };
+                    out.insert(f.wit.clone(), v);
+                }
+                Json::Object(out)
+            }
+            Plan::Variant(cases) => {
+                let (case, payload) = case_of(json).ok_or_else(|| wrong("a case name or {\"Case\": value}"))?;
+                let name = folded(case);
+                let c = cases.iter().find(|c| c.folded == name).with_context(|| format!("no case {case:?}"))?;
+                match (&c.plan, payload) {
+                    (Some(p), Some(v)) => serde_json::json!({"tag": c.wit, "val": p.apply(v)?}),
+                    (None, _) => serde_json::json!({"tag": c.wit}),
+                    (Some(_), None) => bail!("case {case:?} needs a value"),
+                }
+            }
+            Plan::Enum(names) => {
+                let case = json.as_str().ok_or_else(|| wrong("a case name"))?;
+                let name = folded(case);
+                Json::String(names.iter().find(|(f, _)| *f == name).with_context(|| format!("no case {case:?}"))?.1.clone())
+            }
+            Plan::Option(p) => match json {
+                Json::Null => Json::Null,
+                v => p.apply(v)?,
+            },
+            Plan::Result(ok, err) => {
+                let object = json.as_object().filter(|o| o.len() == 1).ok_or_else(|| wrong("{\"Ok\": ...} or {\"Err\": ...}"))?;
+                let (side, v) = object.iter().next().expect("one entry");
+                let (key, plan) = match side.as_str() {
+                    "Ok" => ("ok", ok),
+                    "Err" => ("err", err),
+                    _ => return Err(wrong("{\"Ok\": ...} or {\"Err\": ...}")),
+                };
+                let v = match plan {
+                    Some(p) => p.apply(v)?,
+                    None => Json::Null,
+                };
+                serde_json::json!({ key: v })
+            }
+        })
+    }
+}
+
+/// A function's plans: its parameters by name, and its result.
+pub(crate) struct FuncPlan {
+    params: Vec<(String, Plan)>,
+    result: Plan,
+}
+
+impl FuncPlan {
+    pub(crate) fn of(ty: &wasmtime::component::types::ComponentFunc) -> FuncPlan {
+        FuncPlan {
+            params: ty.params().map(|(p, t)| (p.to_owned(), Plan::of(&t))).collect(),
+            result: ty.results().next().map_or(Plan::Same, |t| Plan::of(&t)),
+        }
+    }
+
+    /// `rust_to_wit` with the plans.
+    pub(crate) fn to_wit(&self, args: &Json, answer: &Json) -> Result<(Json, Json)> {
+        let values = args.as_array().context("args: expected the array of parameters")?;
+        if values.len() != self.params.len() {
+            bail!("args: {} values for {} parameters", values.len(), self.params.len());
+        }
+        let mut out = Map::new();
+        for ((p, plan), v) in self.params.iter().zip(values) {
+            out.insert(p.clone(), plan.apply(v).with_context(|| format!("argument {p}"))?);
+        }
+        Ok((Json::Object(out), self.result.apply(answer).context("answer")?))
+    }
+}
+
+/// A variant's case as serde writes it: `"Case"`, or `{"Case": value}`.
+fn case_of(json: &Json) -> Option<(&str, Option<&Json>)> {
+    match json {
+        Json::String(s) => Some((s.as_str(), None)),
+        Json::Object(o) if o.len() == 1 => o.iter().next().map(|(k, v)| (k.as_str(), Some(v))),
+        _ => None,
     }
 }
 
@@ -162,14 +310,7 @@ pub fn to_wit(ty: &Type, json: &Json, path: &str) -> Result<Json> {
             Json::Object(out)
         }
         Type::Variant(v) => {
-            let (case, payload) = match json {
-                Json::String(s) => (s.as_str(), None),
-                Json::Object(o) if o.len() == 1 => {
-                    let (k, v) = o.iter().next().expect("one entry");
-                    (k.as_str(), Some(v))
-                }
-                _ => return Err(wrong("a case name or {\"Case\": value}")),
-            };
+            let (case, payload) = case_of(json).ok_or_else(|| wrong("a case name or {\"Case\": value}"))?;
             let c = v.cases().find(|c| folded(c.name) == folded(case)).with_context(|| format!("{path}: no case {case:?}"))?;
             match (c.ty, payload) {
                 (Some(ty), Some(p)) => serde_json::json!({"tag": c.name, "val": to_wit(&ty, p, &format!("{path}.{}", c.name))?}),

@@ -114,6 +114,7 @@ pub struct Ledger {
     fresh_instance_per_call: bool,
     retries: u64,
     journal: bool,
+    events: bool,
 }
 
 impl Ledger {
@@ -153,6 +154,7 @@ impl Ledger {
             fresh_instance_per_call: false,
             retries: 0,
             journal: true,
+            events: true,
         }
     }
 
@@ -187,6 +189,13 @@ impl Ledger {
         self.journal = on;
     }
 
+    /// Whether committed calls write their business events to the outbox
+    /// (`crate::events`; on unless turned off, and only while the journal
+    /// is on). Off only to measure what they cost.
+    pub fn set_events(&mut self, on: bool) {
+        self.events = on;
+    }
+
     /// Makes the next call fail as `fault` says (a test hook for rollback).
     pub fn inject_fault(&mut self, fault: Fault) {
         if let Some(store) = &mut self.store {
@@ -215,11 +224,18 @@ impl Ledger {
     {
         let compiled = self.component.inner.clone();
         let journal = self.journal && export.writes();
+        let events = journal && self.events;
         self.transact(merchant, export.writes(), |store, instance| {
             let func = typed_func::<P, (std::result::Result<R, CreditError>,)>(&compiled, &instance, store, export)?;
             let answer = func.call(&mut *store, params).map(|(r,)| r).map_err(anyhow::Error::from)?;
             if journal {
-                store.data_mut().journal = Some(crate::journal::record_rust(&export.function(), &params, &answer)?);
+                let function = export.function();
+                store.data_mut().journal = Some(crate::journal::record_rust(&function, &params, &answer)?);
+                if events && answer.is_ok() {
+                    let plan = compiled.plans[export as usize].get_or_init(|| crate::journal::FuncPlan::of(&compiled.types[export as usize]));
+                    let (args, answer) = plan.to_wit(&serde_json::to_value(params)?, &serde_json::to_value(&answer)?)?;
+                    store.data_mut().events = crate::events::of_call(merchant.as_str(), &function, &args, &answer);
+                }
             }
             Ok((answer.is_ok(), answer))
         })
@@ -263,6 +279,7 @@ impl Ledger {
         let results = ty.results().len();
         let writes = !matches!(iface_short(function), "queries" | "reports");
         let journal = self.journal && writes;
+        let events = journal && self.events;
         self.transact(merchant, writes, |store, instance| {
             let func = instance.get_func(&mut *store, index).with_context(|| format!("{function} is not a function"))?;
             let mut results = vec![wasmtime::component::Val::Bool(false); results];
@@ -272,6 +289,9 @@ impl Ledger {
             if journal {
                 let args = serde_json::Value::Object(args.clone());
                 store.data_mut().journal = Some(crate::journal::record_wit(function, &args, &answer)?);
+                if events && ok {
+                    store.data_mut().events = crate::events::of_call(merchant.as_str(), function, &args, &answer);
+                }
             }
             Ok((ok, answer))
         })
@@ -332,6 +352,7 @@ impl Ledger {
         {
             let state = store.data_mut();
             state.journal = None;
+            state.events.clear();
             state.merchant.clear();
             state.merchant.push_str(merchant.as_str());
             state.writes = 0;
@@ -343,11 +364,15 @@ impl Ledger {
         let state = store.data_mut();
         state.fault = None;
         let journal = state.journal.take();
+        let events = std::mem::take(&mut state.events);
         match outcome {
             Ok((true, answer)) => {
-                if let Some(record) = journal
-                    && let Err(e) = state.backend.journal_append(merchant.as_str(), &record)
-                {
+                let logged = match journal {
+                    Some(record) => state.backend.journal_append(merchant.as_str(), &record),
+                    None => Ok(()),
+                };
+                let logged = logged.and_then(|()| if events.is_empty() { Ok(()) } else { state.backend.outbox_append(merchant.as_str(), &events) });
+                if let Err(e) = logged {
                     let _ = state.backend.rollback();
                     return Err(Failed::from_store(e));
                 }
@@ -1001,6 +1026,27 @@ impl Ledger {
             return Ok(Err(e));
         }
         self.call(m, Export::MatchBankLine, (ctx, line, decision))
+    }
+
+    /// `migration.import-invoice`.
+    pub fn import_invoice(&mut self, m: &MerchantId, ctx: &CallContext, req: &OpeningInvoice) -> Result<std::result::Result<Invoice, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::ImportInvoice, (ctx, req))
+    }
+
+    /// `migration.import-stored-balance`.
+    pub fn import_stored_balance(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &OpeningStoredBalance,
+    ) -> Result<std::result::Result<AccountSummary, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::ImportStoredBalance, (ctx, req))
     }
 
     /// `bank.bank-review`: one page.

@@ -36,7 +36,7 @@
 /// The version of the `storefront:credit` WIT package (`wit/world.wit`).
 macro_rules! wit_version {
     () => {
-        "0.7.1"
+        "0.8.0"
     };
 }
 
@@ -47,6 +47,8 @@ mod component;
 pub mod contract;
 pub mod deliver;
 pub mod directory;
+pub mod events;
+pub mod import;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod http;
@@ -131,6 +133,7 @@ pub mod api {
     pub use crate::bindings::exports::storefront::credit::bank::{
         BankCandidate, BankDecision, BankEntryKind, BankLine, BankLineResult, BankOutcome, BankReviewItem, MatchRule, ReviewReason,
     };
+    pub use crate::bindings::exports::storefront::credit::migration::{OpeningInvoice, OpeningStoredBalance};
     pub use crate::bindings::exports::storefront::credit::queries::CreditLimitSuggestion;
     pub use crate::bindings::exports::storefront::credit::reports::{
         AccountStatement, BuyerBalance, CompanyAccountStatement, AgingBasis, AgingPage, AgingRequest, AgingRow, AgingTotal, DebtorPage, DebtorQuery, DebtorRow, DebtorSort,

@@ -106,6 +106,19 @@ impl<B: Backend> Backend for Serialized<B> {
     fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<crate::store::JournalRow>> {
         self.inner.journal_scan(after, limit)
     }
+    fn outbox_append(&mut self, merchant: &str, events: &[crate::store::NewEvent]) -> Result<()> {
+        self.inner.outbox_append(merchant, events)
+    }
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> Result<Vec<crate::store::EventRow>> {
+        self.inner.outbox_scan(after, limit)
+    }
+    fn outbox_settled(&mut self) -> Result<u64> {
+        self.inner.outbox_settled()
+    }
+    fn host_write(&mut self, rows: &[(String, Option<Vec<u8>>)]) -> Result<()> {
+        self.inner.host_write(rows)
+    }
+
     fn begin_read(&mut self) -> Result<()> {
         self.lock.acquire();
         self.held = true;
@@ -170,6 +183,15 @@ impl Backend for SharedMemory {
     }
     fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<crate::store::JournalRow>> {
         self.map().journal_scan(after, limit)
+    }
+    fn outbox_append(&mut self, merchant: &str, events: &[crate::store::NewEvent]) -> Result<()> {
+        self.map().outbox_append(merchant, events)
+    }
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> Result<Vec<crate::store::EventRow>> {
+        self.map().outbox_scan(after, limit)
+    }
+    fn outbox_settled(&mut self) -> Result<u64> {
+        self.map().outbox_settled()
     }
 }
 

@@ -163,6 +163,24 @@ impl Oversized for BankLine {
     }
 }
 
+impl Oversized for OpeningInvoice {
+    fn oversized(&self) -> Option<E> {
+        id(&self.account_id, "account-id")
+            .or_else(|| id(&self.number, "number"))
+            .or_else(|| date(&self.invoice_date, "invoice-date"))
+            .or_else(|| date(&self.due_date, "due-date"))
+            .or_else(|| money(&self.amount, "amount"))
+            .or_else(|| text(&self.paid, "paid"))
+            .or_else(|| self.order_id.as_deref().and_then(|o| id(o, "order-id")))
+    }
+}
+
+impl Oversized for OpeningStoredBalance {
+    fn oversized(&self) -> Option<E> {
+        id(&self.account_id, "account-id").or_else(|| money(&self.amount, "amount")).or_else(|| text(&self.reference, "reference"))
+    }
+}
+
 impl Oversized for BankDecision {
     fn oversized(&self) -> Option<E> {
         match self {

@@ -322,6 +322,15 @@ impl credit_host::store::Backend for Recording {
     fn journal_scan(&mut self, after: u64, limit: u32) -> anyhow::Result<Vec<credit_host::store::JournalRow>> {
         self.inner.journal_scan(after, limit)
     }
+    fn outbox_append(&mut self, merchant: &str, events: &[credit_host::store::NewEvent]) -> anyhow::Result<()> {
+        self.inner.outbox_append(merchant, events)
+    }
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> anyhow::Result<Vec<credit_host::store::EventRow>> {
+        self.inner.outbox_scan(after, limit)
+    }
+    fn outbox_settled(&mut self) -> anyhow::Result<u64> {
+        self.inner.outbox_settled()
+    }
 }
 
 #[test]

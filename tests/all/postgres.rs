@@ -432,3 +432,38 @@ fn money_adds_up_after_threads_race_on_one_account_across_connections() {
     let report = audit::audit(l.backend()).unwrap();
     assert!(report.is_clean(), "{:#?}", report.discrepancies);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL (tests/run)"]
+fn the_outbox_is_not_settled_past_an_event_still_to_commit_at_a_lower_position() {
+    use credit_host::store::{Backend, NewEvent, PostgresBackend};
+    let url = database();
+    let mut b = PostgresBackend::connect(&url).unwrap();
+    let event = |id: &str| NewEvent { id: id.into(), stream: "account/a".into(), body: b"{}".to_vec() };
+    // Another server's call draws position 1 and has not committed yet.
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut late = other.transaction().unwrap();
+    late.execute("INSERT INTO outbox (id, merchant, stream, body) VALUES ('ev_late', 'm', 'account/b', '{}')", &[]).unwrap();
+    // This one commits position 2.
+    b.begin().unwrap();
+    b.put("m", "k", b"v").unwrap();
+    b.outbox_append("m", &[event("ev_next")]).unwrap();
+    b.commit().unwrap();
+    assert_eq!(b.outbox_scan(0, 10).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), [2]);
+    for _ in 0..5 {
+        assert_eq!(b.outbox_settled().unwrap(), 0, "position 1 may still appear");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    late.commit().unwrap();
+    let started = std::time::Instant::now();
+    while b.outbox_settled().unwrap() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(60), "settles once the late call committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(b.outbox_scan(0, 10).unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["ev_late", "ev_next"]);
+    // The same id again (a call answered again) is kept once.
+    b.begin().unwrap();
+    b.outbox_append("m", &[event("ev_next")]).unwrap();
+    b.commit().unwrap();
+    assert_eq!(b.outbox_scan(0, 10).unwrap().len(), 2);
+}

@@ -35,15 +35,7 @@ fn invoice_lines(lines: &[LineInput], currency: Currency, amount: Decimal, order
         return Err(Error::TooManyLines);
     }
     if lines.is_empty() {
-        return Ok(vec![Line {
-            description: format!("Order {order_id}"),
-            quantity: Decimal::ONE,
-            unit_price: amount,
-            net: amount,
-            tax: Decimal::ZERO,
-            total: amount,
-            tax_rate: None,
-        }]);
+        return Ok(vec![super::one_line(format!("Order {order_id}"), amount)]);
     }
     let mut out = Vec::with_capacity(lines.len());
     let mut total = Decimal::ZERO;

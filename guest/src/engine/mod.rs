@@ -8,6 +8,7 @@ use crate::prelude::*;
 
 mod accounts;
 mod bank;
+mod migration;
 mod billing;
 mod checkout;
 mod collections;
@@ -170,6 +171,7 @@ remembered! {
     CreditNoteCancellation => CreditNoteCancellation,
     CompanySummary => Company,
     BankLineResult => BankLine,
+    InvoiceView => Invoice,
 }
 
 /// The figures of an account at an instant, unformatted.
@@ -599,6 +601,16 @@ fn item_ref(inv: &Invoice) -> OpenItemRef {
 /// earliest unpaid portion. `None` when it owes nothing.
 fn item_due(item: &OpenItemRef) -> Option<String> {
     rules::effective_due(&item.schedule, item.total, item.outstanding).map(dates::format)
+}
+
+/// One untaxed line of `amount`.
+fn one_line(description: String, amount: Decimal) -> Line {
+    Line { description, quantity: Decimal::ONE, unit_price: amount, net: amount, tax: Decimal::ZERO, total: amount, tax_rate: None }
+}
+
+/// Due `days` after the invoice date, no discount, one instalment.
+fn net_terms(days: u32) -> Terms {
+    Terms { net_days: days, basis: TermBasis::InvoiceDate, discount: None, instalments: Vec::new(), months: None, day_of_month: None, cut_off_day: None }
 }
 
 fn currency_of(account: &Account) -> Result<Currency, Error> {
@@ -1517,6 +1529,28 @@ impl<K: Kv> Engine<K> {
         lines: Vec<Line>,
         terms: Terms,
     ) -> Result<(Invoice, Vec<Line>), Error> {
+        let id = next_document_id(account, if kind == ItemKind::Invoice { Series::Invoice } else { Series::DebitNote })?;
+        let (invoice, lines) = self.new_item(account, id, kind, order_id, related, invoice_date, delivery_date, lines, terms)?;
+        self.store_item(account, &invoice, &lines)?;
+        Ok((invoice, lines))
+    }
+
+    /// An item not yet stored: `create_item` without its number drawn and
+    /// without saving (an item brought in keeps another system's number,
+    /// and what was paid on it there).
+    #[allow(clippy::too_many_arguments)]
+    fn new_item(
+        &mut self,
+        account: &mut Account,
+        id: String,
+        kind: ItemKind,
+        order_id: Option<&str>,
+        related: Option<&str>,
+        invoice_date: NaiveDate,
+        delivery_date: Option<NaiveDate>,
+        lines: Vec<Line>,
+        terms: Terms,
+    ) -> Result<(Invoice, Vec<Line>), Error> {
         let c = currency_of(account)?;
         let net_total: Decimal = lines.iter().map(|l| l.net).sum();
         let tax_total: Decimal = lines.iter().map(|l| l.tax).sum();
@@ -1529,7 +1563,6 @@ impl<K: Kv> Engine<K> {
             None => Decimal::ZERO,
         };
         let tax_parts = tax_parts_of(&lines)?;
-        let id = next_document_id(account, if kind == ItemKind::Invoice { Series::Invoice } else { Series::DebitNote })?;
         let seq = {
             let cfg = self.cfg_mut(account)?;
             cfg.item_count += 1;
@@ -1564,11 +1597,15 @@ impl<K: Kv> Engine<K> {
             reminded: None,
             interest_item: None,
         };
-        self.save(&invoice_key(&id), &invoice)?;
-        self.save(&lines_key(&id), &lines)?;
-        self.save(&account_invoice_key(&account.id, invoice.seq), &id)?;
-        self.sync_item(account, None, &invoice)?;
         Ok((invoice, lines))
+    }
+
+    /// Saves a new item, its lines and its listings.
+    fn store_item(&mut self, account: &mut Account, invoice: &Invoice, lines: &[Line]) -> Result<(), Error> {
+        self.save(&invoice_key(&invoice.id), invoice)?;
+        self.save(&lines_key(&invoice.id), &lines)?;
+        self.save(&account_invoice_key(&account.id, invoice.seq), &invoice.id)?;
+        self.sync_item(account, None, invoice)
     }
 
     /// A one-line item due on `date` (fees, interest, adjustments).
@@ -1581,25 +1618,7 @@ impl<K: Kv> Engine<K> {
         description: String,
         amount: Decimal,
     ) -> Result<Invoice, Error> {
-        let line = Line {
-            description,
-            quantity: Decimal::ONE,
-            unit_price: amount,
-            net: amount,
-            tax: Decimal::ZERO,
-            total: amount,
-            tax_rate: None,
-        };
-        let terms = Terms {
-            net_days: 0,
-            basis: TermBasis::InvoiceDate,
-            discount: None,
-            instalments: Vec::new(),
-            months: None,
-            day_of_month: None,
-            cut_off_day: None,
-        };
-        self.create_item(account, kind, None, related, date, None, vec![line], terms).map(|(item, _)| item)
+        self.create_item(account, kind, None, related, date, None, vec![one_line(description, amount)], net_terms(0)).map(|(item, _)| item)
     }
 
     /// Saves an item that was `before` when read, and moves its listing.

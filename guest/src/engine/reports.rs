@@ -136,6 +136,8 @@ fn describe(e: &Entry, payment: Option<&Payment>) -> String {
         EntryKind::CreditNoteIssued => format!("Credit note {doc} (order {order})"),
         EntryKind::CreditNoteCancelled => format!("Credit note {doc} cancelled (order {order})"),
         EntryKind::BadDebtWrittenOff => format!("{inv} written off as bad debt"),
+        EntryKind::InvoiceBroughtIn => format!("Invoice {inv} brought in (still owed)"),
+        EntryKind::StoredBalanceBroughtIn => "Credit brought in".to_owned(),
         EntryKind::PaymentRecorded => match payment {
             Some(p) if p.reference.is_empty() => format!("Payment {doc} by {}", p.method),
             Some(p) => format!("Payment {doc} by {}, reference {}", p.method, p.reference),

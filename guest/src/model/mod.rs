@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 mod bank;
+mod migration;
 pub use bank::*;
+pub use migration::*;
 
 // ---------------------------------------------------------------- requests
 
@@ -1060,6 +1062,8 @@ pub enum EntryKind {
     BalanceRefunded,
     BadDebtWrittenOff,
     CreditNoteCancelled,
+    InvoiceBroughtIn,
+    StoredBalanceBroughtIn,
 }
 
 /// The books an entry posts to (see `types.book`).
@@ -1077,6 +1081,7 @@ pub enum Book {
     InterestIncome,
     StoreCreditRedeemed,
     BadDebts,
+    OpeningBalances,
 }
 
 /// One side of an entry.
@@ -1317,6 +1322,7 @@ pub enum Response {
     CreditNoteCancellation(CreditNoteCancellation),
     Company(CompanySummary),
     BankLine(BankLineResult),
+    Invoice(InvoiceView),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1347,6 +1353,7 @@ pub enum ResponseRef<'a> {
     CreditNoteCancellation(&'a CreditNoteCancellation),
     Company(&'a CompanySummary),
     BankLine(&'a BankLineResult),
+    Invoice(&'a InvoiceView),
 }
 
 // ------------------------------------------------------------------- views

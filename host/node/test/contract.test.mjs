@@ -30,10 +30,10 @@ test("wit/ parses with jco's WIT parser", () => {
   const out = mkdtempSync(join(tmpdir(), 'credit-types-'));
   execFileSync(process.execPath, [JCO, 'types', WIT, '--world-name', 'credit-account', '-o', out, '--quiet']);
   const written = readdirSync(join(out, 'interfaces'));
-  assert.equal(written.length, 8, `${written}`);
+  assert.equal(written.length, 9, `${written}`);
   // The same parser, given the text, so that a broken text shows it refuses.
   const files = bindgen.generateTypes('credit', { wit: { tag: 'source', val: witSource() }, world: 'credit-account' }).map(([name]) => name);
-  for (const iface of ['accounts', 'bank', 'billing', 'checkout', 'queries', 'reports', 'store', 'types']) {
+  for (const iface of ['accounts', 'bank', 'billing', 'checkout', 'migration', 'queries', 'reports', 'store', 'types']) {
     assert.ok(files.includes(`interfaces/storefront-credit-${iface}.d.ts`), `${iface} in ${files}`);
   }
   // The parser does refuse what is not WIT, so the check above can fail.
@@ -43,7 +43,7 @@ test("wit/ parses with jco's WIT parser", () => {
 test('jco wit on the shipped component names the package and its interfaces', () => {
   const printed = execFileSync(process.execPath, [JCO, 'wit', join(HERE, 'build', 'credit-fast.wasm')], { encoding: 'utf8' });
   assert.match(printed, new RegExp(`import storefront:credit/store@${V};`));
-  for (const iface of ['accounts', 'bank', 'checkout', 'billing', 'queries', 'reports']) {
+  for (const iface of ['accounts', 'bank', 'checkout', 'billing', 'migration', 'queries', 'reports']) {
     assert.match(printed, new RegExp(`export storefront:credit/${iface}@${V};`));
   }
   assert.doesNotMatch(printed, /import wasi:/, 'no WASI imports');

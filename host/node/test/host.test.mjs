@@ -46,7 +46,7 @@ test('the generated code reads the store import by its unversioned name', async 
   const quiet = console.error;
   console.error = () => {};
   try {
-    assert.throws(() => bindings.instantiate(getCoreModule, { 'storefront:credit/store@0.7.1': only, 'storefront:credit/types@0.7.1': {} }));
+    assert.throws(() => bindings.instantiate(getCoreModule, { 'storefront:credit/store@0.8.0': only, 'storefront:credit/types@0.8.0': {} }));
   } finally {
     console.error = quiet;
   }

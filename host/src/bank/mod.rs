@@ -142,9 +142,7 @@ pub fn line_key(run: &str, entry_ref: &str) -> String {
 
 /// A new run id: 16 random hex digits.
 pub fn run_id() -> Result<String> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random run id: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::http::secrets::hex(&crate::http::secrets::random::<8>()?))
 }
 
 /// Hands every line to the component, in the file's order, in one group

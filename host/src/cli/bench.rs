@@ -6,6 +6,7 @@
 //! component's); medians and p99s are over every call of a run.
 
 mod bank;
+mod events;
 
 use std::time::{Duration, Instant};
 
@@ -346,6 +347,9 @@ pub enum Table {
     Processes,
     /// A 10,000-line bank statement read and matched, memory and SQLite.
     Bank,
+    /// Business events: what writing them costs a call, and dispatching
+    /// 10,000 to a receiver on 127.0.0.1.
+    Events,
 }
 
 /// Runs the measurements (all of them when `only` is empty); `n` calls per
@@ -381,6 +385,9 @@ pub fn run(component: &Component, n: usize, history_max: usize, only: &[Table], 
     }
     if wanted(Table::Bank) {
         bank::bank_table(component, &merchant)?;
+    }
+    if wanted(Table::Events) {
+        events::events_table(component, &merchant, n)?;
     }
     if wanted(Table::Processes) {
         if processes.postgres.is_none() {

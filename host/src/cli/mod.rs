@@ -8,6 +8,8 @@ mod bench;
 mod close_day;
 mod customer_links;
 mod demo;
+mod events;
+mod import;
 mod inspect;
 mod load;
 mod platform;
@@ -81,7 +83,7 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         history: usize,
         /// Only these tables (repeatable): calls, fresh, stores, history,
-        /// items, reports, hosts, journal, processes, bank. All of them
+        /// items, reports, hosts, journal, processes, bank, events. All of them
         /// when not given.
         #[arg(long, value_enum)]
         only: Vec<bench::Table>,
@@ -123,6 +125,18 @@ enum Command {
     BankImport(bank::ImportArgs),
     /// Lists the bank lines waiting for a person, or settles one.
     BankReview(bank::ReviewArgs),
+    /// Brings a merchant's books over from their previous system: accounts
+    /// (limits, terms, stored balances) and open invoices from CSV files.
+    /// Everything is checked first, through the component, on a copy: any
+    /// problem is listed (file, line, field, why) and nothing is written
+    /// (exit 1). Each file is then written whole or not at all; running it
+    /// again changes nothing.
+    Import(import::Args),
+    /// The business events every committed call left in the outbox
+    /// (JSON lines; `--follow` keeps printing new ones), their
+    /// subscriptions, the dispatcher that POSTs them signed, and its
+    /// delivery log.
+    Events(events::Args),
     /// Runs the day's close for every account (in as many calls as each
     /// takes) and prints what it did; exit status 1 names the accounts it
     /// could not close.
@@ -193,6 +207,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::CloseDay(args) => close_day::run(&component()?, args),
         Command::BankImport(args) => bank::import(&component()?, args),
         Command::BankReview(args) => bank::review(&component()?, args),
+        Command::Events(args) => events::run(args),
+        Command::Import(args) => import::run(&component()?, args),
         Command::Statement(args) => reports::statement(&component()?, args),
         Command::Aging(args) => reports::aging(&component()?, args),
         Command::Debtors(args) => reports::debtors(&component()?, args),

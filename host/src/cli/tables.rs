@@ -45,6 +45,8 @@ pub fn kind(k: EntryKind) -> &'static str {
         EntryKind::BalanceRefunded => "refund",
         EntryKind::BadDebtWrittenOff => "bad debt",
         EntryKind::CreditNoteCancelled => "credit note cancelled",
+        EntryKind::InvoiceBroughtIn => "invoice brought in",
+        EntryKind::StoredBalanceBroughtIn => "credit brought in",
     }
 }
 

@@ -39,7 +39,7 @@ mod finance;
 pub mod keys;
 pub mod links;
 mod pages;
-mod secrets;
+pub(crate) mod secrets;
 pub mod staff;
 
 use std::collections::HashMap;

@@ -108,6 +108,8 @@ fn customer_words(k: EntryKind) -> &'static str {
         EntryKind::BalanceApplied => "credit used at checkout",
         EntryKind::CreditNoteIssued => "credit note",
         EntryKind::CreditNoteCancelled => "credit note cancelled",
+        EntryKind::InvoiceBroughtIn => "invoice brought over",
+        EntryKind::StoredBalanceBroughtIn => "credit brought over",
         EntryKind::PaymentRecorded => "payment, thank you",
         EntryKind::PaymentReversed => "payment returned unpaid",
         EntryKind::BalanceAllocated => "credit applied to an invoice",

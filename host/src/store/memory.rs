@@ -1,6 +1,6 @@
 //! Everything in memory, for tests and benchmarks.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use anyhow::{Context, Result, bail};
 
@@ -21,6 +21,14 @@ pub struct MemoryBackend {
     journal_mark: usize,
     /// The host's own records (`Backend::host_get`).
     host: std::collections::BTreeMap<String, Vec<u8>>,
+    /// The outbox (`crate::events`), its ids, and its length when the open
+    /// unit began.
+    outbox: Vec<super::EventRow>,
+    outbox_ids: HashSet<String>,
+    outbox_mark: usize,
+    /// Inside a group (`begin_group`): what the group's committed units
+    /// replaced, and the journal's and outbox's lengths when it began.
+    group: Option<(Vec<Undo>, usize, usize)>,
 }
 
 /// (merchant, key, the value before the write).
@@ -80,17 +88,45 @@ impl Backend for MemoryBackend {
         }
         self.undo = Some(Vec::new());
         self.journal_mark = self.journal.len();
+        self.outbox_mark = self.outbox.len();
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.undo.take().context("commit without a unit of work")?;
+        let undo = self.undo.take().context("commit without a unit of work")?;
+        if let Some((group, _, _)) = &mut self.group {
+            group.extend(undo);
+        }
         Ok(())
+    }
+
+    fn begin_group(&mut self) -> Result<()> {
+        if self.undo.is_some() || self.group.is_some() {
+            bail!("a unit of work is already open");
+        }
+        self.group = Some((Vec::new(), self.journal.len(), self.outbox.len()));
+        Ok(())
+    }
+
+    fn commit_group(&mut self) -> Result<()> {
+        self.group.take().context("commit_group without a group")?;
+        Ok(())
+    }
+
+    fn rollback_group(&mut self) -> Result<()> {
+        let (undo, journal, outbox) = self.group.take().context("rollback_group without a group")?;
+        self.undo = Some(undo);
+        self.journal_mark = journal;
+        self.outbox_mark = outbox;
+        self.rollback()
     }
 
     fn rollback(&mut self) -> Result<()> {
         let undo = self.undo.take().context("rollback without a unit of work")?;
         self.journal.truncate(self.journal_mark);
+        for e in self.outbox.drain(self.outbox_mark..) {
+            self.outbox_ids.remove(&e.id);
+        }
         for (m, k, old) in undo.into_iter().rev() {
             let merchant = self.merchant(&m);
             match old {
@@ -126,6 +162,39 @@ impl Backend for MemoryBackend {
             bail!("write outside a unit of work");
         }
         self.journal.push((merchant.to_owned(), record.to_vec()));
+        Ok(())
+    }
+
+    fn outbox_append(&mut self, merchant: &str, events: &[super::NewEvent]) -> Result<()> {
+        if self.undo.is_none() {
+            bail!("write outside a unit of work");
+        }
+        for e in events {
+            if self.outbox_ids.insert(e.id.clone()) {
+                let seq = self.outbox.len() as u64 + 1;
+                let row = super::EventRow { seq, merchant: merchant.to_owned(), id: e.id.clone(), stream: e.stream.clone(), body: e.body.clone() };
+                self.outbox.push(row);
+            }
+        }
+        Ok(())
+    }
+
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::EventRow>> {
+        let from = usize::try_from(after).unwrap_or(usize::MAX).min(self.outbox.len());
+        Ok(self.outbox[from..].iter().take(limit as usize).cloned().collect())
+    }
+
+    fn outbox_settled(&mut self) -> Result<u64> {
+        Ok(self.outbox.len() as u64)
+    }
+
+    fn host_write(&mut self, rows: &[(String, Option<Vec<u8>>)]) -> Result<()> {
+        for (k, v) in rows {
+            match v {
+                Some(v) => self.host.insert(k.clone(), v.clone()),
+                None => self.host.remove(k),
+            };
+        }
         Ok(())
     }
 

@@ -50,6 +50,32 @@ pub struct JournalRow {
     pub record: Vec<u8>,
 }
 
+/// A business event as a call's unit of work appends it to the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Its stable id (`crate::events`): the same call gives the same ids.
+    pub id: String,
+    /// What its order is kept within: `account/<id>` or `company/<id>`.
+    pub stream: String,
+    /// The event as delivered (JSON).
+    pub body: Vec<u8>,
+}
+
+/// An event of the outbox at its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    /// Its position, from 1: rising in commit order within a stream.
+    pub seq: u64,
+    /// The merchant.
+    pub merchant: String,
+    /// See `NewEvent`.
+    pub id: String,
+    /// See `NewEvent`.
+    pub stream: String,
+    /// See `NewEvent`.
+    pub body: Vec<u8>,
+}
+
 /// Storage with one unit of work at a time: `begin`, reads and writes, then
 /// `commit` or `rollback`.
 pub trait Backend: Send {
@@ -81,6 +107,25 @@ pub trait Backend: Send {
     fn journal_append(&mut self, merchant: &str, record: &[u8]) -> Result<()>;
     /// Up to `limit` journal records after position `after`, in order.
     fn journal_scan(&mut self, after: u64, limit: u32) -> Result<Vec<JournalRow>>;
+    /// Appends a call's business events to the outbox (`crate::events`),
+    /// in the open unit of work: kept if and only if the unit commits. An
+    /// event whose id is there already (the same call answered again) is
+    /// left as it is.
+    fn outbox_append(&mut self, merchant: &str, events: &[NewEvent]) -> Result<()>;
+    /// Up to `limit` events after position `after`, in position order.
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> Result<Vec<EventRow>>;
+    /// A position at or below which no event can still appear: every unit
+    /// of work that could commit one there has ended. Stores with one
+    /// writer at a time answer their last position; PostgreSQL (many
+    /// writers, positions drawn before commit) answers a position that
+    /// lags by one call of this method (see `PostgresBackend`).
+    fn outbox_settled(&mut self) -> Result<u64>;
+    /// Writes (`Some`) and removes (`None`) several of the host's records
+    /// at once: all of them or, on an error, none.
+    fn host_write(&mut self, rows: &[(String, Option<Vec<u8>>)]) -> Result<()> {
+        let _ = rows;
+        anyhow::bail!("this store keeps no host records")
+    }
     /// The host's own records (API keys, ...), kept beside the merchants'
     /// data in the same database and never seen by the component, audit or
     /// replay. Each read and write stands alone, outside units of work.
@@ -108,6 +153,11 @@ pub trait Backend: Send {
     /// Makes every unit committed since `begin_group` durable at once.
     fn commit_group(&mut self) -> Result<()> {
         Ok(())
+    }
+    /// Discards every unit committed since `begin_group`. Backends without
+    /// groups made each unit durable on its own and say so.
+    fn rollback_group(&mut self) -> Result<()> {
+        anyhow::bail!("this store makes each unit of work durable on its own: the units before were kept")
     }
     /// Starts a unit of work that only reads: it sees one consistent
     /// snapshot and lets writers (other connections, other processes) go
@@ -164,6 +214,8 @@ pub struct Copied {
     pub journal: u64,
     /// The host's own records.
     pub host: u64,
+    /// Outbox events, in their order.
+    pub events: u64,
 }
 
 /// Copies every merchant's records (in key order), the journal (in its
@@ -197,6 +249,26 @@ pub fn copy_all(from: &mut dyn Backend, to: &mut dyn Backend) -> Result<Copied> 
                 to.journal_append(&r.merchant, &r.record)?;
             }
             n.journal += rows.len() as u64;
+            match rows.last() {
+                Some(r) if rows.len() == PAGE as usize => after = r.seq,
+                _ => break,
+            }
+        }
+        let mut after = 0;
+        loop {
+            let rows = from.outbox_scan(after, PAGE)?;
+            let mut by_merchant: Vec<(&str, Vec<NewEvent>)> = Vec::new();
+            for r in &rows {
+                let event = NewEvent { id: r.id.clone(), stream: r.stream.clone(), body: r.body.clone() };
+                match by_merchant.last_mut() {
+                    Some((m, events)) if *m == r.merchant => events.push(event),
+                    _ => by_merchant.push((&r.merchant, vec![event])),
+                }
+            }
+            for (m, events) in &by_merchant {
+                to.outbox_append(m, events)?;
+            }
+            n.events += rows.len() as u64;
             match rows.last() {
                 Some(r) if rows.len() == PAGE as usize => after = r.seq,
                 _ => break,

@@ -42,7 +42,7 @@ use postgres::{Client, NoTls, Statement};
 use super::{Backend, Conflict, prefix_end};
 
 /// The layout this host writes; `migrate` brings older ones up to it.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Each migration takes the schema from the version before it to its own.
 /// Applied in order, each in its own transaction, under an advisory lock so
@@ -77,6 +77,19 @@ const MIGRATIONS: &[(i32, &str)] = &[
              value bytea NOT NULL
          )",
     ),
+    (
+        4,
+        // The outbox of business events (`crate::events`): inserted last
+        // in its call's transaction, like the journal, so events of one
+        // account are in commit order.
+        "CREATE TABLE outbox (
+             seq      bigserial PRIMARY KEY,
+             id       text COLLATE \"C\" NOT NULL UNIQUE,
+             merchant text COLLATE \"C\" NOT NULL,
+             stream   text COLLATE \"C\" NOT NULL,
+             body     bytea NOT NULL
+         )",
+    ),
 ];
 
 /// The advisory lock taken while migrating (any number; this one spells
@@ -99,6 +112,7 @@ struct Prepared {
     flush: Statement,
     appeared: Statement,
     journal: Statement,
+    outbox: Statement,
 }
 
 /// A `Backend` on a PostgreSQL database, one connection per backend (per
@@ -115,6 +129,16 @@ pub struct PostgresBackend {
     missing: BTreeSet<(String, String)>,
     /// The unit's journal records, inserted at commit after its writes.
     journal: Vec<(String, Vec<u8>)>,
+    /// The unit's events, inserted at commit after its journal records.
+    outbox: Vec<(String, super::NewEvent)>,
+    /// `outbox_settled`: the position last found settled, and the one
+    /// waiting to be (the last position drawn, and the first transaction
+    /// id not yet begun, when that was read).
+    settled: u64,
+    settling: Option<(u64, u64)>,
+    /// Inside a group (`begin_group`): one transaction, each unit a
+    /// savepoint in it.
+    grouped: bool,
     lock_waits: u64,
 }
 
@@ -176,6 +200,12 @@ impl PostgresBackend {
             )?,
             appeared: prepare(&mut client, "SELECT count((SELECT 1 FROM kv WHERE merchant = $1 AND key = t.k)) FROM unnest($2::text[]) AS t(k)")?,
             journal: prepare(&mut client, "INSERT INTO journal (merchant, record) VALUES ($1, $2)")?,
+            outbox: prepare(
+                &mut client,
+                "INSERT INTO outbox (id, merchant, stream, body)
+                 SELECT i, $1, s, b FROM unnest($2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS t(i, s, b, n) ORDER BY n
+                 ON CONFLICT (id) DO NOTHING",
+            )?,
         };
         Ok(PostgresBackend {
             client,
@@ -184,6 +214,10 @@ impl PostgresBackend {
             writes: BTreeMap::new(),
             missing: BTreeSet::new(),
             journal: Vec::new(),
+            outbox: Vec::new(),
+            settled: 0,
+            settling: None,
+            grouped: false,
             lock_waits: 0,
         })
     }
@@ -206,6 +240,7 @@ impl PostgresBackend {
         self.writes.clear();
         self.missing.clear();
         self.journal.clear();
+        self.outbox.clear();
     }
 
     fn write(&mut self, merchant: &str, key: &str, value: Option<&[u8]>) -> Result<()> {
@@ -266,6 +301,19 @@ impl PostgresBackend {
         for (merchant, record) in std::mem::take(&mut self.journal) {
             self.client.execute(&self.statements.journal, &[&merchant, &record]).map_err(|e| pg_error(e, "writing the journal"))?;
         }
+        let events = std::mem::take(&mut self.outbox);
+        // Per merchant: the events' ids, streams and bodies, in order.
+        type Columns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a [u8]>);
+        let mut by_merchant: BTreeMap<&str, Columns> = BTreeMap::new();
+        for (m, e) in &events {
+            let (ids, streams, bodies) = by_merchant.entry(m).or_default();
+            ids.push(&e.id);
+            streams.push(&e.stream);
+            bodies.push(&e.body);
+        }
+        for (merchant, (ids, streams, bodies)) in by_merchant {
+            self.client.execute(&self.statements.outbox, &[&merchant, &ids, &streams, &bodies]).map_err(|e| pg_error(e, "writing the outbox"))?;
+        }
         Ok(())
     }
 }
@@ -318,14 +366,46 @@ fn migrate(client: &mut Client) -> Result<()> {
 
 impl Backend for PostgresBackend {
     fn begin(&mut self) -> Result<()> {
-        self.start(Unit::Write, "BEGIN ISOLATION LEVEL READ COMMITTED")
+        self.start(Unit::Write, if self.grouped { "SAVEPOINT unit" } else { "BEGIN ISOLATION LEVEL READ COMMITTED" })
     }
 
     fn begin_read(&mut self) -> Result<()> {
-        self.start(Unit::Read, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        // Inside a group a read is a unit of the group's transaction and
+        // sees its writes.
+        self.start(Unit::Read, if self.grouped { "SAVEPOINT unit" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" })
+    }
+
+    fn begin_group(&mut self) -> Result<()> {
+        anyhow::ensure!(self.unit == Unit::None && !self.grouped, "a unit of work is already open");
+        self.client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").map_err(|e| pg_error(e, "starting a group"))?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    fn commit_group(&mut self) -> Result<()> {
+        self.grouped = false;
+        let committed = self.client.batch_execute("COMMIT").map_err(|e| pg_error(e, "committing the group"));
+        if committed.is_err() {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+        committed
+    }
+
+    fn rollback_group(&mut self) -> Result<()> {
+        self.grouped = false;
+        self.end();
+        self.client.batch_execute("ROLLBACK").map_err(|e| pg_error(e, "rolling back the group"))
     }
 
     fn commit(&mut self) -> Result<()> {
+        if self.grouped {
+            let flushed = self.flush().and_then(|()| self.client.batch_execute("RELEASE unit").map_err(|e| pg_error(e, "ending a unit")));
+            if flushed.is_err() {
+                let _ = self.client.batch_execute("ROLLBACK TO unit; RELEASE unit");
+            }
+            self.end();
+            return flushed;
+        }
         let flushed = self.flush();
         let committed = flushed.and_then(|()| self.client.batch_execute("COMMIT").map_err(|e| pg_error(e, "committing")));
         if committed.is_err() {
@@ -356,7 +436,8 @@ impl Backend for PostgresBackend {
 
     fn rollback(&mut self) -> Result<()> {
         self.end();
-        self.client.batch_execute("ROLLBACK").map_err(|e| pg_error(e, "rolling back"))
+        let sql = if self.grouped { "ROLLBACK TO unit; RELEASE unit" } else { "ROLLBACK" };
+        self.client.batch_execute(sql).map_err(|e| pg_error(e, "rolling back"))
     }
 
     fn get(&mut self, merchant: &str, key: &str) -> Result<Option<Vec<u8>>> {
@@ -452,6 +533,72 @@ impl Backend for PostgresBackend {
             Unit::None => bail!("a journal write outside a unit of work"),
         }
         self.journal.push((merchant.to_owned(), record.to_vec()));
+        Ok(())
+    }
+
+    fn outbox_append(&mut self, merchant: &str, events: &[super::NewEvent]) -> Result<()> {
+        match self.unit {
+            Unit::Write => {}
+            Unit::Read => bail!("a call that only reads wrote the outbox"),
+            Unit::None => bail!("an outbox write outside a unit of work"),
+        }
+        self.outbox.extend(events.iter().map(|e| (merchant.to_owned(), e.clone())));
+        Ok(())
+    }
+
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::EventRow>> {
+        let rows = self
+            .client
+            .query("SELECT seq, merchant, id, stream, body FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2", &[&(after as i64), &i64::from(limit)])
+            .map_err(|e| pg_error(e, "reading the outbox"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| super::EventRow { seq: r.get::<_, i64>(0) as u64, merchant: r.get(1), id: r.get(2), stream: r.get(3), body: r.get(4) })
+            .collect())
+    }
+
+    /// Positions are drawn (`bigserial`) inside transactions that commit
+    /// later, in any order: a position can appear below one already seen.
+    /// Each call reads the last position drawn, then the first transaction
+    /// id not yet begun; once every transaction below that id has ended
+    /// (the oldest running one is at or above it, seen by a later call),
+    /// every position drawn up to that read is committed or gone for good.
+    /// A transaction has its id before it draws a position: it writes the
+    /// call's rows first.
+    fn outbox_settled(&mut self) -> Result<u64> {
+        let xid = |client: &mut Client, sql: &str| -> Result<u64> {
+            let text: String = client.query_one(sql, &[]).map_err(|e| pg_error(e, "reading the transaction horizon"))?.get(0);
+            text.parse().with_context(|| format!("PostgreSQL answered {text:?} for a transaction id"))
+        };
+        let oldest_running = xid(&mut self.client, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")?;
+        if let Some((drawn, next_xid)) = self.settling
+            && oldest_running >= next_xid
+        {
+            self.settled = self.settled.max(drawn);
+            self.settling = None;
+        }
+        if self.settling.is_none() {
+            let drawn: i64 = self
+                .client
+                .query_one("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_seq_seq", &[])
+                .map_err(|e| pg_error(e, "reading the outbox's last position"))?
+                .get(0);
+            let next_xid = xid(&mut self.client, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text")?;
+            self.settling = Some((drawn as u64, next_xid));
+        }
+        Ok(self.settled)
+    }
+
+    fn host_write(&mut self, rows: &[(String, Option<Vec<u8>>)]) -> Result<()> {
+        let mut tx = self.client.transaction().map_err(|e| pg_error(e, "starting a transaction"))?;
+        for (k, v) in rows {
+            match v {
+                Some(v) => tx.execute("INSERT INTO host_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", &[k, v]),
+                None => tx.execute("DELETE FROM host_kv WHERE key = $1", &[k]),
+            }
+            .map_err(|e| pg_error(e, "writing host records"))?;
+        }
+        tx.commit().map_err(|e| pg_error(e, "writing host records"))?;
         Ok(())
     }
 

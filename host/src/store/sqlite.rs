@@ -128,7 +128,14 @@ impl SqliteBackend {
              CREATE TABLE IF NOT EXISTS host_kv (
                  key   TEXT NOT NULL PRIMARY KEY,
                  value BLOB NOT NULL
-             ) WITHOUT ROWID;",
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS outbox (
+                 seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+                 id       TEXT NOT NULL UNIQUE,
+                 merchant TEXT NOT NULL,
+                 stream   TEXT NOT NULL,
+                 body     BLOB NOT NULL
+             );",
         )?;
         Ok(SqliteBackend { conn, grouped: false, file: None })
     }
@@ -180,6 +187,12 @@ impl Backend for SqliteBackend {
     fn begin_group(&mut self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.grouped = true;
+        Ok(())
+    }
+
+    fn rollback_group(&mut self) -> Result<()> {
+        self.grouped = false;
+        self.conn.execute_batch("ROLLBACK")?;
         Ok(())
     }
 
@@ -280,6 +293,52 @@ impl Backend for SqliteBackend {
             Ok(super::JournalRow { seq: r.get::<_, i64>(0)? as u64, merchant: r.get(1)?, record: r.get(2)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn outbox_append(&mut self, merchant: &str, events: &[super::NewEvent]) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("INSERT OR IGNORE INTO outbox (id, merchant, stream, body) VALUES (?1, ?2, ?3, ?4)")?;
+        for e in events {
+            stmt.execute(params![e.id, merchant, e.stream, e.body])?;
+        }
+        Ok(())
+    }
+
+    fn outbox_scan(&mut self, after: u64, limit: u32) -> Result<Vec<super::EventRow>> {
+        // A file opened read-only may predate the outbox.
+        if !self.has_table("outbox")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT seq, merchant, id, stream, body FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after as i64, limit], |r| {
+            Ok(super::EventRow { seq: r.get::<_, i64>(0)? as u64, merchant: r.get(1)?, id: r.get(2)?, stream: r.get(3)?, body: r.get(4)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn outbox_settled(&mut self) -> Result<u64> {
+        // One writer at a time: a unit still open draws positions above
+        // every committed one.
+        if !self.has_table("outbox")? {
+            return Ok(0);
+        }
+        Ok(self.conn.query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn host_write(&mut self, rows: &[(String, Option<Vec<u8>>)]) -> Result<()> {
+        self.ensure_file()?;
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut put = tx.prepare_cached("INSERT INTO host_kv (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?;
+            let mut delete = tx.prepare_cached("DELETE FROM host_kv WHERE key = ?1")?;
+            for (k, v) in rows {
+                match v {
+                    Some(v) => put.execute(params![k, v])?,
+                    None => delete.execute(params![k])?,
+                };
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn host_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
