@@ -236,8 +236,8 @@ pub(crate) struct Compiled {
     /// Each export's type, by `Export as usize`, read once (for the
     /// events of typed calls).
     pub(crate) types: Vec<wasmtime::component::types::ComponentFunc>,
-    /// Each export's `journal::FuncPlan`, made on its first use.
-    pub(crate) plans: Vec<std::sync::OnceLock<crate::journal::FuncPlan>>,
+    /// Each export's `values::FuncPlan`, made on its first use.
+    pub(crate) plans: Vec<std::sync::OnceLock<crate::values::FuncPlan>>,
 }
 
 impl Component {

@@ -232,7 +232,7 @@ impl Ledger {
                 let function = export.function();
                 store.data_mut().journal = Some(crate::journal::record_rust(&function, &params, &answer)?);
                 if events && answer.is_ok() {
-                    let plan = compiled.plans[export as usize].get_or_init(|| crate::journal::FuncPlan::of(&compiled.types[export as usize]));
+                    let plan = compiled.plans[export as usize].get_or_init(|| crate::values::FuncPlan::of(&compiled.types[export as usize]));
                     let (args, answer) = plan.to_wit(&serde_json::to_value(params)?, &serde_json::to_value(&answer)?)?;
                     store.data_mut().events = crate::events::of_call(merchant.as_str(), &function, &args, &answer);
                 }

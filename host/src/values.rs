@@ -220,6 +220,155 @@ pub fn type_json(ty: &Type) -> Json {
     }
 }
 
+/// How a value of one WIT type reads from serde's encoding of the host's
+/// generated types into the WIT encoding: `journal::to_wit` worked out
+/// once per type, for the typed calls' events (walking wasmtime's types on every
+/// call was most of what events cost a call).
+pub(crate) enum Plan {
+    Same,
+    List(Box<Plan>),
+    Tuple(Vec<Plan>),
+    Record(Vec<PlanField>),
+    Variant(Vec<PlanCase>),
+    Enum(Vec<(String, String)>),
+    Option(Box<Plan>),
+    Result(Option<Box<Plan>>, Option<Box<Plan>>),
+}
+
+/// A record field: its WIT name, serde's name, whether it may be missing.
+pub(crate) struct PlanField {
+    wit: String,
+    rust: String,
+    optional: bool,
+    plan: Plan,
+}
+
+/// A variant case: its WIT name, folded, and its payload's plan.
+pub(crate) struct PlanCase {
+    wit: String,
+    folded: String,
+    plan: Option<Plan>,
+}
+
+impl Plan {
+    /// The plan for `ty`.
+    pub(crate) fn of(ty: &Type) -> Plan {
+        match ty {
+            Type::List(l) => Plan::List(Box::new(Plan::of(&l.ty()))),
+            Type::Tuple(t) => Plan::Tuple(t.types().map(|t| Plan::of(&t)).collect()),
+            Type::Record(r) => Plan::Record(
+                r.fields()
+                    .map(|f| PlanField { wit: f.name.to_owned(), rust: f.name.replace('-', "_"), optional: matches!(f.ty, Type::Option(_)), plan: Plan::of(&f.ty) })
+                    .collect(),
+            ),
+            Type::Variant(v) => Plan::Variant(v.cases().map(|c| PlanCase { wit: c.name.to_owned(), folded: folded(c.name), plan: c.ty.as_ref().map(Plan::of) }).collect()),
+            Type::Enum(e) => Plan::Enum(e.names().map(|n| (folded(n), n.to_owned())).collect()),
+            Type::Option(o) => Plan::Option(Box::new(Plan::of(&o.ty()))),
+            Type::Result(r) => Plan::Result(r.ok().map(|t| Box::new(Plan::of(&t))), r.err().map(|t| Box::new(Plan::of(&t)))),
+            _ => Plan::Same,
+        }
+    }
+
+    /// `json` (serde's encoding) in the WIT encoding; `to_wit`'s result.
+    pub(crate) fn apply(&self, json: &Json) -> Result<Json> {
+        let wrong = |want: &str| anyhow!("expected {want}, found {json}");
+        Ok(match self {
+            Plan::Same => json.clone(),
+            Plan::List(p) => Json::Array(json.as_array().ok_or_else(|| wrong("an array"))?.iter().map(|v| p.apply(v)).collect::<Result<_>>()?),
+            Plan::Tuple(ps) => Json::Array(json.as_array().ok_or_else(|| wrong("an array"))?.iter().zip(ps).map(|(v, p)| p.apply(v)).collect::<Result<_>>()?),
+            Plan::Record(fields) => {
+                let object = json.as_object().ok_or_else(|| wrong("an object"))?;
+                let mut out = Map::new();
+                for f in fields {
+                    let v = match object.get(&f.rust) {
+                        Some(v) => f.plan.apply(v).with_context(|| format!("field {}", f.wit))?,
+                        None if f.optional => Json::Null,
+                        None => bail!("field {}: missing", f.wit),
+                    };
+                    out.insert(f.wit.clone(), v);
+                }
+                Json::Object(out)
+            }
+            Plan::Variant(cases) => {
+                let (case, payload) = case_of(json).ok_or_else(|| wrong("a case name or {\"Case\": value}"))?;
+                let name = folded(case);
+                let c = cases.iter().find(|c| c.folded == name).with_context(|| format!("no case {case:?}"))?;
+                match (&c.plan, payload) {
+                    (Some(p), Some(v)) => serde_json::json!({"tag": c.wit, "val": p.apply(v)?}),
+                    (None, _) => serde_json::json!({"tag": c.wit}),
+                    (Some(_), None) => bail!("case {case:?} needs a value"),
+                }
+            }
+            Plan::Enum(names) => {
+                let case = json.as_str().ok_or_else(|| wrong("a case name"))?;
+                let name = folded(case);
+                Json::String(names.iter().find(|(f, _)| *f == name).with_context(|| format!("no case {case:?}"))?.1.clone())
+            }
+            Plan::Option(p) => match json {
+                Json::Null => Json::Null,
+                v => p.apply(v)?,
+            },
+            Plan::Result(ok, err) => {
+                let object = json.as_object().filter(|o| o.len() == 1).ok_or_else(|| wrong("{\"Ok\": ...} or {\"Err\": ...}"))?;
+                let (side, v) = object.iter().next().expect("one entry");
+                let (key, plan) = match side.as_str() {
+                    "Ok" => ("ok", ok),
+                    "Err" => ("err", err),
+                    _ => return Err(wrong("{\"Ok\": ...} or {\"Err\": ...}")),
+                };
+                let v = match plan {
+                    Some(p) => p.apply(v)?,
+                    None => Json::Null,
+                };
+                serde_json::json!({ key: v })
+            }
+        })
+    }
+}
+
+/// A function's plans: its parameters by name, and its result.
+pub(crate) struct FuncPlan {
+    params: Vec<(String, Plan)>,
+    result: Plan,
+}
+
+impl FuncPlan {
+    pub(crate) fn of(ty: &wasmtime::component::types::ComponentFunc) -> FuncPlan {
+        FuncPlan {
+            params: ty.params().map(|(p, t)| (p.to_owned(), Plan::of(&t))).collect(),
+            result: ty.results().next().map_or(Plan::Same, |t| Plan::of(&t)),
+        }
+    }
+
+    /// `rust_to_wit` with the plans.
+    pub(crate) fn to_wit(&self, args: &Json, answer: &Json) -> Result<(Json, Json)> {
+        let values = args.as_array().context("args: expected the array of parameters")?;
+        if values.len() != self.params.len() {
+            bail!("args: {} values for {} parameters", values.len(), self.params.len());
+        }
+        let mut out = Map::new();
+        for ((p, plan), v) in self.params.iter().zip(values) {
+            out.insert(p.clone(), plan.apply(v).with_context(|| format!("argument {p}"))?);
+        }
+        Ok((Json::Object(out), self.result.apply(answer).context("answer")?))
+    }
+}
+
+/// A variant's case as serde writes it: `"Case"`, or `{"Case": value}`.
+pub(crate) fn case_of(json: &Json) -> Option<(&str, Option<&Json>)> {
+    match json {
+        Json::String(s) => Some((s.as_str(), None)),
+        Json::Object(o) if o.len() == 1 => o.iter().next().map(|(k, v)| (k.as_str(), Some(v))),
+        _ => None,
+    }
+}
+
+/// A name with case, `-` and `_` ignored: `credit-limit`, `credit_limit`
+/// and `CreditLimit` are one.
+pub(crate) fn folded(name: &str) -> String {
+    name.chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,10 @@ pub fn run(component: &Component, args: &Args) -> Result<ExitCode> {
     // The whole import tried on a copy of the merchant's books.
     let (would, refused) = import::trial(component, ledger.backend(), &merchant, &files, now_ms)?;
     problems.extend(refused);
+    // In the files' order, then by line: the component's refusals among
+    // the file's own problems.
+    let rank = |p: &Problem| files.iter().position(|f| f.name == p.file).unwrap_or(files.len());
+    problems.sort_by_key(|p| (rank(p), p.line));
     if !problems.is_empty() {
         print_problems(&problems);
         eprintln!("{} problems; nothing was written.", problems.len());

@@ -44,7 +44,7 @@ pub(super) fn events_table(component: &Component, merchant: &MerchantId, n: usiz
         let req = AuthorizeRequest { account_id: acct(0), order_id: "P1".into(), amount: gbp("1.00"), hold_ttl_s: None, open_ended: None };
         let answer = ledger.authorize(merchant, &c, &req)?;
         let ty = &component.inner.types[crate::component::Export::Authorize as usize];
-        let plan = crate::journal::FuncPlan::of(ty);
+        let plan = crate::values::FuncPlan::of(ty);
         let k = 2_000u32;
         let start = Instant::now();
         for _ in 0..k {
