@@ -317,13 +317,20 @@ pub fn read_invoices(name: &str, text: &str, currency_of: &dyn Fn(&str) -> Optio
 /// hashed into the key, so that the key is never what is refused.
 fn ctx(kind: &str, id: &str) -> Json {
     let safe = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:@-".contains(&b));
-    let key = if safe {
-        format!("import:{kind}:{id}")
+    json!({"idempotency-key": format!("import:{kind}:{}", key_part(id, safe)), "now-ms": 0})
+}
+
+/// `id` as part of an idempotency key: itself when `safe`, else `h` and
+/// 32 hex digits of its SHA-256, so that a key built from text someone
+/// else chose (a row's id, a bank's reference) is never what the
+/// component refuses: the refusal names the field the text came in.
+pub(crate) fn key_part(id: &str, safe: bool) -> String {
+    if safe {
+        id.to_owned()
     } else {
         use sha2::Digest;
-        format!("import:{kind}:h{}", &crate::http::secrets::hex(&sha2::Sha256::digest(id.as_bytes()))[..32])
-    };
-    json!({"idempotency-key": key, "now-ms": 0})
+        format!("h{}", &crate::http::secrets::hex(&sha2::Sha256::digest(id.as_bytes()))[..32])
+    }
 }
 
 /// The column a refusal is about: the field its case names, or the one

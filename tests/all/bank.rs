@@ -360,11 +360,14 @@ fn the_command_imports_prints_the_summary_and_settles_review() {
     let lines = [
         Ntry { reference: "K-3", amount: "1.00", booked: "2026-03-11", payer: "A", iban: "GB1", remittance: "", ..Default::default() },
         Ntry { reference: "K-4", amount: "2.00", booked: "2026-03-09", payer: "A", iban: "GB1", remittance: "", ..Default::default() },
+        // A reference with a space is the reference's fault, named so.
+        Ntry { reference: "K 5", amount: "3.00", booked: "2026-03-09", payer: "A", iban: "GB1", remittance: "", ..Default::default() },
     ];
     std::fs::write(&file, camt_v8(&lines)).unwrap();
     let (code, out) = cli(&["bank-import", file.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("line 7 (K-3): refused by the component, nothing recorded: date in future (\"booked-on\")"), "{out}");
+    assert!(out.contains("(K 5): refused by the component, nothing recorded: id has invalid character (\"entry-ref\")"), "{out}");
     let (_, list) = cli(&["bank-review"]);
     // K-4's payer (GB1) is known from K-1 as a1's, but a1 owes nothing
     // now: it waits, with a1 as the candidate.

@@ -137,7 +137,11 @@ fn bump<K: Ord>(map: &mut BTreeMap<K, (u64, Decimal)>, key: K, amount: &str) {
 /// component, which answers `repeated` by the line's `entry-ref`; a retry
 /// of a run with its own id gets that run's answers.
 pub fn line_key(run: &str, entry_ref: &str) -> String {
-    format!("bank-{run}-{entry_ref}")
+    // The component checks the reference itself (printable, no spaces, at
+    // most 64 bytes); one it would refuse is hashed here, so the refusal
+    // names `entry-ref`, not the key.
+    let safe = entry_ref.len() <= 64 && entry_ref.bytes().all(|b| b.is_ascii_graphic());
+    format!("bank-{run}-{}", crate::import::key_part(entry_ref, safe))
 }
 
 /// A new run id: 16 random hex digits.
