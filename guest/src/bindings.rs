@@ -208,6 +208,23 @@ fn treatment_out(t: m::SmallDifferenceTreatment) -> wit::SmallDifferenceTreatmen
     }
 }
 
+fn dynamic_in(d: wit::DynamicDiscount) -> m::DynamicDiscountInput {
+    m::DynamicDiscountInput { annual_rate: d.annual_rate, floor: d.floor, cap: d.cap }
+}
+
+fn dynamic_out(d: m::DynamicDiscountInput) -> wit::DynamicDiscount {
+    wit::DynamicDiscount { annual_rate: d.annual_rate, floor: d.floor, cap: d.cap }
+}
+
+fn dynamic_setting(s: m::DynamicDiscountSetting) -> wit::DynamicDiscountSetting {
+    wit::DynamicDiscountSetting {
+        account_id: s.account_id,
+        invoice_id: s.invoice_id,
+        offer: s.offer.map(dynamic_out),
+        applies: s.applies.map(dynamic_out),
+    }
+}
+
 fn policy_in(p: wit::BillingPolicy) -> m::PolicyInput {
     m::PolicyInput {
         grace_days: p.grace_days,
@@ -265,6 +282,7 @@ fn allocation_source(s: m::AllocationSource) -> wit::AllocationSource {
         m::AllocationSource::Carried => wit::AllocationSource::Carried,
         m::AllocationSource::Reversal => wit::AllocationSource::Reversal,
         m::AllocationSource::BadDebt => wit::AllocationSource::BadDebt,
+        m::AllocationSource::DynamicDiscount => wit::AllocationSource::DynamicDiscount,
     }
 }
 
@@ -283,6 +301,7 @@ fn book(b: m::Book) -> wit::Book {
         m::Book::StoreCreditRedeemed => wit::Book::StoreCreditRedeemed,
         m::Book::BadDebts => wit::Book::BadDebts,
         m::Book::OpeningBalances => wit::Book::OpeningBalances,
+        m::Book::DynamicDiscounts => wit::Book::DynamicDiscounts,
     }
 }
 
@@ -730,6 +749,7 @@ fn entry_kind(k: m::EntryKind) -> wit::EntryKind {
         m::EntryKind::CreditNoteCancelled => wit::EntryKind::CreditNoteCancelled,
         m::EntryKind::InvoiceBroughtIn => wit::EntryKind::InvoiceBroughtIn,
         m::EntryKind::StoredBalanceBroughtIn => wit::EntryKind::StoredBalanceBroughtIn,
+        m::EntryKind::DynamicDiscountTaken => wit::EntryKind::DynamicDiscountTaken,
         m::EntryKind::BadDebtWrittenOff => wit::EntryKind::BadDebtWrittenOff,
     }
 }
@@ -818,6 +838,20 @@ impl accounts::Guest for Component {
             reason: req.reason,
         };
         engine().set_billing_policy(&ctx(c), &req).map(summary).map_err(error)
+    }
+
+    fn set_dynamic_discount(
+        c: wit::CallContext,
+        req: accounts::SetDynamicDiscountRequest,
+    ) -> Result<wit::DynamicDiscountSetting, wit::Error> {
+        let req = m::SetDynamicDiscount {
+            account_id: req.account_id,
+            invoice_id: req.invoice_id,
+            offer: req.offer.map(dynamic_in),
+            changed_by: req.changed_by,
+            reason: req.reason,
+        };
+        engine().set_dynamic_discount(&ctx(c), &req).map(dynamic_setting).map_err(error)
     }
 
     fn add_note(c: wit::CallContext, req: accounts::AddNoteRequest) -> Result<wit::Note, wit::Error> {
@@ -1149,6 +1183,10 @@ impl queries::Guest for Component {
 
     fn get_invoice(invoice_id: String, today: String) -> Result<wit::Invoice, wit::Error> {
         engine().get_invoice(&invoice_id, &today).map(invoice).map_err(error)
+    }
+
+    fn dynamic_discount(account_id: String, invoice_id: Option<String>) -> Result<wit::DynamicDiscountSetting, wit::Error> {
+        engine().dynamic_discount(&account_id, invoice_id.as_deref()).map(dynamic_setting).map_err(error)
     }
 
     fn notes(account_id: String, after_seq: Option<u64>, limit: u32) -> Result<wit::NotePage, wit::Error> {

@@ -84,6 +84,9 @@ pub enum Field {
     InvoiceDate,
     DueDate,
     Paid,
+    AnnualRate,
+    Floor,
+    Cap,
 }
 
 impl Field {
@@ -167,6 +170,9 @@ impl Field {
             Field::InvoiceDate => "invoice-date",
             Field::DueDate => "due-date",
             Field::Paid => "paid",
+            Field::AnnualRate => "offer.annual-rate",
+            Field::Floor => "offer.floor",
+            Field::Cap => "offer.cap",
         }
     }
 }

@@ -10,7 +10,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::dates;
 use crate::error::Error;
-use crate::model::{Discount, DiscountBasis, Instalment, Share, TaxPart, TermBasis, Terms};
+use crate::model::{Discount, DiscountBasis, DynamicOffer, Instalment, Portion, Share, TaxPart, TermBasis, Terms};
 use crate::limits::AMOUNT_MAX_MAJOR;
 use crate::money::Currency;
 
@@ -37,14 +37,6 @@ pub fn line_net(quantity: Decimal, unit_price: Decimal, c: Currency) -> Result<D
         return Err(Error::AmountTooLarge(crate::error::Field::LineUnitPrice));
     }
     Ok(round_half_away(quantity.checked_mul(unit_price).ok_or(Error::AmountOverflow)?, c))
-}
-
-/// A portion of an invoice's schedule.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Portion {
-    pub due: String,
-    #[serde(with = "crate::codec::dec")]
-    pub amount: Decimal,
 }
 
 /// `x` in minor units of a currency with `scale` decimals (`x` has at
@@ -188,6 +180,37 @@ pub fn discount_amount(d: &Discount, net_total: Decimal, total: Decimal, c: Curr
         Share::Balance => Decimal::ZERO,
     }
     .max(Decimal::ZERO))
+}
+
+/// The days in a year for dynamic discounts: always 365.
+const DYNAMIC_DAYS_PER_YEAR: i64 = 365;
+
+/// The dynamic discount on `open` for a payment `days_early` days before
+/// the due date (`types.dynamic-discount`): `rate * days / 365` percent,
+/// none when that is below the floor or the payment is not early, at most
+/// the cap; rounded toward zero to the minor unit. The floor is compared
+/// without dividing (`rate * days < floor * 365`), and an uncapped amount
+/// is `open * rate * days / 36500` with one division, so the only rounding
+/// is the last one.
+pub fn dynamic_discount(offer: &DynamicOffer, open: Decimal, days_early: i64, c: Currency) -> Result<Decimal, Error> {
+    // Nothing, with the currency's scale like every amount here.
+    let none = round_down(Decimal::ZERO, c);
+    if days_early < 1 || offer.annual_rate.is_zero() || open <= Decimal::ZERO {
+        return Ok(none);
+    }
+    let days = Decimal::from(days_early);
+    let year = Decimal::from(DYNAMIC_DAYS_PER_YEAR);
+    let over = |a: Decimal, b: Decimal| a.checked_mul(b).ok_or(Error::AmountOverflow);
+    let earned = over(offer.annual_rate, days)?;
+    if earned < over(offer.floor, year)? {
+        return Ok(none);
+    }
+    let raw = if earned > over(offer.cap, year)? {
+        over(open, offer.cap)? / Decimal::ONE_HUNDRED
+    } else {
+        over(open, earned)? / (year * Decimal::ONE_HUNDRED)
+    };
+    Ok(round_down(raw, c).min(open))
 }
 
 /// One tax rate's part of a discount taken.
@@ -420,6 +443,39 @@ mod tests {
     /// Percent instalment lines.
     fn pc(lines: &[(&str, u32)]) -> Vec<Instalment> {
         lines.iter().map(|(p, days)| Instalment { share: Share::Percent(d(p)), days: *days }).collect()
+    }
+
+    fn offer(rate: &str, floor: &str, cap: &str) -> DynamicOffer {
+        DynamicOffer { account_id: "a".into(), invoice_id: None, annual_rate: d(rate), floor: d(floor), cap: d(cap) }
+    }
+
+    #[test]
+    fn dynamic_discount_pro_rata_floor_and_cap() {
+        let f = |o: &DynamicOffer, open: &str, days: i64| dynamic_discount(o, d(open), days, gbp()).unwrap().to_string();
+        let o = offer("12", "0", "100");
+        // 12% a year, 30 days early: 0.98630...% of 1,000.00 = 9.8630... -> 9.86.
+        assert_eq!(f(&o, "1000.00", 30), "9.86");
+        // 365 days early: exactly 12%.
+        assert_eq!(f(&o, "1000.00", 365), "120.00");
+        // 1 day: 1000 * 12 / 36500 = 0.32876... -> 0.32 (toward zero).
+        assert_eq!(f(&o, "1000.00", 1), "0.32");
+        // Not early, or late: nothing.
+        assert_eq!(f(&o, "1000.00", 0), "0.00");
+        assert_eq!(f(&o, "1000.00", -5), "0.00");
+        // Floor 0.5%: 15 days earn 0.4931...% (none), 16 days 0.526...% (5.26).
+        let o = offer("12", "0.5", "2");
+        assert_eq!(f(&o, "1000.00", 15), "0.00");
+        assert_eq!(f(&o, "1000.00", 16), "5.26");
+        // Exactly on the floor counts: 365 * 0.5 / 12 is not whole, but
+        // rate 36.5 for 5 days is exactly 0.5%.
+        assert_eq!(f(&offer("36.5", "0.5", "2"), "1000.00", 5), "5.00");
+        // The cap: 90 days earn 2.9589...%, capped at 2%.
+        assert_eq!(f(&o, "1000.00", 90), "20.00");
+        // A rate of zero offers nothing.
+        assert_eq!(f(&offer("0", "0", "2"), "1000.00", 30), "0.00");
+        // A currency without minor units rounds to whole yen.
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert_eq!(dynamic_discount(&offer("12", "0", "5"), d("100000"), 30, jpy).unwrap().to_string(), "986");
     }
 
     #[test]

@@ -32,24 +32,20 @@ pub(super) struct PlanItem {
     invoice: Invoice,
     pub(super) cash: Decimal,
     discount: Decimal,
+    /// The discount is the dynamic one (`discounts.rs`), not the fixed one.
+    dynamic: bool,
     diff: Decimal,
 }
 
-/// What money from `source` on `date` must bring to settle an item: its
-/// outstanding amount less the discount still in its window (payments
-/// only). Also that discount, and the small difference a payment may
-/// leave on it.
-fn asks(invoice: &Invoice, date: NaiveDate, source: &Source) -> Result<(Decimal, Decimal, Decimal), Error> {
-    let o = invoice.outstanding;
-    let (small_max, in_window) = match source {
-        Source::Payment { small_max, .. } => {
-            let window = invoice.discount_until.as_deref().map(stored_date).transpose()?;
-            (*small_max, window.is_some_and(|until| date <= until) && !invoice.discount_taken)
-        }
-        _ => (Decimal::ZERO, false),
-    };
-    let discount = if in_window { min(invoice.discount_amount, o) } else { Decimal::ZERO };
-    Ok((o - discount, discount, small_max))
+/// What money from `source` on `date` must bring to settle an item.
+struct Ask {
+    /// Its outstanding amount less the discount (payments only).
+    want: Decimal,
+    /// The fixed discount still in its window, else the dynamic one.
+    discount: Decimal,
+    dynamic: bool,
+    /// The small difference a payment may leave on it.
+    small_max: Decimal,
 }
 
 /// Checks named allocations' shape: ids, amounts, count, duplicates.
@@ -95,6 +91,16 @@ pub(super) fn payment_view(p: &Payment, c: Currency) -> PaymentView {
 }
 
 impl<K: Kv> Engine<K> {
+    /// What money from `source` on `date` must bring to settle `invoice`.
+    fn asks(&self, invoice: &Invoice, date: NaiveDate, source: &Source, c: Currency) -> Result<Ask, Error> {
+        let o = invoice.outstanding;
+        let (small_max, (discount, dynamic)) = match source {
+            Source::Payment { small_max, .. } => (*small_max, self.early_saving(invoice, o, date, c)?),
+            _ => (Decimal::ZERO, (Decimal::ZERO, false)),
+        };
+        Ok(Ask { want: o - discount, discount, dynamic, small_max })
+    }
+
     /// Decides what `money` does to the account's open items on `date`:
     /// the items named in `explicit` with their amounts, or else the items
     /// in `preferred` and then the rest, oldest due first (the open-item
@@ -129,7 +135,7 @@ impl<K: Kv> Engine<K> {
                 return Err(Error::AllocationExceedsAmount);
             }
             for (invoice, cap) in targets {
-                self.plan_item(&mut plan, &mut left, invoice, cap, date, source)?;
+                self.plan_item(&mut plan, &mut left, invoice, cap, date, source, currency_of(account)?)?;
             }
             return Ok(plan);
         }
@@ -144,14 +150,14 @@ impl<K: Kv> Engine<K> {
                 if left <= Decimal::ZERO || plan.len() >= ITEMS_PER_CALL_MAX {
                     return Ok(plan);
                 }
-                self.plan_item(&mut plan, &mut left, invoice, Decimal::MAX, date, source)?;
+                self.plan_item(&mut plan, &mut left, invoice, Decimal::MAX, date, source, currency_of(account)?)?;
             }
         }
         let mut items = OpenItems::new(&account.id, None);
         while left > Decimal::ZERO && plan.len() < ITEMS_PER_CALL_MAX {
             let Some((_, item)) = items.next(&self.kv)? else { break };
             if !first.contains(&item.id) {
-                self.plan_item(&mut plan, &mut left, self.invoice(&item.id)?, Decimal::MAX, date, source)?;
+                self.plan_item(&mut plan, &mut left, self.invoice(&item.id)?, Decimal::MAX, date, source, currency_of(account)?)?;
             }
         }
         Ok(plan)
@@ -171,7 +177,7 @@ impl<K: Kv> Engine<K> {
         let mut wants = Vec::with_capacity(items.len());
         let mut total = Decimal::ZERO;
         for invoice in &items {
-            let want = asks(invoice, date, source)?.0;
+            let want = self.asks(invoice, date, source, currency_of(account)?)?.want;
             total = add(total, want)?;
             wants.push(want);
         }
@@ -184,13 +190,14 @@ impl<K: Kv> Engine<K> {
         let mut left = money;
         for (invoice, cap) in items.into_iter().zip(caps) {
             if !cap.is_zero() {
-                self.plan_item(&mut plan, &mut left, invoice, cap, date, source)?;
+                self.plan_item(&mut plan, &mut left, invoice, cap, date, source, currency_of(account)?)?;
             }
         }
         Ok(plan)
     }
 
     /// Plans what at most `cap` of the money `left` does to one item.
+    #[allow(clippy::too_many_arguments)]
     fn plan_item(
         &self,
         plan: &mut Vec<PlanItem>,
@@ -199,12 +206,13 @@ impl<K: Kv> Engine<K> {
         cap: Decimal,
         date: NaiveDate,
         source: &Source,
+        c: Currency,
     ) -> Result<(), Error> {
         if *left <= Decimal::ZERO {
             return Ok(());
         }
         let available = min(*left, cap);
-        let (want, discount, small_max) = asks(&invoice, date, source)?;
+        let Ask { want, discount, dynamic, small_max } = self.asks(&invoice, date, source, c)?;
         let (cash, discount, diff) = if available >= want {
             (want, discount, Decimal::ZERO)
         } else if !small_max.is_zero() && want - available <= small_max {
@@ -213,7 +221,7 @@ impl<K: Kv> Engine<K> {
             (available, Decimal::ZERO, Decimal::ZERO)
         };
         *left -= cash;
-        plan.push(PlanItem { invoice, cash, discount, diff });
+        plan.push(PlanItem { invoice, cash, discount, dynamic, diff });
         Ok(())
     }
 
@@ -233,7 +241,7 @@ impl<K: Kv> Engine<K> {
     ) -> Result<Vec<AppliedAllocation>, Error> {
         let day = dates::format(date);
         let mut applied = Vec::with_capacity(plan.len());
-        for PlanItem { mut invoice, cash, discount, diff } in plan {
+        for PlanItem { mut invoice, cash, discount, dynamic, diff } in plan {
             let before = item_ref(&invoice);
             self.accrue(account, &mut invoice, date)?;
             invoice.outstanding = sub(invoice.outstanding, add(add(cash, discount)?, diff)?)?;
@@ -260,15 +268,21 @@ impl<K: Kv> Engine<K> {
                 self.add_allocation(&mut invoice, &a)?;
             }
             if !discount.is_zero() {
-                invoice.discount_taken = true;
-                let memo = format!("early-payment discount on {} with {document_id}", invoice.id);
-                let e = NewEntry::new(EntryKind::DiscountTaken, discount, memo)
-                    .discount(&invoice, discount, false, currency_of(account)?)
-                    .cr(Book::Receivable, discount)
-                    .invoice(&invoice.id)
-                    .doc(document_id);
-                let seq = self.append(account, ctx, e)?;
-                let a = Allocation { entry_seq: seq, date: day.clone(), source: AllocationSource::Discount, document_id: None, amount: discount };
+                // The fixed discount marks the invoice (one per invoice) and
+                // splits across its tax rates; the dynamic one goes whole
+                // to its own book.
+                let (e, source) = if dynamic {
+                    let early = (stored_date(&invoice.due_date)? - date).num_days();
+                    let memo = format!("dynamic discount on {} with {document_id}, paid {early} days early", invoice.id);
+                    (NewEntry::new(EntryKind::DynamicDiscountTaken, discount, memo).dr(Book::DynamicDiscounts, discount), AllocationSource::DynamicDiscount)
+                } else {
+                    invoice.discount_taken = true;
+                    let memo = format!("early-payment discount on {} with {document_id}", invoice.id);
+                    let e = NewEntry::new(EntryKind::DiscountTaken, discount, memo).discount(&invoice, discount, false, currency_of(account)?);
+                    (e, AllocationSource::Discount)
+                };
+                let seq = self.append(account, ctx, e.cr(Book::Receivable, discount).invoice(&invoice.id).doc(document_id))?;
+                let a = Allocation { entry_seq: seq, date: day.clone(), source, document_id: None, amount: discount };
                 self.add_allocation(&mut invoice, &a)?;
             }
             let mut carried_to = None;
@@ -604,7 +618,9 @@ impl<K: Kv> Engine<K> {
             .dr(Book::CustomerCredit, taken)
             .cr(Book::Cash, payment.amount);
         for (invoice, _, discount) in &reopen {
-            e = e.discount(invoice, *discount, true, c);
+            // A fixed discount marks the invoice; a dynamic one does not
+            // (it settled the invoice, so nothing else was taken on it).
+            e = if invoice.discount_taken { e.discount(invoice, *discount, true, c) } else { e.post(Book::DynamicDiscounts, None, *discount, true) };
         }
         let e = e.cr(Book::SmallDifferences, written_off).doc(payment_id);
         let seq = self.append(&mut account, ctx, e)?;

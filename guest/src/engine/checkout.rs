@@ -282,7 +282,7 @@ impl<K: Kv> Engine<K> {
                     hold: Self::hold_view(&hold, currency, ctx.now_ms),
                     captured: currency.format(amount),
                     released: currency.format(released),
-                    invoice: Self::invoice_view(&invoice, &lines, currency, today)?,
+                    invoice: eng.invoice_view(&invoice, &lines, currency, today)?,
                     after: eng.figures(&account, ctx.now_ms)?,
                 })
             },

@@ -89,7 +89,7 @@ impl<K: Kv> Engine<K> {
             eng.append(&mut account, ctx, e)?;
             eng.save_account(&mut account)?;
             eng.save(&opening_invoice_key(&req.number), &req)?;
-            Self::invoice_view(&invoice, &lines, currency, today)
+            eng.invoice_view(&invoice, &lines, currency, today)
         })
     }
 

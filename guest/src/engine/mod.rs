@@ -13,6 +13,7 @@ mod billing;
 mod checkout;
 mod collections;
 mod companies;
+mod discounts;
 mod notes;
 mod queries;
 mod reports;
@@ -172,6 +173,7 @@ remembered! {
     CompanySummary => Company,
     BankLineResult => BankLine,
     InvoiceView => Invoice,
+    DynamicDiscountSetting => DynamicDiscount,
 }
 
 /// The figures of an account at an instant, unformatted.

@@ -42,39 +42,36 @@ impl<K: Kv> Engine<K> {
             self.allocations_after(&inv.id, None, crate::limits::PAGE_LIMIT_MAX)?
         };
         let lines: Vec<Line> = self.load(&lines_key(&inv.id))?.ok_or_else(|| Error::StoreCorrupt(format!("item {} has no lines", inv.id)))?;
-        let mut view = Self::invoice_view(inv, &lines, c, today)?;
+        let mut view = self.invoice_view(inv, &lines, c, today)?;
         view.allocations = allocations.iter().map(|(n, a)| Self::allocation_view(*n, a, c)).collect();
         Ok(view)
     }
 
     /// An item's portions as of `day`: each one's amount, what of it is
-    /// paid and open, and the discount a payment that day would still earn.
-    pub(super) fn portion_views(inv: &Invoice, c: Currency, day: NaiveDate) -> Result<Vec<PortionView>, Error> {
-        let window_open = match &inv.discount_until {
-            Some(until) => !inv.discount_taken && day <= stored_date(until)?,
-            None => false,
-        };
+    /// paid and open, and what a payment that day would save (the fixed
+    /// discount in its window, else the dynamic one; `discounts.rs`).
+    pub(super) fn portion_views(&self, inv: &Invoice, c: Currency, day: NaiveDate) -> Result<Vec<PortionView>, Error> {
         let status = rules::portion_status(&inv.schedule, inv.total, inv.outstanding);
-        Ok(inv
-            .schedule
-            .iter()
-            .zip(status)
-            .map(|(p, (paid, open))| PortionView {
+        let mut out = Vec::with_capacity(status.len());
+        for (p, (paid, open)) in inv.schedule.iter().zip(status) {
+            let saving = if open.is_zero() { Decimal::ZERO } else { self.early_saving(inv, open, day, c)?.0 };
+            out.push(PortionView {
                 due_date: p.due.clone(),
                 amount: c.format(p.amount),
                 paid: c.format(paid),
                 open: c.format(open),
-                discount_available: c.format(if window_open { min(inv.discount_amount, open) } else { Decimal::ZERO }),
-            })
-            .collect())
+                discount_available: c.format(saving),
+            });
+        }
+        Ok(out)
     }
 
     /// An item as answered, without its allocations (a new invoice has none).
-    pub(super) fn invoice_view(inv: &Invoice, lines: &[Line], c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
+    pub(super) fn invoice_view(&self, inv: &Invoice, lines: &[Line], c: Currency, today: NaiveDate) -> Result<InvoiceView, Error> {
         let overdue = rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, today);
         let days = rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, today).max(0);
         let q = |d: Decimal| d.normalize().to_string();
-        let schedule = Self::portion_views(inv, c, today)?;
+        let schedule = self.portion_views(inv, c, today)?;
         Ok(InvoiceView {
             invoice_id: inv.id.clone(),
             account_id: inv.account_id.clone(),

@@ -145,6 +145,7 @@ fn describe(e: &Entry, payment: Option<&Payment>) -> String {
         },
         EntryKind::PaymentReversed => format!("Payment {doc} returned unpaid"),
         EntryKind::DiscountTaken => format!("Early-payment discount on {inv}"),
+        EntryKind::DynamicDiscountTaken => format!("Discount for paying {inv} early"),
         EntryKind::SmallDifferenceWrittenOff => format!("Small difference written off on {inv}"),
         EntryKind::LateFeeCharged => format!("Late fee on {doc} ({inv})"),
         EntryKind::InterestCharged => format!("Interest on {doc} ({inv})"),
@@ -376,7 +377,7 @@ impl<K: Kv> Engine<K> {
                 outstanding: c.format(inv.outstanding),
                 overdue: c.format(rules::overdue_at(&inv.schedule, inv.total, inv.outstanding, to)),
                 days_overdue: u32::try_from(rules::days_overdue(&inv.schedule, inv.total, inv.outstanding, to).max(0)).unwrap_or(u32::MAX),
-                schedule: Self::portion_views(&inv, c, to)?,
+                schedule: self.portion_views(&inv, c, to)?,
             });
         }
         let edges = AGING_EDGES_DEFAULT.to_vec();

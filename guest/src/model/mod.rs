@@ -218,6 +218,33 @@ pub struct SetBillingPolicy {
     pub reason: String,
 }
 
+/// `types.dynamic-discount` as sent and answered (percent text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicDiscountInput {
+    pub annual_rate: String,
+    pub floor: String,
+    pub cap: String,
+}
+
+/// `accounts.set-dynamic-discount`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetDynamicDiscount {
+    pub account_id: String,
+    pub invoice_id: Option<String>,
+    pub offer: Option<DynamicDiscountInput>,
+    pub changed_by: String,
+    pub reason: String,
+}
+
+/// `accounts.dynamic-discount-setting`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicDiscountSetting {
+    pub account_id: String,
+    pub invoice_id: Option<String>,
+    pub offer: Option<DynamicDiscountInput>,
+    pub applies: Option<DynamicDiscountInput>,
+}
+
 /// `accounts.change-credit-limit`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeCreditLimit {
@@ -545,6 +572,18 @@ impl Canonical for OpenCompany {
     }
 }
 
+impl Canonical for DynamicDiscountInput {
+    fn canonical(&self) -> Self {
+        DynamicDiscountInput { annual_rate: c(&self.annual_rate), floor: c(&self.floor), cap: c(&self.cap) }
+    }
+}
+
+impl Canonical for SetDynamicDiscount {
+    fn canonical(&self) -> Self {
+        SetDynamicDiscount { offer: self.offer.as_ref().map(Canonical::canonical), ..self.clone() }
+    }
+}
+
 impl Canonical for SetBillingPolicy {
     fn canonical(&self) -> Self {
         SetBillingPolicy { terms: self.terms.canonical(), policy: self.policy.canonical(), ..self.clone() }
@@ -647,6 +686,28 @@ pub enum ToleranceRule {
     Percent(#[serde(with = "crate::codec::dec")] Decimal),
 }
 
+/// `ddisc/<account>` or `ddisc/<account>/<invoice>`: a validated dynamic
+/// discount offered on an account or on one invoice (percents).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicOffer {
+    pub account_id: String,
+    pub invoice_id: Option<String>,
+    #[serde(with = "crate::codec::dec")]
+    pub annual_rate: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub floor: Decimal,
+    #[serde(with = "crate::codec::dec")]
+    pub cap: Decimal,
+}
+
+/// A portion of an invoice's schedule (`rules::schedule` works them out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Portion {
+    pub due: String,
+    #[serde(with = "crate::codec::dec")]
+    pub amount: Decimal,
+}
+
 /// A validated early-payment discount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discount {
@@ -734,7 +795,7 @@ pub struct OpenItemRef {
     pub total: Decimal,
     #[serde(with = "crate::codec::dec")]
     pub outstanding: Decimal,
-    pub schedule: Vec<crate::rules::Portion>,
+    pub schedule: Vec<Portion>,
 }
 
 /// A hold still reserving credit, as listed on its account.
@@ -1064,6 +1125,7 @@ pub enum EntryKind {
     CreditNoteCancelled,
     InvoiceBroughtIn,
     StoredBalanceBroughtIn,
+    DynamicDiscountTaken,
 }
 
 /// The books an entry posts to (see `types.book`).
@@ -1082,6 +1144,7 @@ pub enum Book {
     StoreCreditRedeemed,
     BadDebts,
     OpeningBalances,
+    DynamicDiscounts,
 }
 
 /// One side of an entry.
@@ -1108,6 +1171,7 @@ pub enum AllocationSource {
     Carried,
     Reversal,
     BadDebt,
+    DynamicDiscount,
 }
 
 /// `alloc/<item-id>/<n, 20 digits>`: one allocation recorded on an item,
@@ -1179,7 +1243,7 @@ pub struct Invoice {
     #[serde(with = "crate::codec::dec")]
     pub discount_amount: Decimal,
     pub discount_taken: bool,
-    pub schedule: Vec<crate::rules::Portion>,
+    pub schedule: Vec<Portion>,
     #[serde(with = "crate::codec::dec")]
     pub outstanding: Decimal,
     pub settled_on: Option<String>,
@@ -1323,6 +1387,7 @@ pub enum Response {
     Company(CompanySummary),
     BankLine(BankLineResult),
     Invoice(InvoiceView),
+    DynamicDiscount(DynamicDiscountSetting),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1354,6 +1419,7 @@ pub enum ResponseRef<'a> {
     Company(&'a CompanySummary),
     BankLine(&'a BankLineResult),
     Invoice(&'a InvoiceView),
+    DynamicDiscount(&'a DynamicDiscountSetting),
 }
 
 // ------------------------------------------------------------------- views
