@@ -353,6 +353,16 @@ fn check_record(key: &str, bytes: &[u8], accounts: &HashSet<String>) -> std::res
             let _: AccountCfg = read(bytes, "account settings")?;
             owner(account)
         }
+        ("ddisc", [account, rest @ ..]) if rest.len() <= 1 => {
+            let o: credit_guest::model::DynamicOffer = read(bytes, "a dynamic discount")?;
+            if o.account_id != *account || o.invoice_id.as_deref() != rest.first().copied() {
+                return Err(format!("holds the dynamic discount of {:?} {:?}", o.account_id, o.invoice_id));
+            }
+            if o.floor > o.cap || o.cap <= rust_decimal::Decimal::ZERO || o.annual_rate < rust_decimal::Decimal::ZERO {
+                return Err(format!("holds a dynamic discount out of range ({}% a year, floor {}%, cap {}%)", o.annual_rate, o.floor, o.cap));
+            }
+            owner(account)
+        }
         ("prof", [account]) => {
             let _: Profile = read(bytes, "a payment profile")?;
             owner(account)

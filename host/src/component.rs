@@ -22,6 +22,7 @@ pub(crate) enum Export {
     ChangeCreditLimit,
     SetStatus,
     SetBillingPolicy,
+    SetDynamicDiscount,
     AddNote,
     RecordPayment,
     ReversePayment,
@@ -48,6 +49,7 @@ pub(crate) enum Export {
     CreditLimitHistory,
     OpenInvoices,
     GetInvoice,
+    DynamicDiscount,
     InvoiceAllocations,
     Payments,
     Reminders,
@@ -67,12 +69,13 @@ pub(crate) enum Export {
 }
 
 impl Export {
-    const ALL: [Export; 47] = [
+    const ALL: [Export; 49] = [
         Export::OpenAccount,
         Export::OpenCompany,
         Export::ChangeCreditLimit,
         Export::SetStatus,
         Export::SetBillingPolicy,
+        Export::SetDynamicDiscount,
         Export::AddNote,
         Export::RecordPayment,
         Export::ReversePayment,
@@ -99,6 +102,7 @@ impl Export {
         Export::CreditLimitHistory,
         Export::OpenInvoices,
         Export::GetInvoice,
+        Export::DynamicDiscount,
         Export::InvoiceAllocations,
         Export::Payments,
         Export::Reminders,
@@ -147,6 +151,7 @@ impl Export {
             Export::ChangeCreditLimit => (ACCOUNTS, "change-credit-limit"),
             Export::SetStatus => (ACCOUNTS, "set-status"),
             Export::SetBillingPolicy => (ACCOUNTS, "set-billing-policy"),
+            Export::SetDynamicDiscount => (ACCOUNTS, "set-dynamic-discount"),
             Export::AddNote => (ACCOUNTS, "add-note"),
             Export::RecordPayment => (BILLING, "record-payment"),
             Export::ReversePayment => (BILLING, "reverse-payment"),
@@ -170,6 +175,7 @@ impl Export {
             Export::CreditLimitHistory => (QUERIES, "credit-limit-history"),
             Export::OpenInvoices => (QUERIES, "open-invoices"),
             Export::GetInvoice => (QUERIES, "get-invoice"),
+            Export::DynamicDiscount => (QUERIES, "dynamic-discount"),
             Export::InvoiceAllocations => (QUERIES, "invoice-allocations"),
             Export::Payments => (QUERIES, "payments"),
             Export::Reminders => (QUERIES, "reminders"),

@@ -491,6 +491,19 @@ impl Ledger {
         self.call(m, Export::SetBillingPolicy, (ctx, req))
     }
 
+    /// `accounts.set-dynamic-discount`.
+    pub fn set_dynamic_discount(
+        &mut self,
+        m: &MerchantId,
+        ctx: &CallContext,
+        req: &SetDynamicDiscountRequest,
+    ) -> Result<std::result::Result<DynamicDiscountSetting, CreditError>> {
+        if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::SetDynamicDiscount, (ctx, req))
+    }
+
     /// `accounts.add-note`.
     pub fn add_note(&mut self, m: &MerchantId, ctx: &CallContext, req: &AddNoteRequest) -> Result<std::result::Result<Note, CreditError>> {
         if let Some(e) = ctx.oversized().or_else(|| req.oversized()) {
@@ -791,6 +804,19 @@ impl Ledger {
             return Ok(Err(e));
         }
         self.call(m, Export::GetInvoice, (invoice_id, &today.to_owned()))
+    }
+
+    /// `queries.dynamic-discount`.
+    pub fn dynamic_discount(
+        &mut self,
+        m: &MerchantId,
+        account_id: &str,
+        invoice_id: Option<&str>,
+    ) -> Result<std::result::Result<DynamicDiscountSetting, CreditError>> {
+        if let Some(e) = shape::id_param(account_id, "account-id").or_else(|| invoice_id.and_then(|i| shape::id_param(i, "invoice-id"))) {
+            return Ok(Err(e));
+        }
+        self.call(m, Export::DynamicDiscount, (&account_id.to_owned(), invoice_id.map(str::to_owned).as_ref()))
     }
 
     /// `queries.payments`.

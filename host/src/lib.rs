@@ -119,7 +119,7 @@ mod bindings {
 /// The contract's types, as generated from `wit/` (see the WIT docs there).
 pub mod api {
     pub use crate::bindings::exports::storefront::credit::accounts::{
-        AddNoteRequest, ChangeCreditLimitRequest, OpenAccountRequest, OpenCompanyRequest, SetBillingPolicyRequest, SetStatusRequest,
+        AddNoteRequest, ChangeCreditLimitRequest, OpenAccountRequest, OpenCompanyRequest, SetBillingPolicyRequest, SetDynamicDiscountRequest, SetStatusRequest,
     };
     pub use crate::bindings::exports::storefront::credit::billing::{
         AllocateBalanceRequest, AllocationRequest, BalanceAllocation, Charge, DayCloseReport, PaymentReceipt, PaymentSpread, RecordPaymentRequest, RefundReceipt, RefundRequest, WriteOffReceipt, WriteOffRequest,
@@ -142,7 +142,7 @@ pub mod api {
     };
     pub use crate::bindings::storefront::credit::types::{
         AccountStatus, AccountSummary, Allocation, AllocationPage, AllocationSource, AppliedAllocation, BalanceShortfall, BillingPolicy, Book, CallContext,
-        CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount, Delivery, DeliveryPage, DiscountBasis, EarlyPaymentDiscount, EntryKind,
+        CreditFigures, CreditLimitChange, CreditLimitPage, CurrencyMismatch, DayCount, Delivery, DeliveryPage, DiscountBasis, DynamicDiscount, DynamicDiscountSetting, EarlyPaymentDiscount, EntryKind,
         Error as CreditError, Hold, HoldState, Instalment, InterestRule, Invoice, InvoiceLine, InvoicePage, InvoicedLine, ItemKind, LedgerEntry,
         LedgerPage, Money, Note, NotePage, Payment, PaymentTerms, Portion, Posting, Promise, Reminder, ReminderStep, SmallDifferenceTreatment,
         StatementHeader, TaxPart, TermBasis, Tolerance, CompanySummary,

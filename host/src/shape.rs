@@ -140,6 +140,20 @@ impl Oversized for SetBillingPolicyRequest {
     }
 }
 
+impl Oversized for SetDynamicDiscountRequest {
+    fn oversized(&self) -> Option<E> {
+        id(&self.account_id, "account-id")
+            .or_else(|| self.invoice_id.as_deref().and_then(|i| id(i, "invoice-id")))
+            .or_else(|| text(&self.changed_by, "changed-by"))
+            .or_else(|| text(&self.reason, "reason"))
+            .or_else(|| {
+                self.offer.as_ref().and_then(|o| {
+                    amount(&o.annual_rate, "offer.annual-rate").or_else(|| amount(&o.floor, "offer.floor")).or_else(|| amount(&o.cap, "offer.cap"))
+                })
+            })
+    }
+}
+
 impl Oversized for RecordPaymentRequest {
     fn oversized(&self) -> Option<E> {
         id(&self.account_id, "account-id")

@@ -36,6 +36,7 @@ pub fn kind(k: EntryKind) -> &'static str {
         EntryKind::PaymentReversed => "payment bounced",
         EntryKind::BalanceAllocated => "credit allocated",
         EntryKind::DiscountTaken => "discount",
+        EntryKind::DynamicDiscountTaken => "dynamic discount",
         EntryKind::SmallDifferenceWrittenOff => "written off",
         EntryKind::SmallDifferenceCarried => "carried",
         EntryKind::LateFeeCharged => "late fee",

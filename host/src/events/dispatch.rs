@@ -176,6 +176,7 @@ pub const TYPES: &[&str] = &[
     "account.activated",
     "account.closed",
     "billing-policy.changed",
+    "dynamic-discount.changed",
     "note.added",
     "hold.placed",
     "order.declined",

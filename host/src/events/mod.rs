@@ -38,6 +38,7 @@
 //! | `account.activated`      | `set-status` active                        |
 //! | `account.closed`         | `set-status` closed                        |
 //! | `billing-policy.changed` | `set-billing-policy`                       |
+//! | `dynamic-discount.changed` | `set-dynamic-discount`                   |
 //! | `note.added`             | `add-note`                                 |
 //! | `hold.placed`            | `authorize` approved                       |
 //! | `order.declined`         | `authorize` declined                       |
@@ -101,6 +102,7 @@ pub fn of_call(merchant: &str, function: &str, args: &Json, answer: &Json) -> Ve
             out.account(kind, account_of(ok), json!({"request": req, "account": ok}));
         }
         "accounts.set-billing-policy" => out.account("billing-policy.changed", account_of(ok), json!({"request": req, "account": ok})),
+        "accounts.set-dynamic-discount" => out.account("dynamic-discount.changed", req_account, json!({"request": req, "setting": ok})),
         "accounts.add-note" => out.account("note.added", req_account, ok.clone()),
         "billing.record-payment" => out.account("payment.recorded", ok.get("payment").and_then(account_of), ok.clone()),
         "billing.reverse-payment" => out.account("payment.reversed", ok.get("payment").and_then(account_of), ok.clone()),

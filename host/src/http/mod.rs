@@ -161,6 +161,7 @@ pub fn serve(component: &Component, mut ledger: Ledger, config: &Config, ready: 
         .route("/staff/accounts/{id}/status", post(staff_set_status))
         .route("/staff/accounts/{id}/limit", post(staff_change_limit))
         .route("/staff/accounts/{id}/terms", post(staff_set_terms))
+        .route("/staff/accounts/{id}/dynamic-discount", post(staff_set_dynamic_discount))
         .route("/staff/users", get(staff_users).post(staff_add_user))
         .route("/staff/users/{email}", post(staff_update_user))
         .fallback(no_route)
@@ -408,6 +409,9 @@ async fn staff_settle_bank(State(app): State<App>, headers: HeaderMap, form: For
 }
 async fn staff_set_terms(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
     staff(&app, finance::Action::SetTerms(id), &headers, form.0).await
+}
+async fn staff_set_dynamic_discount(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, form: FormFields) -> Response {
+    staff(&app, finance::Action::SetDynamicDiscount(id), &headers, form.0).await
 }
 async fn staff_users(State(app): State<App>, headers: HeaderMap) -> Response {
     staff(&app, finance::Action::Users, &headers, HashMap::new()).await

@@ -65,6 +65,8 @@ struct ItemRow {
     outstanding: String,
     days: u32,
     overdue: bool,
+    /// What paying it on the statement's last day saves (blank for none).
+    saves: String,
 }
 
 #[derive(Template)]
@@ -87,6 +89,8 @@ struct StatementPage<'a> {
     more_lines: bool,
     more_lines_after: u64,
     items: Vec<ItemRow>,
+    /// Some open item has an early-payment saving: show the column.
+    savings: bool,
     more_items: u64,
     aging: Vec<(String, String)>,
     aging_total: String,
@@ -143,8 +147,11 @@ pub fn statement_html(merchant: &Party, customer: &Party, s: &AccountStatement) 
                 outstanding: grouped(&i.outstanding),
                 days: i.days_overdue,
                 overdue: i.days_overdue > 0,
+                // One portion unless instalments, which carry no discount.
+                saves: i.schedule.first().map(|p| blank_zero(&p.discount_available)).unwrap_or_default(),
             })
             .collect(),
+        savings: s.open_items.iter().any(|i| i.schedule.iter().any(|p| !is_zero(&p.discount_available))),
         more_items: s.open_item_count.saturating_sub(s.open_items.len() as u64),
         aging: s.bucket_labels.iter().cloned().zip(s.aging.buckets.iter().map(|b| grouped(b))).collect(),
         aging_total: grouped(&s.aging.total),
@@ -222,7 +229,17 @@ pub fn invoice_html(merchant: &Party, customer: &Party, currency: &str, i: &Invo
                 };
                 format!("{off}{basis} when paid by {until}.")
             }
-            _ => String::new(),
+            // A dynamic discount: what paying on the copy's day saves; it
+            // shrinks each day to the due date.
+            _ => match i.schedule.first() {
+                Some(p) if i.schedule.len() == 1 && is_zero(&p.discount_available) => String::new(),
+                Some(p) if i.schedule.len() == 1 => format!(
+                    "Paying today saves {} {currency}: a discount for paying before {} that shrinks each day.",
+                    grouped(&p.discount_available),
+                    i.due_date
+                ),
+                _ => String::new(),
+            },
         },
         lines: i
             .lines

@@ -114,6 +114,7 @@ fn customer_words(k: EntryKind) -> &'static str {
         EntryKind::PaymentReversed => "payment returned unpaid",
         EntryKind::BalanceAllocated => "credit applied to an invoice",
         EntryKind::DiscountTaken => "early-payment discount",
+        EntryKind::DynamicDiscountTaken => "discount for paying early",
         EntryKind::SmallDifferenceWrittenOff => "small difference written off",
         EntryKind::SmallDifferenceCarried => "small difference carried",
         EntryKind::LateFeeCharged => "late fee",
@@ -157,10 +158,14 @@ pub fn my_account_html(d: &MyAccount) -> anyhow::Result<String> {
                 total: grouped(&i.total),
                 outstanding: grouped(&i.outstanding),
                 // Dates are ISO 8601, so they compare as text.
-                discount: match &i.discount_until {
-                    Some(until) if until.as_str() >= d.today && !is_zero(&i.discount_amount) => {
+                // The fixed discount names its last day; a dynamic one
+                // (what `discount-available` holds otherwise) shrinks
+                // every day, so it is what paying today saves.
+                discount: match (&i.discount_until, i.schedule.first()) {
+                    (Some(until), _) if until.as_str() >= d.today && !is_zero(&i.discount_amount) => {
                         format!("Pay by {until} to save {}", grouped(&i.discount_amount))
                     }
+                    (_, Some(p)) if !is_zero(&p.discount_available) => format!("Pay today to save {}", grouped(&p.discount_available)),
                     _ => String::new(),
                 },
                 days: i.days_overdue,

@@ -69,6 +69,11 @@ pub(super) struct AccountView {
     terms: String,
     discount_percent: String,
     discount_days: String,
+    /// The account's dynamic discount in words, and its three fields.
+    dynamic: String,
+    dynamic_rate: String,
+    dynamic_floor: String,
+    dynamic_cap: String,
     can_control: bool,
     can_admin: bool,
     csrf: String,
@@ -123,6 +128,7 @@ pub(super) fn view(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User, i
         Ok((p.changes, p.next_after_seq))
     })?;
     let suggestion = ledger.suggest_credit_limit(m, id, &day)?.ok();
+    let dynamic = ledger.dynamic_discount(m, id, None)?.map_err(fail("dynamic-discount"))?.offer;
 
     // Days to pay: per payment, the invoices it settled, from their date to
     // the day the money came, averaged (1 decimal, half away from zero).
@@ -211,6 +217,16 @@ pub(super) fn view(ledger: &mut Ledger, m: &MerchantId, who: Who, user: &User, i
         terms: crate::render::terms_text(&a.terms),
         discount_percent: discount.and_then(|d| d.percent.clone()).unwrap_or_default(),
         discount_days: discount.map(|d| d.days.to_string()).unwrap_or_default(),
+        dynamic: match &dynamic {
+            Some(o) => format!(
+                "{}% a year for each day paid before the due date; none under {}%, at most {}% of what is paid.",
+                o.annual_rate, o.floor, o.cap
+            ),
+            None => "None offered.".to_owned(),
+        },
+        dynamic_rate: dynamic.as_ref().map(|o| o.annual_rate.clone()).unwrap_or_default(),
+        dynamic_floor: dynamic.as_ref().map(|o| o.floor.clone()).unwrap_or_else(|| "0".to_owned()),
+        dynamic_cap: dynamic.as_ref().map(|o| o.cap.clone()).unwrap_or_else(|| "2".to_owned()),
         can_control: user.role >= Role::Controller,
         can_admin: user.role >= Role::Admin,
         nonce: nonce[20..].to_owned(),

@@ -16,7 +16,7 @@ use askama::Template;
 use super::staff::{self, Role, Session, SignIn, User};
 use super::secrets;
 use crate::api::{
-    AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, EarlyPaymentDiscount, Money, RecordPaymentRequest, SetBillingPolicyRequest, SetStatusRequest,
+    AccountStatus, AddNoteRequest, CallContext, ChangeCreditLimitRequest, DynamicDiscount, EarlyPaymentDiscount, SetDynamicDiscountRequest, Money, RecordPaymentRequest, SetBillingPolicyRequest, SetStatusRequest,
 };
 use crate::render::{grouped, utc_minute};
 use crate::{Ledger, MerchantId};
@@ -40,6 +40,7 @@ pub(super) enum Action {
     SetStatus(String),
     ChangeLimit(String),
     SetTerms(String),
+    SetDynamicDiscount(String),
     Bank,
     SettleBank,
     Users,
@@ -153,11 +154,13 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
         Action::SettleBank => return bank::settle(ledger, &merchant, who(&session, &user), &r.form, r.now_ms),
         Action::Account(id) => return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, ""),
         Action::AddNote(_) | Action::SetStatus(_) | Action::RecordPayment(_) if !need(Role::Controller) => return Ok(not_allowed(&user)),
-        Action::ChangeLimit(_) | Action::SetTerms(_) | Action::Users | Action::AddUser | Action::UpdateUser(_) if !need(Role::Admin) => return Ok(not_allowed(&user)),
+        Action::ChangeLimit(_) | Action::SetTerms(_) | Action::SetDynamicDiscount(_) | Action::Users | Action::AddUser | Action::UpdateUser(_) if !need(Role::Admin) => return Ok(not_allowed(&user)),
         Action::Users => return users::listing(ledger.backend(), who(&session, &user), "", 200),
         Action::AddUser => return users::add(ledger.backend(), who(&session, &user), &r.form),
         Action::UpdateUser(email) => return users::update(ledger.backend(), who(&session, &user), &email, &r.form),
-        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) | Action::RecordPayment(id) | Action::SetTerms(id) if field("nonce").len() < 16 => {
+        Action::AddNote(id) | Action::SetStatus(id) | Action::ChangeLimit(id) | Action::RecordPayment(id) | Action::SetTerms(id) | Action::SetDynamicDiscount(id)
+            if field("nonce").len() < 16 =>
+        {
             return account(ledger, &merchant, who(&session, &user), &user, &id, r.now_ms, "The form is incomplete; reload the page.").map(|p| answered(p, 400));
         }
         Action::AddNote(id) => {
@@ -193,6 +196,17 @@ pub(super) fn handle(ledger: &mut Ledger, r: Request) -> Result<Response> {
             };
             let req = SetBillingPolicyRequest { account_id: id.clone(), terms, policy: a.policy, changed_by: user.email.clone(), reason: field("reason") };
             (id, ledger.set_billing_policy(&merchant, &ctx, &req)?.map(drop))
+        }
+        Action::SetDynamicDiscount(id) => {
+            // An empty rate withdraws the account's offer.
+            let rate = field("annual-rate");
+            let offer = (!rate.trim().is_empty()).then(|| DynamicDiscount {
+                annual_rate: rate.trim().to_owned(),
+                floor: field("floor").trim().to_owned(),
+                cap: field("cap").trim().to_owned(),
+            });
+            let req = SetDynamicDiscountRequest { account_id: id.clone(), invoice_id: None, offer, changed_by: user.email.clone(), reason: field("reason") };
+            (id, ledger.set_dynamic_discount(&merchant, &ctx, &req)?.map(drop))
         }
         Action::RecordPayment(id) => {
             let Ok(a) = ledger.get_account(&merchant, &id, r.now_ms)? else { return Ok(not_found()) };
