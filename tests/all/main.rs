@@ -11,6 +11,7 @@ mod contract;
 mod cli;
 mod concurrency;
 mod crash;
+mod discounts;
 mod durability;
 mod events;
 mod faults;

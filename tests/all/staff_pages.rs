@@ -348,6 +348,26 @@ fn an_administrator_manages_users_and_terms_and_no_one_else_can() {
     let nonce = ada.get("/staff/accounts/c0002").field("nonce");
     let bad = ada.post("/staff/accounts/c0002/terms", &[("csrf", &csrf), ("nonce", &nonce), ("net-days", "forty"), ("discount-percent", ""), ("reason", "x")]);
     assert_eq!(bad.status, 400, "{}", bad.body);
+
+    // The dynamic discount: the account's offer, read back on the page
+    // and through the component; a floor above the cap is refused.
+    let page = ada.get("/staff/accounts/c0002");
+    assert!(page.body.contains("<p id=\"dynamic\">None offered.</p>"), "{}", page.body);
+    let nonce = page.field("nonce");
+    let set = ada.post("/staff/accounts/c0002/dynamic-discount", &[("csrf", &csrf), ("nonce", &nonce), ("annual-rate", "12"), ("floor", "0.5"), ("cap", "2"), ("reason", "early-payment programme")]);
+    assert_eq!(set.status, 303, "{}", set.body);
+    let o = ledger.dynamic_discount(&shop, "c0002", None).unwrap().unwrap().offer.unwrap();
+    assert_eq!((o.annual_rate.as_str(), o.floor.as_str(), o.cap.as_str()), ("12", "0.5", "2"));
+    let page = ada.get("/staff/accounts/c0002");
+    assert!(page.body.contains("12% a year for each day paid before the due date; none under 0.5%, at most 2%"), "{}", page.body);
+    assert_eq!(page.field("annual-rate"), "12");
+    // (The refusal is journaled, as every call is: the books are compared.)
+    let before = crate::support::dump(&mut ledger);
+    let nonce = page.field("nonce");
+    let bad = ada.post("/staff/accounts/c0002/dynamic-discount", &[("csrf", &csrf), ("nonce", &nonce), ("annual-rate", "12"), ("floor", "3"), ("cap", "2"), ("reason", "x")]);
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("Refused, nothing changed: policy out of range (") && bad.body.contains("offer.floor"), "{}", bad.body);
+    assert!(crate::support::dump(&mut ledger) == before);
     drop(ledger);
     let (status, _) = server.stop();
     assert!(status.success());
