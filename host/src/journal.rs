@@ -124,23 +124,39 @@ pub(crate) fn rust_to_wit(ty: &wasmtime::component::types::ComponentFunc, args: 
         out.insert(p.to_owned(), to_wit(&t, v, p)?);
     }
     let result = ty.results().next().context("the function has no result")?;
-    Ok((Json::Object(out), to_wit(&result, answer, "answer")?))
+    Ok((Json::Object(out), convert(&result, answer, "answer", Side::Answer)?))
 }
 
 
 /// A value as serde writes the host's generated types, in the WIT
 /// encoding of `crate::values`, read against `ty`.
 pub fn to_wit(ty: &Type, json: &Json, path: &str) -> Result<Json> {
+    convert(ty, json, path, Side::Argument)
+}
+
+/// Which side of a call a value is, for the fields a later contract added
+/// to a record, which an older recording does not have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// An argument: an option added since reads as none (the call can be
+    /// made again); any other field is missing, and it cannot.
+    Argument,
+    /// An answer: a field added since is left out, so that what is
+    /// compared (`replay::covers`) is what was recorded.
+    Answer,
+}
+
+fn convert(ty: &Type, json: &Json, path: &str, side: Side) -> Result<Json> {
     let wrong = |want: &str| anyhow!("{path}: expected {want}, found {json}");
     Ok(match ty {
         Type::List(l) => {
             let item = l.ty();
             let items = json.as_array().ok_or_else(|| wrong("an array"))?;
-            Json::Array(items.iter().enumerate().map(|(i, v)| to_wit(&item, v, &format!("{path}[{i}]"))).collect::<Result<_>>()?)
+            Json::Array(items.iter().enumerate().map(|(i, v)| convert(&item, v, &format!("{path}[{i}]"), side)).collect::<Result<_>>()?)
         }
         Type::Tuple(t) => {
             let items = json.as_array().ok_or_else(|| wrong("an array"))?;
-            Json::Array(t.types().zip(items).enumerate().map(|(i, (ty, v))| to_wit(&ty, v, &format!("{path}[{i}]"))).collect::<Result<_>>()?)
+            Json::Array(t.types().zip(items).enumerate().map(|(i, (ty, v))| convert(&ty, v, &format!("{path}[{i}]"), side)).collect::<Result<_>>()?)
         }
         Type::Record(r) => {
             let object = json.as_object().ok_or_else(|| wrong("an object"))?;
@@ -150,10 +166,10 @@ pub fn to_wit(ty: &Type, json: &Json, path: &str) -> Result<Json> {
                 let sub = format!("{path}.{}", f.name);
                 match by_name.get(&folded(f.name)) {
                     Some(v) => {
-                        out.insert(f.name.to_owned(), to_wit(&f.ty, v, &sub)?);
+                        out.insert(f.name.to_owned(), convert(&f.ty, v, &sub, side)?);
                     }
-                    // A field the recording host did not have: an option
-                    // added since reads as none.
+                    // A field the recording host did not have (`Side`).
+                    None if side == Side::Answer => {}
                     None if matches!(f.ty, Type::Option(_)) => {
                         out.insert(f.name.to_owned(), Json::Null);
                     }
@@ -166,7 +182,7 @@ pub fn to_wit(ty: &Type, json: &Json, path: &str) -> Result<Json> {
             let (case, payload) = case_of(json).ok_or_else(|| wrong("a case name or {\"Case\": value}"))?;
             let c = v.cases().find(|c| folded(c.name) == folded(case)).with_context(|| format!("{path}: no case {case:?}"))?;
             match (c.ty, payload) {
-                (Some(ty), Some(p)) => serde_json::json!({"tag": c.name, "val": to_wit(&ty, p, &format!("{path}.{}", c.name))?}),
+                (Some(ty), Some(p)) => serde_json::json!({"tag": c.name, "val": convert(&ty, p, &format!("{path}.{}", c.name), side)?}),
                 (None, _) => serde_json::json!({"tag": c.name}),
                 (Some(_), None) => bail!("{path}: case {case:?} needs a value"),
             }
@@ -177,18 +193,18 @@ pub fn to_wit(ty: &Type, json: &Json, path: &str) -> Result<Json> {
         }
         Type::Option(o) => match json {
             Json::Null => Json::Null,
-            v => to_wit(&o.ty(), v, path)?,
+            v => convert(&o.ty(), v, path, side)?,
         },
         Type::Result(r) => {
             let object = json.as_object().filter(|o| o.len() == 1).ok_or_else(|| wrong("{\"Ok\": ...} or {\"Err\": ...}"))?;
-            let (side, v) = object.iter().next().expect("one entry");
-            let (key, ty) = match side.as_str() {
+            let (which, v) = object.iter().next().expect("one entry");
+            let (key, ty) = match which.as_str() {
                 "Ok" => ("ok", r.ok()),
                 "Err" => ("err", r.err()),
                 _ => return Err(wrong("{\"Ok\": ...} or {\"Err\": ...}")),
             };
             let v = match ty {
-                Some(ty) => to_wit(&ty, v, &format!("{path}.{key}"))?,
+                Some(ty) => convert(&ty, v, &format!("{path}.{key}"), side)?,
                 None => Json::Null,
             };
             serde_json::json!({ key: v })
