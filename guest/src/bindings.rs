@@ -883,7 +883,12 @@ impl billing::Guest for Component {
         let req = m::WriteOff { invoice_id: req.invoice_id, reason: req.reason };
         engine()
             .write_off(&ctx(c), &req)
-            .map(|r| billing::WriteOffReceipt { invoice_id: r.invoice_id, amount: r.amount, account: summary(r.account) })
+            .map(|r| billing::WriteOffReceipt {
+                invoice_id: r.invoice_id,
+                amount: r.amount,
+                account: summary(r.account),
+                released_from_hold: r.released_from_hold,
+            })
             .map_err(error)
     }
 
@@ -916,7 +921,11 @@ impl billing::Guest for Component {
         };
         engine()
             .record_payment(&ctx(c), &req)
-            .map(|r| billing::PaymentReceipt { payment: payment(r.payment), account: summary(r.account) })
+            .map(|r| billing::PaymentReceipt {
+                payment: payment(r.payment),
+                account: summary(r.account),
+                released_from_hold: r.released_from_hold,
+            })
             .map_err(error)
     }
 
@@ -948,6 +957,7 @@ impl billing::Guest for Component {
                 allocations: r.allocations.into_iter().map(applied).collect(),
                 used: r.used,
                 account: summary(r.account),
+                released_from_hold: r.released_from_hold,
             })
             .map_err(error)
     }
@@ -1081,6 +1091,7 @@ impl checkout::Guest for Component {
                 applied_to_debt: r.applied_to_debt,
                 added_to_stored_balance: r.added_to_stored_balance,
                 after: figures(r.after),
+                released_from_hold: r.released_from_hold,
             })
             .map_err(error)
     }

@@ -123,6 +123,72 @@ fn a_day_close_tells_of_fees_reminders_the_hold_and_the_statement() {
     assert_eq!(outbox(&mut h).len(), n);
 }
 
+#[test]
+fn money_that_pays_what_was_overdue_takes_the_account_off_hold() {
+    let mut h = H::new();
+    let mut req = open_req("a1", "GBP", "1000.00", Tolerance::None);
+    req.policy = BillingPolicy { hold_after_days_overdue: Some(10), ..quiet_policy() };
+    h.open_with(&req).unwrap();
+    h.invoice("a1", "o1", "200.00");
+    h.invoice("a1", "o2", "100.00");
+    let mut day = at(&h.today());
+    for _ in 0..45 {
+        day += DAY_MS;
+        h.now_ms = day + HOUR_MS;
+        h.day_close("a1", &day_of(day)).unwrap();
+    }
+    assert_eq!(h.summary("a1").status, AccountStatus::OnHold);
+    let n = outbox(&mut h).len();
+    // Part of o1 paid: it is still overdue, so the account stays held and
+    // nothing says otherwise.
+    let part = h.pay("a1", "150.00").unwrap();
+    assert!(!part.released_from_hold);
+    assert_eq!(part.account.status, AccountStatus::OnHold);
+    assert_eq!(types(&outbox(&mut h)[n..]), ["payment.recorded"]);
+    // The rest: off hold, said by the answer and by an event right after
+    // the payment's, on the payment's day.
+    let owed = h.summary("a1").figures.posted_debt;
+    assert_eq!(owed, "150.00");
+    let c = h.ctx();
+    let rest = RecordPaymentRequest {
+        account_id: "a1".into(),
+        amount: gbp(&owed),
+        received_on: h.today(),
+        method: "bank-transfer".into(),
+        reference: "REF-2".into(),
+        allocations: vec![],
+        spread: None,
+    };
+    let paid = h.ledger.record_payment(&h.m, &c, &rest).unwrap().unwrap();
+    assert!(paid.released_from_hold);
+    assert_eq!((paid.account.status, paid.account.held_for_overdue), (AccountStatus::Active, false));
+    let events = outbox(&mut h);
+    assert_eq!(types(&events[n + 1..]), ["payment.recorded", "account.taken-off-hold"]);
+    let off = &events.last().unwrap().3;
+    assert_eq!(
+        (off["account-id"].as_str(), off["data"]["date"].as_str(), off["data"]["reason"].as_str(), off["function"].as_str()),
+        (Some("a1"), Some(h.today().as_str()), Some("overdue"), Some("billing.record-payment"))
+    );
+    // A retry of the call (a lost answer) gets the same answer, flag and
+    // all, and the outbox keeps each event once.
+    let again = h.ledger.record_payment(&h.m, &c, &rest).unwrap().unwrap();
+    assert_eq!(again, paid);
+    assert_eq!(outbox(&mut h).len(), events.len());
+    // Held again later and paid by a return: the credit note says it too.
+    h.invoice("a1", "o3", "80.00");
+    for _ in 0..45 {
+        day += DAY_MS;
+        h.now_ms = day + HOUR_MS;
+        h.day_close("a1", &day_of(day)).unwrap();
+    }
+    assert_eq!(h.summary("a1").status, AccountStatus::OnHold);
+    let note = h.ret("a1", "o3", "80.00", CreditTarget::OwedFirst).unwrap();
+    assert!(note.released_from_hold);
+    let events = outbox(&mut h);
+    let tail: Vec<&str> = types(&events).into_iter().rev().take(2).collect();
+    assert_eq!(tail, ["account.taken-off-hold", "credit-note.issued"]);
+}
+
 /// A receiver on 127.0.0.1: answers 500 to the first `fail_first`
 /// requests, waits `delay` before each answer, and keeps every request.
 struct Receiver {

@@ -99,6 +99,7 @@ impl bank::Guest for Component {
                     m::BankOutcome::Dismissed(why) => bank::BankOutcome::Dismissed(why),
                 },
                 repeated: r.repeated,
+                released_from_hold: r.released_from_hold,
             })
             .map_err(error)
     }

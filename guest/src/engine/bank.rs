@@ -217,6 +217,7 @@ impl<K: Kv> Engine<K> {
             None if line.kind == BankKind::Returned => self.match_return(line)?,
             None => self.match_credit(line, currency, amount, booked_on)?,
         };
+        let mut released_from_hold = false;
         let state = match plan {
             Plan::Pay { account, items, rule } => {
                 let req = RecordPayment {
@@ -229,6 +230,7 @@ impl<K: Kv> Engine<K> {
                     spread: None,
                 };
                 let receipt = self.pay(ctx, &req, currency, amount, booked_on, &items)?;
+                released_from_hold = receipt.released_from_hold;
                 if let Some(payer) = payer_identity(line) {
                     self.save(&payer_key(currency.code(), &payer), &account)?;
                 }
@@ -252,7 +254,7 @@ impl<K: Kv> Engine<K> {
         }
         let record = BankRecord { line: line.clone(), state };
         self.save(&key, &record)?;
-        self.bank_result(record, false)
+        Ok(BankLineResult { released_from_hold, ..self.bank_result(record, false)? })
     }
 
     /// What a person decided, as a plan; a decision that does not fit the
@@ -526,7 +528,7 @@ impl<K: Kv> Engine<K> {
             }
             BankState::Dismissed { reason } => (None, BankOutcome::Dismissed(reason)),
         };
-        Ok(BankLineResult { entry_ref, rule, outcome, repeated })
+        Ok(BankLineResult { entry_ref, rule, outcome, repeated, released_from_hold: false })
     }
 
     /// `bank.bank-review`.

@@ -416,9 +416,9 @@ impl<K: Kv> Engine<K> {
             cfg.payment_count
         };
         self.save(&account_payment_key(&account.id, n), &payment_id)?;
-        self.release_overdue_hold(&mut account, ctx, today)?;
+        let released_from_hold = self.release_overdue_hold(&mut account, ctx, today)?;
         self.save_account(&mut account)?;
-        Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: self.summary(&mut account, ctx.now_ms)? })
+        Ok(PaymentReceipt { payment: payment_view(&payment, currency), account: self.summary(&mut account, ctx.now_ms)?, released_from_hold })
     }
 
     /// `billing.write-off`: what an item still owes becomes bad debt.
@@ -459,9 +459,14 @@ impl<K: Kv> Engine<K> {
                 let a = Allocation { entry_seq: seq, date: dates::format(today), source: AllocationSource::BadDebt, document_id: None, amount };
                 eng.add_allocation(&mut invoice, &a)?;
                 eng.save_item(&mut account, &before, &invoice)?;
-                eng.release_overdue_hold(&mut account, ctx, today)?;
+                let released_from_hold = eng.release_overdue_hold(&mut account, ctx, today)?;
                 eng.save_account(&mut account)?;
-                Ok(WriteOffReceipt { invoice_id: invoice.id.clone(), amount: c.format(amount), account: eng.summary(&mut account, ctx.now_ms)? })
+                Ok(WriteOffReceipt {
+                    invoice_id: invoice.id.clone(),
+                    amount: c.format(amount),
+                    account: eng.summary(&mut account, ctx.now_ms)?,
+                    released_from_hold,
+                })
             },
         )
     }
@@ -695,19 +700,21 @@ impl<K: Kv> Engine<K> {
                 let plan = eng.plan_allocation(&account, today, money, &Source::StoredBalance, &explicit, &[])?;
                 let used: Decimal = plan.iter().map(|p| p.cash).sum();
                 let mut applied = Vec::new();
+                let mut released_from_hold = false;
                 if !used.is_zero() {
                     let e = NewEntry::new(EntryKind::BalanceAllocated, used, format!("stored balance {} allocated", c.format(used)))
                         .dr(Book::CustomerCredit, used)
                         .cr(Book::Receivable, used);
                     let seq = eng.append(&mut account, ctx, e)?;
                     applied = eng.apply_plan(&mut account, ctx, today, &Source::StoredBalance, "stored-balance", seq, plan)?;
-                    eng.release_overdue_hold(&mut account, ctx, today)?;
+                    released_from_hold = eng.release_overdue_hold(&mut account, ctx, today)?;
                 }
                 eng.save_account(&mut account)?;
                 Ok(BalanceAllocation {
                     allocations: applied.iter().map(|a| applied_view(a, c)).collect(),
                     used: c.format(used),
                     account: eng.summary(&mut account, ctx.now_ms)?,
+                    released_from_hold,
                 })
             },
         )

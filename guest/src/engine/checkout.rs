@@ -527,7 +527,7 @@ impl<K: Kv> Engine<K> {
                 };
                 eng.save(&credit_note_key(&credit_note_id), &record)?;
                 eng.apply_plan(&mut account, ctx, today, &Source::CreditNote, &credit_note_id, seq, plan)?;
-                eng.release_overdue_hold(&mut account, ctx, today)?;
+                let released_from_hold = eng.release_overdue_hold(&mut account, ctx, today)?;
                 eng.save_account(&mut account)?;
                 Ok(CreditNote {
                     credit_note_id,
@@ -536,6 +536,7 @@ impl<K: Kv> Engine<K> {
                     applied_to_debt: currency.format(to_debt),
                     added_to_stored_balance: currency.format(to_stored),
                     after: eng.figures(&account, ctx.now_ms)?,
+                    released_from_hold,
                 })
             },
         )

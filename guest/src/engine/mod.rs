@@ -137,10 +137,16 @@ impl NewEntry {
 trait Remembered: Sized {
     fn wrap_ref(&self) -> ResponseRef<'_>;
     fn unwrap(r: Response) -> Option<Self>;
+    /// Whether the call lifted an overdue hold (answers that can say so).
+    fn released_from_hold(&self) -> bool {
+        false
+    }
+    /// Marks the answer read back from `Response::Released`.
+    fn set_released_from_hold(&mut self) {}
 }
 
 macro_rules! remembered {
-    ($($t:ty => $v:ident),* $(,)?) => {
+    ($($t:ty => $v:ident $(, $released:ident)?);* $(;)?) => {
         $(impl Remembered for $t {
             fn wrap_ref(&self) -> ResponseRef<'_> {
                 ResponseRef::$v(self)
@@ -151,29 +157,37 @@ macro_rules! remembered {
                     _ => None,
                 }
             }
+            $(
+                fn $released(&self) -> bool {
+                    self.released_from_hold
+                }
+                fn set_released_from_hold(&mut self) {
+                    self.released_from_hold = true;
+                }
+            )?
         })*
     };
 }
 
 remembered! {
-    AccountSummary => Account,
-    Authorization => Authorization,
-    CaptureReceipt => Capture,
-    VoidReceipt => Void,
-    BalanceApplication => Balance,
-    CreditNote => CreditNote,
-    PaymentReceipt => Payment,
-    ReversalReceipt => Reversal,
-    BalanceAllocation => Allocation,
-    DayCloseReport => DayClose,
-    NoteView => Note,
-    RefundReceipt => Refund,
-    WriteOffReceipt => WriteOff,
-    CreditNoteCancellation => CreditNoteCancellation,
-    CompanySummary => Company,
-    BankLineResult => BankLine,
-    InvoiceView => Invoice,
-    DynamicDiscountSetting => DynamicDiscount,
+    AccountSummary => Account;
+    Authorization => Authorization;
+    CaptureReceipt => Capture;
+    VoidReceipt => Void;
+    BalanceApplication => Balance;
+    CreditNote => CreditNote, released_from_hold;
+    PaymentReceipt => Payment, released_from_hold;
+    ReversalReceipt => Reversal;
+    BalanceAllocation => Allocation, released_from_hold;
+    DayCloseReport => DayClose;
+    NoteView => Note;
+    RefundReceipt => Refund;
+    WriteOffReceipt => WriteOff, released_from_hold;
+    CreditNoteCancellation => CreditNoteCancellation;
+    CompanySummary => Company;
+    BankLineResult => BankLine, released_from_hold;
+    InvoiceView => Invoice;
+    DynamicDiscountSetting => DynamicDiscount;
 }
 
 /// The figures of an account at an instant, unformatted.
@@ -1118,10 +1132,23 @@ impl<K: Kv> Engine<K> {
             if record.request != fingerprint {
                 return Err(Error::IdempotencyKeyReused);
             }
-            return R::unwrap(record.response).ok_or_else(|| Error::StoreCorrupt(format!("{key}: answer of another kind")));
+            let corrupt = || Error::StoreCorrupt(format!("{key}: answer of another kind"));
+            return match record.response {
+                Response::Released(inner) => {
+                    let mut answer = R::unwrap(*inner).ok_or_else(corrupt)?;
+                    answer.set_released_from_hold();
+                    Ok(answer)
+                }
+                response => R::unwrap(response).ok_or_else(corrupt),
+            };
         }
         let answer = op(self)?;
-        self.save(&key, &IdemRecordRef { request: &fingerprint, response: answer.wrap_ref() })?;
+        let response = if answer.released_from_hold() {
+            ResponseRef::Released(alloc::boxed::Box::new(answer.wrap_ref()))
+        } else {
+            answer.wrap_ref()
+        };
+        self.save(&key, &IdemRecordRef { request: &fingerprint, response })?;
         Ok(answer)
     }
 

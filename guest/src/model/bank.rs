@@ -99,6 +99,12 @@ pub struct BankLineResult {
     pub rule: Option<MatchRule>,
     pub outcome: BankOutcome,
     pub repeated: bool,
+    /// The call lifted a hold that day-close put on for overdue invoices.
+    /// Not part of the record's bytes: an answer that lifted one is kept
+    /// as `Response::Released` (see there), so stored records of layout 1
+    /// read as they always did.
+    #[serde(skip)]
+    pub released_from_hold: bool,
 }
 
 /// What became of a line, as kept.

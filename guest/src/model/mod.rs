@@ -376,6 +376,12 @@ pub struct WriteOffReceipt {
     pub invoice_id: String,
     pub amount: String,
     pub account: AccountSummary,
+    /// The call lifted a hold that day-close put on for overdue invoices.
+    /// Not part of the record's bytes: an answer that lifted one is kept
+    /// as `Response::Released` (see there), so stored records of layout 1
+    /// read as they always did.
+    #[serde(skip)]
+    pub released_from_hold: bool,
 }
 
 /// `billing.refund-balance`.
@@ -1388,6 +1394,11 @@ pub enum Response {
     BankLine(BankLineResult),
     Invoice(InvoiceView),
     DynamicDiscount(DynamicDiscountSetting),
+    /// The answer inside, of a call that lifted a hold day-close put on
+    /// for overdue invoices (`released_from_hold`, which the answer's own
+    /// bytes leave out). Appended after the layout-1 variants, so the
+    /// records written before it read unchanged.
+    Released(alloc::boxed::Box<Response>),
 }
 
 /// `IdemRecord` by reference, for writing one without copying the answer.
@@ -1420,6 +1431,7 @@ pub enum ResponseRef<'a> {
     BankLine(&'a BankLineResult),
     Invoice(&'a InvoiceView),
     DynamicDiscount(&'a DynamicDiscountSetting),
+    Released(alloc::boxed::Box<ResponseRef<'a>>),
 }
 
 // ------------------------------------------------------------------- views
@@ -1619,6 +1631,12 @@ pub struct CreditNote {
     pub applied_to_debt: String,
     pub added_to_stored_balance: String,
     pub after: Figures,
+    /// The call lifted a hold that day-close put on for overdue invoices.
+    /// Not part of the record's bytes: an answer that lifted one is kept
+    /// as `Response::Released` (see there), so stored records of layout 1
+    /// read as they always did.
+    #[serde(skip)]
+    pub released_from_hold: bool,
 }
 
 /// `types.invoiced-line`.
@@ -1722,6 +1740,12 @@ pub struct PaymentView {
 pub struct PaymentReceipt {
     pub payment: PaymentView,
     pub account: AccountSummary,
+    /// The call lifted a hold that day-close put on for overdue invoices.
+    /// Not part of the record's bytes: an answer that lifted one is kept
+    /// as `Response::Released` (see there), so stored records of layout 1
+    /// read as they always did.
+    #[serde(skip)]
+    pub released_from_hold: bool,
 }
 
 /// `billing.reversal-receipt`.
@@ -1740,6 +1764,12 @@ pub struct BalanceAllocation {
     pub allocations: Vec<AppliedView>,
     pub used: String,
     pub account: AccountSummary,
+    /// The call lifted a hold that day-close put on for overdue invoices.
+    /// Not part of the record's bytes: an answer that lifted one is kept
+    /// as `Response::Released` (see there), so stored records of layout 1
+    /// read as they always did.
+    #[serde(skip)]
+    pub released_from_hold: bool,
 }
 
 /// `billing.charge`.
@@ -2136,5 +2166,18 @@ mod tests {
         let bytes = crate::codec::encode(&by_ref).unwrap();
         assert_eq!(bytes, crate::codec::encode(&by_value).unwrap());
         assert_eq!(crate::codec::decode::<IdemRecord>(&bytes).unwrap(), by_value);
+
+        // The wrapper for an answer that lifted an overdue hold: the same
+        // both ways, and a variant index after every layout-1 one.
+        let released = IdemRecord { request: request.clone(), response: Response::Released(alloc::boxed::Box::new(by_value.response)) };
+        let released_ref =
+            IdemRecordRef { request: &request, response: ResponseRef::Released(alloc::boxed::Box::new(ResponseRef::Void(&answer))) };
+        let wrapped = crate::codec::encode(&released_ref).unwrap();
+        assert_eq!(wrapped, crate::codec::encode(&released).unwrap());
+        assert_eq!(crate::codec::decode::<IdemRecord>(&wrapped).unwrap(), released);
+        // Layout byte, request (length + 4 bytes), then the variant: 18,
+        // after all the answer kinds, and the answer's bytes unchanged.
+        assert_eq!(wrapped[6], 18);
+        assert_eq!(&wrapped[7..], &bytes[6..]);
     }
 }

@@ -16,7 +16,7 @@
 //! {"id": "ev_6f1c...", "type": "payment.recorded", "merchant": "northwind",
 //!  "account-id": "acme-gbp", "at-ms": 1767600000000,
 //!  "function": "billing.record-payment", "idempotency-key": "pay-17",
-//!  "contract": "0.7.1", "data": {"payment": {...}, "account": {...}}}
+//!  "contract": "0.8.0", "data": {"payment": {...}, "account": {...}}}
 //! ```
 //!
 //! `id` is stable: a hash of the merchant, the call's idempotency key, the
@@ -34,7 +34,10 @@
 //! | `company.opened`         | `open-company`                             |
 //! | `credit-limit.changed`   | `change-credit-limit`                      |
 //! | `account.put-on-hold`    | `set-status` on-hold; `day-close` (overdue)|
-//! | `account.taken-off-hold` | `day-close` (no invoice overdue any more)  |
+//! | `account.taken-off-hold` | `day-close` (no invoice overdue any more); |
+//! |                          | a payment, write-off, allocation, return   |
+//! |                          | or bank line whose answer says             |
+//! |                          | `released-from-hold`                       |
 //! | `account.activated`      | `set-status` active                        |
 //! | `account.closed`         | `set-status` closed                        |
 //! | `billing-policy.changed` | `set-billing-policy`                       |
@@ -135,6 +138,16 @@ pub fn of_call(merchant: &str, function: &str, args: &Json, answer: &Json) -> Ve
         "checkout.apply-balance" => out.account("stored-balance.applied", req_account, json!({"request": req, "application": ok})),
         "checkout.record-return" => out.account("credit-note.issued", req_account, json!({"request": req, "credit-note": ok})),
         _ => {}
+    }
+    // Money in that lifted day-close's overdue hold says so in its answer
+    // (day-close tells its own above): the account is the one the call's
+    // event was about, the day the call's.
+    if function != "billing.day-close"
+        && ok.get("released-from-hold").and_then(Json::as_bool) == Some(true)
+        && let Some(account) = out.list.last().and_then(|e| e.stream.strip_prefix("account/")).map(str::to_owned)
+    {
+        let date = out.at_ms.as_i64().and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.date_naive().to_string());
+        out.account("account.taken-off-hold", Some(account), json!({"date": date, "reason": "overdue"}));
     }
     out.list
 }
@@ -286,6 +299,23 @@ mod tests {
         let mut closed = report.clone();
         closed["already-closed"] = json!(true);
         assert!(of_call("m", "billing.day-close", &args, &json!({"ok": closed})).is_empty());
+    }
+
+    #[test]
+    fn money_that_lifts_the_overdue_hold_takes_the_account_off_hold() {
+        let args = json!({"ctx": {"idempotency-key": "pay-1", "now-ms": 1767600000000u64}, "req": {"account-id": "a1"}});
+        let receipt = |released: bool| {
+            json!({"ok": {"payment": {"payment-id": "P-a1-1", "account-id": "a1"}, "account": {"account-id": "a1"}, "released-from-hold": released}})
+        };
+        let events = of_call("m", "billing.record-payment", &args, &receipt(true));
+        assert_eq!(types(&events), ["payment.recorded", "account.taken-off-hold"]);
+        let off: Json = serde_json::from_slice(&events[1].body).unwrap();
+        assert_eq!((off["account-id"].as_str(), off["data"]["date"].as_str()), (Some("a1"), Some("2026-01-05")));
+        assert_eq!(events[1].stream, "account/a1");
+        assert_eq!(types(&of_call("m", "billing.record-payment", &args, &receipt(false))), ["payment.recorded"]);
+        let bank = json!({"ok": {"entry-ref": "E1", "rule": "invoice-number", "repeated": false, "released-from-hold": true,
+            "outcome": {"tag": "recorded", "val": {"payment-id": "P-a1-2", "account-id": "a1"}}}});
+        assert_eq!(types(&of_call("m", "bank.match-bank-line", &args, &bank)), ["payment.recorded", "account.taken-off-hold"]);
     }
 
     #[test]
