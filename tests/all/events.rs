@@ -84,6 +84,16 @@ fn each_committed_call_leaves_its_events_and_nothing_else_does() {
     assert_eq!(types(&events[before..]), ["account.put-on-hold"]);
 }
 
+/// Closes `n` days of a1 after `day`, each an hour into the day; `day`
+/// ends on the last one.
+fn close_days(h: &mut H, day: &mut i64, n: usize) {
+    for _ in 0..n {
+        *day += DAY_MS;
+        h.now_ms = *day + HOUR_MS;
+        h.day_close("a1", &day_of(*day)).unwrap();
+    }
+}
+
 #[test]
 fn a_day_close_tells_of_fees_reminders_the_hold_and_the_statement() {
     let mut h = H::new();
@@ -98,11 +108,7 @@ fn a_day_close_tells_of_fees_reminders_the_hold_and_the_statement() {
     h.open_with(&req).unwrap();
     h.invoice("a1", "o1", "200.00");
     let mut day = at(&h.today());
-    for _ in 0..75 {
-        day += DAY_MS;
-        h.now_ms = day + HOUR_MS;
-        h.day_close("a1", &day_of(day)).unwrap();
-    }
+    close_days(&mut h, &mut day, 75);
     let events = outbox(&mut h);
     let closes: Vec<&str> = types(&events).into_iter().filter(|t| !matches!(*t, "account.opened" | "hold.placed" | "hold.captured" | "invoice.issued")).collect();
     // Due on day 30; a reminder the day after, the fee after no grace, the
@@ -132,11 +138,7 @@ fn money_that_pays_what_was_overdue_takes_the_account_off_hold() {
     h.invoice("a1", "o1", "200.00");
     h.invoice("a1", "o2", "100.00");
     let mut day = at(&h.today());
-    for _ in 0..45 {
-        day += DAY_MS;
-        h.now_ms = day + HOUR_MS;
-        h.day_close("a1", &day_of(day)).unwrap();
-    }
+    close_days(&mut h, &mut day, 45);
     assert_eq!(h.summary("a1").status, AccountStatus::OnHold);
     let n = outbox(&mut h).len();
     // Part of o1 paid: it is still overdue, so the account stays held and
@@ -176,11 +178,7 @@ fn money_that_pays_what_was_overdue_takes_the_account_off_hold() {
     assert_eq!(outbox(&mut h).len(), events.len());
     // Held again later and paid by a return: the credit note says it too.
     h.invoice("a1", "o3", "80.00");
-    for _ in 0..45 {
-        day += DAY_MS;
-        h.now_ms = day + HOUR_MS;
-        h.day_close("a1", &day_of(day)).unwrap();
-    }
+    close_days(&mut h, &mut day, 45);
     assert_eq!(h.summary("a1").status, AccountStatus::OnHold);
     let note = h.ret("a1", "o3", "80.00", CreditTarget::OwedFirst).unwrap();
     assert!(note.released_from_hold);
